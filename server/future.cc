@@ -1,0 +1,125 @@
+#include "server/future.h"
+
+#include <utility>
+
+namespace futured {
+namespace {
+
+void RunCallbacks(std::map<Future::CallbackId, Future::Callback> callbacks) {
+  for (auto& [id, callback] : callbacks) std::move(callback)();
+}
+
+bool IsFinal(FutureState state) {
+  return state == FutureState::kFinished || state == FutureState::kCancelled;
+}
+
+}  // namespace
+
+const char* FutureStateName(FutureState state) {
+  switch (state) {
+    case FutureState::kPending:
+      return "PENDING";
+    case FutureState::kRunning:
+      return "RUNNING";
+    case FutureState::kFinished:
+      return "FINISHED";
+    case FutureState::kCancelled:
+      return "CANCELLED";
+  }
+  return "UNKNOWN";
+}
+
+Future::Future(std::string id, std::string function, std::string pool,
+               absl::Time submit_time, absl::Time deadline)
+    : id_(std::move(id)),
+      function_(std::move(function)),
+      pool_(std::move(pool)),
+      submit_time_(submit_time),
+      deadline_(deadline) {}
+
+bool Future::Start(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != FutureState::kPending) return false;
+  state_ = FutureState::kRunning;
+  start_time_ = now;
+  return true;
+}
+
+bool Future::Finish(Outcome outcome, absl::Time now) {
+  std::map<CallbackId, Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (IsFinal(state_)) return false;
+    const bool cancelled = IsCancelled(outcome);
+    if (cancelled && state_ == FutureState::kPending) return false;
+    callbacks = CompleteLocked(
+        cancelled ? FutureState::kCancelled : FutureState::kFinished,
+        std::move(outcome), now);
+  }
+  RunCallbacks(std::move(callbacks));
+  return true;
+}
+
+CancelAction Future::Cancel(absl::Time now) {
+  std::map<CallbackId, Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (IsFinal(state_)) return CancelAction::kAlreadyDone;
+    if (state_ == FutureState::kRunning) {
+      token_.Cancel();
+      return CancelAction::kStopRequested;
+    }
+    token_.Cancel();
+    callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
+  }
+  RunCallbacks(std::move(callbacks));
+  return CancelAction::kCancelledPending;
+}
+
+std::map<Future::CallbackId, Future::Callback> Future::CompleteLocked(
+    FutureState state, Outcome outcome, absl::Time now) {
+  state_ = state;
+  outcome_ = std::move(outcome);
+  end_time_ = now;
+  return std::exchange(callbacks_, {});
+}
+
+Future::CallbackId Future::AddDoneCallback(Callback callback) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!IsFinal(state_)) {
+      const CallbackId id = next_callback_id_++;
+      callbacks_.emplace(id, std::move(callback));
+      return id;
+    }
+  }
+  std::move(callback)();
+  return 0;
+}
+
+void Future::RemoveDoneCallback(CallbackId id) {
+  absl::MutexLock lock(&mu_);
+  callbacks_.erase(id);
+}
+
+FutureState Future::state() const {
+  absl::MutexLock lock(&mu_);
+  return state_;
+}
+
+bool Future::done() const { return IsFinal(state()); }
+
+FutureSnapshot Future::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return FutureSnapshot{.id = id_,
+                        .function = function_,
+                        .pool = pool_,
+                        .state = state_,
+                        .outcome = outcome_,
+                        .submit_time = submit_time_,
+                        .start_time = start_time_,
+                        .end_time = end_time_,
+                        .deadline = deadline_};
+}
+
+}  // namespace futured

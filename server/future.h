@@ -1,0 +1,131 @@
+// A server-side future: one submitted call, its state machine and outcome.
+#ifndef FUTURED_SERVER_FUTURE_H_
+#define FUTURED_SERVER_FUTURE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/cancellation_token.h"
+#include "server/outcome.h"
+
+namespace futured {
+
+enum class FutureState { kPending, kRunning, kFinished, kCancelled };
+
+// "PENDING", "RUNNING", "FINISHED", "CANCELLED".
+const char* FutureStateName(FutureState state);
+
+// What Cancel() did.
+enum class CancelAction {
+  kCancelledPending,  // it had not started; it is CANCELLED and never runs
+  kStopRequested,     // it was running; its token is cancelled
+  kAlreadyDone,       // it was FINISHED or CANCELLED already
+};
+
+// A consistent copy of a future's fields at one moment.
+struct FutureSnapshot {
+  std::string id;
+  std::string function;
+  std::string pool;
+  FutureState state = FutureState::kPending;
+  std::optional<Outcome> outcome;  // set when done
+  absl::Time submit_time;
+  std::optional<absl::Time> start_time;
+  std::optional<absl::Time> end_time;
+  absl::Time deadline = absl::InfiniteFuture();
+
+  bool done() const {
+    return state == FutureState::kFinished || state == FutureState::kCancelled;
+  }
+};
+
+// One submitted call. Shared (std::shared_ptr) by the future table, the pool
+// that runs it and whoever waits on it. Thread-safe.
+//
+// Legal transitions, enforced here:
+//   PENDING -> RUNNING            Start()
+//   PENDING -> CANCELLED          Cancel()
+//   PENDING -> FINISHED           Finish() (it failed before it could start,
+//                                 e.g. its deadline passed in the queue)
+//   RUNNING -> FINISHED|CANCELLED Finish() (CANCELLED for a Cancelled outcome)
+// FINISHED and CANCELLED are final; every later transition returns false.
+//
+// Done-callbacks run exactly once, on the thread that completed the future
+// (or inline in AddDoneCallback if it is already done), with no lock held.
+// They must be quick and must not block.
+class Future {
+ public:
+  using Callback = absl::AnyInvocable<void() &&>;
+  using CallbackId = uint64_t;
+
+  Future(std::string id, std::string function, std::string pool,
+         absl::Time submit_time, absl::Time deadline = absl::InfiniteFuture());
+  Future(const Future&) = delete;
+  Future& operator=(const Future&) = delete;
+
+  const std::string& id() const { return id_; }
+  const std::string& function() const { return function_; }
+  const std::string& pool() const { return pool_; }
+  absl::Time deadline() const { return deadline_; }
+
+  // The token its task watches. Cancel() and a running task's deadline
+  // cancel it.
+  const CancellationToken& token() const { return token_; }
+
+  // PENDING -> RUNNING. False if the future is not PENDING (e.g. it was
+  // cancelled in the queue); the caller must then not run the task.
+  bool Start(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Sets the outcome: PENDING or RUNNING -> FINISHED, or CANCELLED for a
+  // Cancelled outcome of a running task. False if already done (the outcome
+  // is dropped) or for Cancelled on a pending future (use Cancel()).
+  bool Finish(Outcome outcome, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Python's Future.cancel(), plus a stop request for a running task.
+  CancelAction Cancel(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs `callback` once when the future is done: inline now if it is done
+  // already (and returns 0), else later (and returns an ID for
+  // RemoveDoneCallback).
+  CallbackId AddDoneCallback(Callback callback) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Drops a callback that has not run. No-op for 0 or an ID that ran.
+  void RemoveDoneCallback(CallbackId id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  FutureState state() const ABSL_LOCKS_EXCLUDED(mu_);
+  bool done() const ABSL_LOCKS_EXCLUDED(mu_);
+  FutureSnapshot Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  // Moves to a final state and returns the callbacks to run.
+  std::map<CallbackId, Callback> CompleteLocked(FutureState state,
+                                                Outcome outcome,
+                                                absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Constant after construction.
+  const std::string id_;
+  const std::string function_;
+  const std::string pool_;
+  const absl::Time submit_time_;
+  const absl::Time deadline_;
+  CancellationToken token_;
+
+  mutable absl::Mutex mu_;
+  FutureState state_ ABSL_GUARDED_BY(mu_) = FutureState::kPending;
+  std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> start_time_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Time> end_time_ ABSL_GUARDED_BY(mu_);
+  std::map<CallbackId, Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+  CallbackId next_callback_id_ ABSL_GUARDED_BY(mu_) = 1;
+};
+
+}  // namespace futured
+
+#endif  // FUTURED_SERVER_FUTURE_H_

@@ -1,0 +1,130 @@
+#include "server/rpc/proto_convert.h"
+
+#include <type_traits>
+
+#include "absl/strings/str_cat.h"
+
+namespace futured::rpc {
+namespace {
+
+v1::FutureState ToProto(FutureState state) {
+  switch (state) {
+    case FutureState::kPending:
+      return v1::FUTURE_STATE_PENDING;
+    case FutureState::kRunning:
+      return v1::FUTURE_STATE_RUNNING;
+    case FutureState::kFinished:
+      return v1::FUTURE_STATE_FINISHED;
+    case FutureState::kCancelled:
+      return v1::FUTURE_STATE_CANCELLED;
+  }
+  return v1::FUTURE_STATE_UNSPECIFIED;
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& status) {
+  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
+                      std::string(status.message()));
+}
+
+void ToProto(absl::Time time, google::protobuf::Timestamp* out) {
+  const int64_t nanos = absl::ToUnixNanos(time);
+  out->set_seconds(nanos / 1000000000);
+  out->set_nanos(static_cast<int32_t>(nanos % 1000000000));
+}
+
+void ToProto(const Outcome& outcome, v1::Outcome* out) {
+  std::visit(
+      [out](const auto& o) {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, google::protobuf::Value>) {
+          *out->mutable_value() = o;
+        } else if constexpr (std::is_same_v<T, TaskError>) {
+          v1::TaskError* error = out->mutable_error();
+          error->set_type(o.type);
+          error->set_message(o.message);
+          if (o.details.kind_case() != google::protobuf::Value::KIND_NOT_SET) {
+            *error->mutable_details() = o.details;
+          }
+        } else {
+          out->set_cancelled(true);
+        }
+      },
+      outcome);
+}
+
+void ToProto(const FutureSnapshot& snapshot, v1::FutureInfo* out) {
+  out->set_id(snapshot.id);
+  out->set_function(snapshot.function);
+  out->set_pool(snapshot.pool);
+  out->set_state(ToProto(snapshot.state));
+  out->set_done(snapshot.done());
+  out->set_running(snapshot.state == FutureState::kRunning);
+  out->set_cancelled(snapshot.state == FutureState::kCancelled);
+  if (snapshot.outcome) ToProto(*snapshot.outcome, out->mutable_outcome());
+  ToProto(snapshot.submit_time, out->mutable_submit_time());
+  if (snapshot.start_time) {
+    ToProto(*snapshot.start_time, out->mutable_start_time());
+  }
+  if (snapshot.end_time) ToProto(*snapshot.end_time, out->mutable_end_time());
+  if (snapshot.deadline != absl::InfiniteFuture()) {
+    ToProto(snapshot.deadline, out->mutable_deadline());
+  }
+}
+
+void ToProto(const TaskSpec& spec, v1::FunctionInfo* out) {
+  out->set_name(spec.name);
+  out->set_description(spec.description);
+  out->set_signature(spec.Signature());
+  for (const Param& param : spec.params) {
+    v1::Parameter* p = out->add_parameters();
+    p->set_name(param.name);
+    p->set_type(std::string(ParamTypeName(param.type)));
+    p->set_required(!param.default_value.has_value());
+    if (param.default_value) *p->mutable_default_value() = *param.default_value;
+  }
+}
+
+void ToProto(const PoolStats& stats, v1::PoolStats* out) {
+  out->set_name(stats.name);
+  out->set_kind(stats.kind);
+  out->set_workers(stats.workers);
+  out->set_queued(stats.queued);
+  out->set_running(stats.running);
+  out->set_queue_capacity(stats.queue_capacity);
+}
+
+v1::CancelAction ToProto(CancelAction action) {
+  switch (action) {
+    case CancelAction::kCancelledPending:
+      return v1::CANCEL_ACTION_CANCELLED_PENDING;
+    case CancelAction::kStopRequested:
+      return v1::CANCEL_ACTION_STOP_REQUESTED;
+    case CancelAction::kAlreadyDone:
+      return v1::CANCEL_ACTION_ALREADY_DONE;
+  }
+  return v1::CANCEL_ACTION_UNSPECIFIED;
+}
+
+absl::StatusOr<std::optional<absl::Duration>> FromProtoTimeout(
+    bool field_set, const google::protobuf::Duration& duration,
+    absl::string_view field) {
+  if (!field_set) return std::nullopt;
+  const bool mixed_signs = (duration.seconds() > 0 && duration.nanos() < 0) ||
+                           (duration.seconds() < 0 && duration.nanos() > 0);
+  if (mixed_signs || duration.nanos() <= -1000000000 ||
+      duration.nanos() >= 1000000000) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is not a valid duration"));
+  }
+  const absl::Duration d =
+      absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+  if (d < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " must not be negative, got ", absl::FormatDuration(d)));
+  }
+  return d;
+}
+
+}  // namespace futured::rpc

@@ -1,0 +1,39 @@
+// Conversions between the domain types and futured.v1 messages.
+#ifndef FUTURED_SERVER_RPC_PROTO_CONVERT_H_
+#define FUTURED_SERVER_RPC_PROTO_CONVERT_H_
+
+#include <optional>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "futured/v1/executor.pb.h"
+#include "futured/v1/future.pb.h"
+#include "google/protobuf/duration.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "grpcpp/support/status.h"
+#include "server/future.h"
+#include "server/task_registry.h"
+#include "server/thread_pool.h"
+
+namespace futured::rpc {
+
+// The one place where absl and gRPC status meet; the codes are the same.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+void ToProto(absl::Time time, google::protobuf::Timestamp* out);
+void ToProto(const Outcome& outcome, v1::Outcome* out);
+void ToProto(const FutureSnapshot& snapshot, v1::FutureInfo* out);
+void ToProto(const TaskSpec& spec, v1::FunctionInfo* out);
+void ToProto(const PoolStats& stats, v1::PoolStats* out);
+v1::CancelAction ToProto(CancelAction action);
+
+// nullopt when `field_set` is false (the field is absent); INVALID_ARGUMENT
+// naming `field` for a negative or malformed duration.
+absl::StatusOr<std::optional<absl::Duration>> FromProtoTimeout(
+    bool field_set, const google::protobuf::Duration& duration,
+    absl::string_view field);
+
+}  // namespace futured::rpc
+
+#endif  // FUTURED_SERVER_RPC_PROTO_CONVERT_H_
