@@ -42,9 +42,9 @@ std::string NewFutureId() {
 absl::Status ValidateFutureId(absl::string_view id) {
   if (id.empty()) return absl::InvalidArgumentError("future id is empty");
   if (id.size() > kMaxIdLength) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("future id is ", id.size(), " bytes long; at most ",
-                     kMaxIdLength, " allowed"));
+    return absl::InvalidArgumentError(absl::StrCat("future id is ", id.size(),
+                                                   " bytes long; at most ",
+                                                   kMaxIdLength, " allowed"));
   }
   return absl::OkStatus();
 }

@@ -109,6 +109,11 @@ FutureState Future::state() const {
 
 bool Future::done() const { return IsFinal(state()); }
 
+bool Future::Raised() const {
+  absl::MutexLock lock(&mu_);
+  return state_ == FutureState::kFinished && outcome_ && IsError(*outcome_);
+}
+
 FutureSnapshot Future::Snapshot() const {
   absl::MutexLock lock(&mu_);
   return FutureSnapshot{.id = id_,

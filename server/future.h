@@ -88,7 +88,12 @@ class Future {
   bool Finish(Outcome outcome, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Python's Future.cancel(), plus a stop request for a running task.
+  // Cancels the token unless the future is already done.
   CancelAction Cancel(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Cancels the token only, leaving the state alone: for a deadline that
+  // has already failed the future with Finish().
+  void RequestStop() { token_.Cancel(); }
 
   // Runs `callback` once when the future is done: inline now if it is done
   // already (and returns 0), else later (and returns an ID for
@@ -100,13 +105,14 @@ class Future {
 
   FutureState state() const ABSL_LOCKS_EXCLUDED(mu_);
   bool done() const ABSL_LOCKS_EXCLUDED(mu_);
+  // FINISHED with a TaskError outcome: what FIRST_EXCEPTION waits for.
+  bool Raised() const ABSL_LOCKS_EXCLUDED(mu_);
   FutureSnapshot Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // Moves to a final state and returns the callbacks to run.
   std::map<CallbackId, Callback> CompleteLocked(FutureState state,
-                                                Outcome outcome,
-                                                absl::Time now)
+                                                Outcome outcome, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Constant after construction.

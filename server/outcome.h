@@ -11,9 +11,9 @@ namespace futured {
 
 // The error a task raised, as Python shows it: `type: message`.
 struct TaskError {
-  std::string type;     // e.g. "ValueError", "TimeoutError"
+  std::string type;  // e.g. "ValueError", "TimeoutError"
   std::string message;
-  google::protobuf::Value details;  // null unless the task adds details
+  google::protobuf::Value details = {};  // unset unless the task adds details
 };
 
 // A task that stopped because its cancellation token asked it to.

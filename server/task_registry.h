@@ -2,10 +2,12 @@
 #ifndef FUTURED_SERVER_TASK_REGISTRY_H_
 #define FUTURED_SERVER_TASK_REGISTRY_H_
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -19,7 +21,15 @@
 namespace futured {
 
 // The JSON type a parameter accepts. kInteger is a number with no fraction.
-enum class ParamType { kAny, kNumber, kInteger, kString, kBool, kList, kObject };
+enum class ParamType {
+  kAny,
+  kNumber,
+  kInteger,
+  kString,
+  kBool,
+  kList,
+  kObject
+};
 
 // "number", "integer", ... as shown to users.
 absl::string_view ParamTypeName(ParamType type);
@@ -29,10 +39,10 @@ struct Param {
   std::string name;
   ParamType type = ParamType::kAny;
   // Set for an optional parameter: the value used when it is not given.
-  std::optional<google::protobuf::Value> default_value;
+  std::optional<google::protobuf::Value> default_value = std::nullopt;
   // Inclusive bounds for kNumber and kInteger parameters.
-  std::optional<double> min;
-  std::optional<double> max;
+  std::optional<double> min = std::nullopt;
+  std::optional<double> max = std::nullopt;
 };
 
 // Arguments after binding: one value per parameter of the task, in the
@@ -89,8 +99,8 @@ class TaskRegistry {
   TaskRegistry& operator=(const TaskRegistry&) = delete;
 
   // ALREADY_EXISTS for a taken name; INVALID_ARGUMENT for an empty name, no
-  // function, duplicate parameter names or a required parameter after an
-  // optional one.
+  // function, an unnamed or duplicate parameter, a required parameter after
+  // an optional one, or a default that its own parameter would reject.
   absl::Status Register(TaskSpec spec);
 
   // NOT_FOUND naming the function when it is not registered.

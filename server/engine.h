@@ -1,0 +1,112 @@
+// The daemon's engine: tasks, pools, futures and timers behind one interface.
+#ifndef FUTURED_SERVER_ENGINE_H_
+#define FUTURED_SERVER_ENGINE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "google/protobuf/struct.pb.h"
+#include "server/future.h"
+#include "server/future_table.h"
+#include "server/task_registry.h"
+#include "server/thread_pool.h"
+#include "server/timer_queue.h"
+
+namespace futured {
+
+struct EngineOptions {
+  int threads = 4;                            // thread-pool workers
+  int64_t queue_capacity = 100000;            // thread-pool queue bound
+  absl::Duration retention = absl::Hours(1);  // of finished futures
+};
+
+// A call checked and bound, ready to be started (possibly many times, as Map
+// does): the task, its arguments and the pool to run in.
+struct PreparedCall {
+  const TaskSpec* spec = nullptr;
+  BoundArgs args;
+  ThreadPool* pool = nullptr;
+};
+
+// Where a started future lives.
+enum class Tracking {
+  kInTable,  // findable by ID until released or expired (Submit)
+  kPrivate,  // held only by the caller (Map's futures)
+};
+
+// What the gRPC layer drives: it binds calls to registered tasks, starts
+// futures in named pools, enforces Submit timeouts, keeps the future table
+// and expires old futures. Knows nothing of gRPC. Thread-safe; never blocks
+// except in Shutdown(). `registry` and `timers` must outlive it.
+class Engine {
+ public:
+  Engine(EngineOptions options, const TaskRegistry* registry,
+         TimerQueue* timers);
+  ~Engine();  // Shutdown(absl::ZeroDuration()) unless already shut down
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Finds the function and pool and binds the arguments. NOT_FOUND for an
+  // unknown function or pool ("" is "thread"); INVALID_ARGUMENT for
+  // arguments that do not fit the function.
+  absl::StatusOr<PreparedCall> Prepare(
+      absl::string_view function,
+      const google::protobuf::RepeatedPtrField<google::protobuf::Value>& args,
+      const google::protobuf::Struct& kwargs, absl::string_view pool) const;
+
+  // Queues a new future for `call`. With a timeout, the future fails with
+  // TimeoutError when it passes (its task is told to stop). RESOURCE_EXHAUSTED
+  // when the pool's queue is full; UNAVAILABLE once shutting down.
+  absl::StatusOr<std::shared_ptr<Future>> Start(
+      const PreparedCall& call, std::optional<absl::Duration> timeout,
+      Tracking tracking);
+
+  // The table's lookup and release.
+  absl::StatusOr<std::shared_ptr<Future>> Find(absl::string_view id) const;
+  absl::StatusOr<int64_t> Release(absl::Span<const std::string> ids);
+
+  std::vector<const TaskSpec*> Functions() const { return registry_->List(); }
+  std::vector<PoolStats> PoolStatistics() const;
+  int64_t FutureCount() const { return table_.size(); }
+  TimerQueue& timers() const { return *timers_; }
+
+  // Stops every pool: queued futures are cancelled, running tasks get
+  // `grace` to finish, then their tokens are cancelled. Returns false if a
+  // task ignored its token. Blocks; a second call does nothing. Call from
+  // the owner's thread only.
+  bool Shutdown(absl::Duration grace);
+
+ private:
+  // Guards the periodic expiry timer against running after destruction.
+  struct ExpiryState {
+    absl::Mutex mu;
+    bool stopped ABSL_GUARDED_BY(mu) = false;
+    TimerQueue::TimerId timer ABSL_GUARDED_BY(mu) = 0;
+  };
+
+  void ScheduleDeadline(const std::shared_ptr<Future>& future);
+  // Schedules the next sweep of the future table. Requires state->mu.
+  void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state);
+
+  const EngineOptions options_;
+  const TaskRegistry* const registry_;
+  TimerQueue* const timers_;
+  FutureTable table_;
+  std::map<std::string, std::unique_ptr<ThreadPool>, std::less<>> pools_;
+  const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
+  bool shut_down_ = false;  // touched only by the owner's thread
+};
+
+}  // namespace futured
+
+#endif  // FUTURED_SERVER_ENGINE_H_

@@ -1,0 +1,70 @@
+#include "server/future_table.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace futured {
+
+FutureTable::FutureTable(absl::Duration retention) : retention_(retention) {}
+
+void FutureTable::Insert(std::shared_ptr<Future> future) {
+  Future* raw = future.get();
+  {
+    absl::MutexLock lock(&mu_);
+    futures_.emplace(future->id(), std::move(future));
+  }
+  raw->AddDoneCallback([this, raw] { OnDone(*raw); });
+}
+
+void FutureTable::OnDone(const Future& future) {
+  const FutureSnapshot snapshot = future.Snapshot();
+  absl::MutexLock lock(&mu_);
+  ended_.push_back({snapshot.end_time.value_or(absl::Now()), snapshot.id});
+}
+
+absl::StatusOr<std::shared_ptr<Future>> FutureTable::Find(
+    absl::string_view id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = futures_.find(id);
+  if (it == futures_.end()) {
+    return absl::NotFoundError(absl::StrCat("future ", id, " not found"));
+  }
+  return it->second;
+}
+
+absl::StatusOr<int64_t> FutureTable::Release(
+    absl::Span<const std::string> ids) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : ids) {
+    auto it = futures_.find(id);
+    if (it == futures_.end()) {
+      return absl::NotFoundError(absl::StrCat("future ", id, " not found"));
+    }
+    if (!it->second->done()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "future ", id, " is ", FutureStateName(it->second->state()),
+          "; only done futures can be released (cancel it first)"));
+    }
+  }
+  int64_t released = 0;
+  for (const std::string& id : ids) released += futures_.erase(id);
+  return released;
+}
+
+int64_t FutureTable::ExpireFinished(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  int64_t removed = 0;
+  while (!ended_.empty() && ended_.front().end_time + retention_ <= now) {
+    removed += futures_.erase(ended_.front().id);
+    ended_.pop_front();
+  }
+  return removed;
+}
+
+int64_t FutureTable::size() const {
+  absl::MutexLock lock(&mu_);
+  return futures_.size();
+}
+
+}  // namespace futured

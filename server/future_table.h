@@ -1,0 +1,71 @@
+// The daemon's futures by ID, kept until released or expired.
+#ifndef FUTURED_SERVER_FUTURE_TABLE_H_
+#define FUTURED_SERVER_FUTURE_TABLE_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "server/future.h"
+
+namespace futured {
+
+// Maps future IDs to futures. A done future stays until Release() or until
+// `retention` has passed since it ended (ExpireFinished), so memory stays
+// bounded. Thread-safe. Must outlive every future inserted into it that can
+// still complete (it registers a done-callback on each).
+class FutureTable {
+ public:
+  explicit FutureTable(absl::Duration retention);
+  FutureTable(const FutureTable&) = delete;
+  FutureTable& operator=(const FutureTable&) = delete;
+
+  // Adds `future`, whose ID must be new.
+  void Insert(std::shared_ptr<Future> future) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // NOT_FOUND for an ID not in the table (never made, released or expired).
+  absl::StatusOr<std::shared_ptr<Future>> Find(absl::string_view id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Forgets all of `ids`, or none: NOT_FOUND for an unknown ID,
+  // FAILED_PRECONDITION for one that is not done. Duplicates are fine.
+  // Returns how many futures were removed.
+  absl::StatusOr<int64_t> Release(absl::Span<const std::string> ids)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Removes done futures that ended at least `retention` before `now`.
+  // Returns how many it removed.
+  int64_t ExpireFinished(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  int64_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  struct Ended {
+    absl::Time end_time;
+    std::string id;
+  };
+
+  void OnDone(const Future& future) ABSL_LOCKS_EXCLUDED(mu_);
+
+  const absl::Duration retention_;
+
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Future>> futures_
+      ABSL_GUARDED_BY(mu_);
+  // Done futures in the order they ended (end times nearly sorted); entries
+  // whose future was released already are skipped.
+  std::deque<Ended> ended_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace futured
+
+#endif  // FUTURED_SERVER_FUTURE_TABLE_H_

@@ -1,0 +1,238 @@
+// futured: the daemon. Parses flags, serves futured.v1.Executor, health and
+// reflection, and shuts down gracefully on SIGINT or SIGTERM.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/builtin_tasks.h"
+#include "server/engine.h"
+#include "server/rpc/executor_service.h"
+#include "server/task_registry.h"
+#include "server/timer_queue.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "address to serve on: host:port (port 0 picks a free port) or "
+          "unix:/path/to/socket");
+ABSL_FLAG(int, threads,
+          std::min(32,
+                   static_cast<int>(std::thread::hardware_concurrency()) + 4),
+          "worker threads of the thread pool (default min(32, cores + 4), as "
+          "Python's ThreadPoolExecutor)");
+ABSL_FLAG(int64_t, queue_capacity, 100000,
+          "futures the thread pool may queue; beyond it Submit is "
+          "RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, retention, absl::Hours(1),
+          "how long a finished future is kept before it is forgotten");
+ABSL_FLAG(int64_t, max_ids_per_call, 10000,
+          "future IDs one AsCompleted, Wait or Release call may name");
+ABSL_FLAG(int64_t, max_map_inputs, 100000, "inputs one Map call may carry");
+ABSL_FLAG(int, max_message_bytes, 4 << 20,
+          "largest request or response message, in bytes");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
+          "on SIGTERM/SIGINT, how long running tasks may go on before they "
+          "are cancelled");
+ABSL_FLAG(absl::Duration, cancel_grace, absl::Seconds(2),
+          "how long Cancel waits for a running task to stop before answering");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace futured {
+namespace {
+
+constexpr char kUnixPrefix[] = "unix:";
+
+struct Settings {
+  std::string listen;
+  EngineOptions engine;
+  rpc::ServiceOptions service;
+  int max_message_bytes;
+  absl::Duration shutdown_grace;
+};
+
+absl::Status Positive(absl::string_view flag, int64_t value) {
+  if (value > 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " must be positive, got ", value));
+}
+
+absl::Status PositiveDuration(absl::string_view flag, absl::Duration value) {
+  if (value > absl::ZeroDuration()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, " must be positive, got ", absl::FormatDuration(value)));
+}
+
+absl::Status NotNegative(absl::string_view flag, absl::Duration value) {
+  if (value >= absl::ZeroDuration()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(
+      "--", flag, " must not be negative, got ", absl::FormatDuration(value)));
+}
+
+absl::StatusOr<Settings> ReadFlags() {
+  Settings s{
+      .listen = absl::GetFlag(FLAGS_listen),
+      .engine = {.threads = absl::GetFlag(FLAGS_threads),
+                 .queue_capacity = absl::GetFlag(FLAGS_queue_capacity),
+                 .retention = absl::GetFlag(FLAGS_retention)},
+      .service = {.max_ids_per_call = absl::GetFlag(FLAGS_max_ids_per_call),
+                  .max_map_inputs = absl::GetFlag(FLAGS_max_map_inputs),
+                  .cancel_grace = absl::GetFlag(FLAGS_cancel_grace)},
+      .max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes),
+      .shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace)};
+  absl::StatusOr<LogLevel> level =
+      ParseLogLevel(absl::GetFlag(FLAGS_log_level));
+  if (!level.ok()) return level.status();
+  SetLogLevel(*level);
+  for (absl::Status status : {
+           Positive("threads", s.engine.threads),
+           Positive("queue_capacity", s.engine.queue_capacity),
+           Positive("max_ids_per_call", s.service.max_ids_per_call),
+           Positive("max_map_inputs", s.service.max_map_inputs),
+           Positive("max_message_bytes", s.max_message_bytes),
+           PositiveDuration("retention", s.engine.retention),
+           NotNegative("shutdown_grace", s.shutdown_grace),
+           NotNegative("cancel_grace", s.service.cancel_grace),
+       }) {
+    if (!status.ok()) return status;
+  }
+  if (s.listen.empty()) return absl::InvalidArgumentError("--listen is empty");
+  return s;
+}
+
+// gRPC unlinks an existing socket file at bind, so a second daemon would
+// silently take the path over. A lock beside the socket prevents that.
+// Returns the lock's descriptor, held for the life of the process.
+absl::StatusOr<int> LockUnixSocket(const std::string& listen) {
+  if (!absl::StartsWith(listen, kUnixPrefix)) return -1;
+  const std::string lock_path =
+      absl::StrCat(listen.substr(sizeof(kUnixPrefix) - 1), ".lock");
+  const int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot open ", lock_path, ": ", strerror(errno)));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    close(fd);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "another futured serves ", listen, " (", lock_path, " is locked)"));
+  }
+  return fd;
+}
+
+// The address clients should use: the port gRPC picked replaces port 0.
+std::string BoundAddress(const std::string& listen, int port) {
+  if (absl::StartsWith(listen, kUnixPrefix)) return listen;
+  return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
+}
+
+// Blocks SIGINT and SIGTERM in this thread and every thread started after,
+// so that only WaitForStopSignal() receives them.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  return set;
+}
+
+int WaitForStopSignal(const sigset_t& set) {
+  int signal_number = 0;
+  while (sigwait(&set, &signal_number) != 0) {
+  }
+  return signal_number;
+}
+
+int Run(const Settings& settings, const sigset_t& stop_signals) {
+  absl::StatusOr<int> lock_fd = LockUnixSocket(settings.listen);
+  if (!lock_fd.ok()) {
+    Log(LogLevel::kError, lock_fd.status().message());
+    return EXIT_FAILURE;
+  }
+  TaskRegistry registry;
+  if (absl::Status s = RegisterBuiltinTasks(registry); !s.ok()) {
+    Log(LogLevel::kError, absl::StrCat("cannot register tasks: ", s.message()));
+    return EXIT_FAILURE;
+  }
+  TimerQueue timers;
+  Engine engine(settings.engine, &registry, &timers);
+  rpc::ExecutorService service(settings.service, &engine, &timers);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(settings.listen, grpc::InsecureServerCredentials(),
+                           &port);
+  builder.SetMaxReceiveMessageSize(settings.max_message_bytes);
+  builder.SetMaxSendMessageSize(settings.max_message_bytes);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr ||
+      (!absl::StartsWith(settings.listen, kUnixPrefix) && port == 0)) {
+    Log(LogLevel::kError, absl::StrCat("cannot listen on ", settings.listen));
+    return EXIT_FAILURE;
+  }
+  const std::string address = BoundAddress(settings.listen, port);
+  Log(LogLevel::kInfo,
+      absl::StrCat("serving on ", address, " with ", settings.engine.threads,
+                   " threads, queue capacity ",
+                   settings.engine.queue_capacity));
+  std::printf("futured listening on %s\n", address.c_str());
+  std::fflush(stdout);
+
+  const int signal_number = WaitForStopSignal(stop_signals);
+  Log(LogLevel::kInfo,
+      absl::StrCat("received ", strsignal(signal_number), "; shutting down"));
+  service.Drain();
+  server->GetHealthCheckService()->Shutdown();
+  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+  const bool all_stopped = engine.Shutdown(settings.shutdown_grace);
+  server.reset();
+  if (!all_stopped) {
+    // A task ignored its cancellation token; its thread cannot be joined.
+    Log(LogLevel::kWarning, "a task ignored cancellation; exiting without it");
+    std::_Exit(EXIT_SUCCESS);
+  }
+  if (*lock_fd >= 0) close(*lock_fd);
+  Log(LogLevel::kInfo, "stopped");
+  return EXIT_SUCCESS;
+}
+
+}  // namespace
+}  // namespace futured
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "futured: Python's concurrent.futures as a gRPC daemon.\n"
+      "Usage: futured [--listen=127.0.0.1:50051] [--threads=N] ...");
+  absl::ParseCommandLine(argc, argv);
+  const sigset_t stop_signals = futured::BlockStopSignals();
+  absl::StatusOr<futured::Settings> settings = futured::ReadFlags();
+  if (!settings.ok()) {
+    std::fprintf(stderr, "futured: %s\n",
+                 std::string(settings.status().message()).c_str());
+    return EXIT_FAILURE;
+  }
+  return futured::Run(*settings, stop_signals);
+}

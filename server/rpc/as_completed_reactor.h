@@ -1,0 +1,79 @@
+// The AsCompleted call: Python's as_completed() as a server stream.
+#ifndef FUTURED_SERVER_RPC_AS_COMPLETED_REACTOR_H_
+#define FUTURED_SERVER_RPC_AS_COMPLETED_REACTOR_H_
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "futured/v1/executor.pb.h"
+#include "server/future.h"
+#include "server/rpc/proto_convert.h"
+#include "server/rpc/streaming_reactor.h"
+
+namespace futured::rpc {
+
+// Streams each of `futures` (no duplicates) once it is done: those done
+// before the call first, by end time, then in completion order. Futures that
+// complete together go out in one message. DEADLINE_EXCEEDED at `deadline`
+// unless all were sent. Creates and deletes itself.
+class AsCompletedReactor final
+    : public StreamingReactor<AsCompletedReactor, v1::AsCompletedResponse> {
+ public:
+  AsCompletedReactor(WaitDeps deps,
+                     std::vector<std::shared_ptr<Future>> futures,
+                     absl::Time deadline)
+      : StreamingReactor(deps), total_(futures.size()) {
+    if (!Register()) return;
+    for (const auto& future : futures) {
+      Watch(future, [f = future.get()](AsCompletedReactor& r) {
+        r.ready_.push_back(f->Snapshot());
+        r.Pump();
+      });
+    }
+    StartTimer(deadline, [](AsCompletedReactor& r) {
+      r.RequestFinish(grpc::Status(
+          grpc::StatusCode::DEADLINE_EXCEEDED,
+          absl::StrCat(r.total_ - r.sent_ - r.ready_.size(), " of ", r.total_,
+                       " futures not done before the timeout")));
+      r.Pump();
+    });
+    EndSetup();
+  }
+
+ private:
+  friend WaitingReactor;
+  friend StreamingReactor;
+
+  void OnSetupDone() {
+    // Those done before the call, oldest first.
+    std::stable_sort(ready_.begin(), ready_.end(),
+                     [](const FutureSnapshot& a, const FutureSnapshot& b) {
+                       return a.end_time < b.end_time;
+                     });
+    Pump();
+  }
+  bool HasReady() const { return !ready_.empty(); }
+  void FillNext(v1::AsCompletedResponse* message) {
+    while (!ready_.empty() && message->futures_size() < kMaxBatch) {
+      ToProto(ready_.front(), message->add_futures());
+      ready_.pop_front();
+      ++sent_;
+    }
+  }
+  bool AllSent() const { return sent_ == total_; }
+
+  static constexpr int kMaxBatch = 256;  // futures per message
+
+  const size_t total_;
+  // Guarded by the handle's mutex.
+  std::deque<FutureSnapshot> ready_;
+  size_t sent_ = 0;
+};
+
+}  // namespace futured::rpc
+
+#endif  // FUTURED_SERVER_RPC_AS_COMPLETED_REACTOR_H_

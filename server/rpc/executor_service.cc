@@ -1,0 +1,304 @@
+#include "server/rpc/executor_service.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "common/future_id.h"
+#include "server/rpc/as_completed_reactor.h"
+#include "server/rpc/future_reactor.h"
+#include "server/rpc/map_reactor.h"
+#include "server/rpc/proto_convert.h"
+#include "server/rpc/wait_reactor.h"
+
+namespace futured::rpc {
+namespace {
+
+const grpc::Status kShuttingDown(grpc::StatusCode::UNAVAILABLE,
+                                 "futured is shutting down");
+
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                 const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(status);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                 const absl::Status& status) {
+  return Answer(context, ToGrpcStatus(status));
+}
+
+// A stream that ends with an error before writing anything.
+template <typename Response>
+class FailedStream final : public grpc::ServerWriteReactor<Response> {
+ public:
+  explicit FailedStream(const grpc::Status& status) { this->Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+absl::Time DeadlineAfter(std::optional<absl::Duration> timeout) {
+  return timeout ? absl::Now() + *timeout : absl::InfiniteFuture();
+}
+
+absl::StatusOr<std::shared_ptr<Future>> FindFuture(const Engine& engine,
+                                                   const std::string& id) {
+  if (absl::Status valid = ValidateFutureId(id); !valid.ok()) return valid;
+  return engine.Find(id);
+}
+
+absl::Status CheckIdCount(int size, int64_t max) {
+  if (size <= max) return absl::OkStatus();
+  return absl::ResourceExhaustedError(
+      absl::StrCat(size, " ids in one call; at most ", max,
+                   " allowed (--max_ids_per_call)"));
+}
+
+// The futures for `ids`, each once, in first-seen order. Fails on the first
+// bad or unknown ID, or on too many IDs.
+absl::StatusOr<std::vector<std::shared_ptr<Future>>> FindFutures(
+    const Engine& engine,
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    int64_t max_ids) {
+  if (absl::Status count = CheckIdCount(ids.size(), max_ids); !count.ok()) {
+    return count;
+  }
+  std::vector<std::shared_ptr<Future>> futures;
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& id : ids) {
+    if (!seen.insert(id).second) continue;
+    absl::StatusOr<std::shared_ptr<Future>> future = FindFuture(engine, id);
+    if (!future.ok()) return future.status();
+    futures.push_back(*std::move(future));
+  }
+  return futures;
+}
+
+absl::StatusOr<ReturnWhen> FromProto(v1::ReturnWhen return_when) {
+  switch (return_when) {
+    case v1::RETURN_WHEN_FIRST_COMPLETED:
+      return ReturnWhen::kFirstCompleted;
+    case v1::RETURN_WHEN_FIRST_EXCEPTION:
+      return ReturnWhen::kFirstException;
+    case v1::RETURN_WHEN_UNSPECIFIED:
+    case v1::RETURN_WHEN_ALL_COMPLETED:
+      return ReturnWhen::kAllCompleted;
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("return_when ", static_cast<int>(return_when),
+                       " is not a ReturnWhen value"));
+  }
+}
+
+void FillCancelResponse(CancelAction action, const FutureSnapshot& snapshot,
+                        v1::CancelResponse* response) {
+  response->set_cancelled(snapshot.state == FutureState::kCancelled);
+  response->set_action(ToProto(action));
+  ToProto(snapshot, response->mutable_future());
+}
+
+}  // namespace
+
+ExecutorService::ExecutorService(ServiceOptions options, Engine* engine,
+                                 TimerQueue* timers)
+    : options_(std::move(options)),
+      engine_(engine),
+      timers_(timers),
+      start_time_(absl::Now()) {}
+
+void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
+
+grpc::ServerUnaryReactor* ExecutorService::Submit(
+    grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
+    v1::SubmitResponse* response) {
+  if (waiting_.draining()) return Answer(context, kShuttingDown);
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  if (!timeout.ok()) return Answer(context, timeout.status());
+  absl::StatusOr<PreparedCall> call = engine_->Prepare(
+      request->function(), request->args(), request->kwargs(), request->pool());
+  if (!call.ok()) return Answer(context, call.status());
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      engine_->Start(*call, *timeout, Tracking::kInTable);
+  if (!future.ok()) return Answer(context, future.status());
+  response->set_id((*future)->id());
+  return Answer(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ExecutorService::GetFuture(
+    grpc::CallbackServerContext* context, const v1::GetFutureRequest* request,
+    v1::FutureInfo* response) {
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      FindFuture(*engine_, request->id());
+  if (!future.ok()) return Answer(context, future.status());
+  ToProto((*future)->Snapshot(), response);
+  return Answer(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Result(
+    grpc::CallbackServerContext* context, const v1::ResultRequest* request,
+    v1::FutureInfo* response) {
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      FindFuture(*engine_, request->id());
+  if (!future.ok()) return Answer(context, future.status());
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  if (!timeout.ok()) return Answer(context, timeout.status());
+  grpc::Status on_timeout(
+      grpc::StatusCode::DEADLINE_EXCEEDED,
+      absl::StrCat(
+          "future ", request->id(), " is not done after ",
+          absl::FormatDuration(timeout->value_or(absl::ZeroDuration()))));
+  return new FutureReactor(deps(), *std::move(future), DeadlineAfter(*timeout),
+                           std::move(on_timeout),
+                           [response](const FutureSnapshot& snapshot) {
+                             ToProto(snapshot, response);
+                           });
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Cancel(
+    grpc::CallbackServerContext* context, const v1::CancelRequest* request,
+    v1::CancelResponse* response) {
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      FindFuture(*engine_, request->id());
+  if (!future.ok()) return Answer(context, future.status());
+  const CancelAction action = (*future)->Cancel(absl::Now());
+  auto fill = [action, response](const FutureSnapshot& snapshot) {
+    FillCancelResponse(action, snapshot, response);
+  };
+  if (action != CancelAction::kStopRequested) {
+    fill((*future)->Snapshot());
+    return Answer(context, grpc::Status::OK);
+  }
+  // Give the task a moment to stop, so the answer can say CANCELLED.
+  return new FutureReactor(deps(), *std::move(future),
+                           absl::Now() + options_.cancel_grace,
+                           grpc::Status::OK, std::move(fill));
+}
+
+grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
+    grpc::CallbackServerContext* context,
+    const v1::AsCompletedRequest* request) {
+  using Failed = FailedStream<v1::AsCompletedResponse>;
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
+      FindFutures(*engine_, request->ids(), options_.max_ids_per_call);
+  if (!futures.ok()) return new Failed(ToGrpcStatus(futures.status()));
+  return new AsCompletedReactor(deps(), *std::move(futures),
+                                DeadlineAfter(*timeout));
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Wait(
+    grpc::CallbackServerContext* context, const v1::WaitRequest* request,
+    v1::WaitResponse* response) {
+  absl::StatusOr<ReturnWhen> mode = FromProto(request->return_when());
+  if (!mode.ok()) return Answer(context, mode.status());
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  if (!timeout.ok()) return Answer(context, timeout.status());
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
+      FindFutures(*engine_, request->ids(), options_.max_ids_per_call);
+  if (!futures.ok()) return Answer(context, futures.status());
+  return new WaitReactor(deps(), *std::move(futures), *mode,
+                         DeadlineAfter(*timeout), response);
+}
+
+grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
+    grpc::CallbackServerContext* context, const v1::MapRequest* request) {
+  using Failed = FailedStream<v1::MapResponse>;
+  if (waiting_.draining()) return new Failed(kShuttingDown);
+  if (request->inputs_size() > options_.max_map_inputs) {
+    return new Failed(grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat(request->inputs_size(), " map inputs; at most ",
+                     options_.max_map_inputs, " allowed (--max_map_inputs)")));
+  }
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
+  // Bind every input before anything runs.
+  std::vector<PreparedCall> calls;
+  calls.reserve(request->inputs_size());
+  const google::protobuf::Struct no_kwargs;
+  for (int i = 0; i < request->inputs_size(); ++i) {
+    const google::protobuf::Value& input = request->inputs(i);
+    google::protobuf::RepeatedPtrField<google::protobuf::Value> args;
+    if (request->spread_inputs() && input.has_list_value()) {
+      args = input.list_value().values();
+    } else {
+      *args.Add() = input;
+    }
+    absl::StatusOr<PreparedCall> call =
+        engine_->Prepare(request->function(), args, no_kwargs, request->pool());
+    if (!call.ok()) {
+      return new Failed(ToGrpcStatus(absl::Status(
+          call.status().code(),
+          absl::StrCat("input ", i, ": ", call.status().message()))));
+    }
+    calls.push_back(*std::move(call));
+  }
+  // Start them all, or none.
+  std::vector<std::shared_ptr<Future>> futures;
+  futures.reserve(calls.size());
+  for (const PreparedCall& call : calls) {
+    absl::StatusOr<std::shared_ptr<Future>> future =
+        engine_->Start(call, std::nullopt, Tracking::kPrivate);
+    if (!future.ok()) {
+      for (const auto& started : futures) started->Cancel(absl::Now());
+      return new Failed(ToGrpcStatus(future.status()));
+    }
+    futures.push_back(*std::move(future));
+  }
+  return new MapReactor(deps(), std::move(futures), DeadlineAfter(*timeout));
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Release(
+    grpc::CallbackServerContext* context, const v1::ReleaseRequest* request,
+    v1::ReleaseResponse* response) {
+  absl::Status count =
+      CheckIdCount(request->ids_size(), options_.max_ids_per_call);
+  if (!count.ok()) return Answer(context, count);
+  for (const std::string& id : request->ids()) {
+    if (absl::Status valid = ValidateFutureId(id); !valid.ok()) {
+      return Answer(context, valid);
+    }
+  }
+  const std::vector<std::string> ids(request->ids().begin(),
+                                     request->ids().end());
+  absl::StatusOr<int64_t> released = engine_->Release(ids);
+  if (!released.ok()) return Answer(context, released.status());
+  response->set_released(*released);
+  return Answer(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ExecutorService::ListFunctions(
+    grpc::CallbackServerContext* context,
+    const v1::ListFunctionsRequest* request,
+    v1::ListFunctionsResponse* response) {
+  for (const TaskSpec* spec : engine_->Functions()) {
+    ToProto(*spec, response->add_functions());
+  }
+  return Answer(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ExecutorService::GetStats(
+    grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
+    v1::GetStatsResponse* response) {
+  for (const PoolStats& stats : engine_->PoolStatistics()) {
+    ToProto(stats, response->add_pools());
+  }
+  response->set_futures(engine_->FutureCount());
+  response->set_waiting_calls(waiting_.size());
+  ToProto(start_time_, response->mutable_start_time());
+  return Answer(context, grpc::Status::OK);
+}
+
+}  // namespace futured::rpc

@@ -1,0 +1,79 @@
+// futured.v1.Executor over gRPC's callback API: translates calls to the Engine.
+#ifndef FUTURED_SERVER_RPC_EXECUTOR_SERVICE_H_
+#define FUTURED_SERVER_RPC_EXECUTOR_SERVICE_H_
+
+#include <cstdint>
+
+#include "absl/time/time.h"
+#include "futured/v1/executor.grpc.pb.h"
+#include "server/engine.h"
+#include "server/rpc/waiting_calls.h"
+#include "server/rpc/waiting_reactor.h"
+#include "server/timer_queue.h"
+
+namespace futured::rpc {
+
+struct ServiceOptions {
+  int64_t max_ids_per_call = 10000;  // AsCompleted, Wait, Release
+  int64_t max_map_inputs = 100000;
+  // How long Cancel waits for a running task to stop before answering.
+  absl::Duration cancel_grace = absl::Seconds(2);
+};
+
+// The Executor service. Handlers never block: a call that waits (Result,
+// Wait, AsCompleted, Map, Cancel of a running task) gets a reactor that a
+// future's completion or a timer finishes. `engine` and `timers` must
+// outlive the service, and the service must outlive the grpc::Server.
+class ExecutorService final : public v1::Executor::CallbackService {
+ public:
+  ExecutorService(ServiceOptions options, Engine* engine, TimerQueue* timers);
+
+  // Shutdown, step one: new calls get UNAVAILABLE and every waiting call is
+  // ended with UNAVAILABLE. Never blocks for long.
+  void Drain();
+
+  grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
+                                   const v1::SubmitRequest* request,
+                                   v1::SubmitResponse* response) override;
+  grpc::ServerUnaryReactor* GetFuture(grpc::CallbackServerContext* context,
+                                      const v1::GetFutureRequest* request,
+                                      v1::FutureInfo* response) override;
+  grpc::ServerUnaryReactor* Result(grpc::CallbackServerContext* context,
+                                   const v1::ResultRequest* request,
+                                   v1::FutureInfo* response) override;
+  grpc::ServerUnaryReactor* Cancel(grpc::CallbackServerContext* context,
+                                   const v1::CancelRequest* request,
+                                   v1::CancelResponse* response) override;
+  grpc::ServerWriteReactor<v1::AsCompletedResponse>* AsCompleted(
+      grpc::CallbackServerContext* context,
+      const v1::AsCompletedRequest* request) override;
+  grpc::ServerUnaryReactor* Wait(grpc::CallbackServerContext* context,
+                                 const v1::WaitRequest* request,
+                                 v1::WaitResponse* response) override;
+  grpc::ServerWriteReactor<v1::MapResponse>* Map(
+      grpc::CallbackServerContext* context,
+      const v1::MapRequest* request) override;
+  grpc::ServerUnaryReactor* Release(grpc::CallbackServerContext* context,
+                                    const v1::ReleaseRequest* request,
+                                    v1::ReleaseResponse* response) override;
+  grpc::ServerUnaryReactor* ListFunctions(
+      grpc::CallbackServerContext* context,
+      const v1::ListFunctionsRequest* request,
+      v1::ListFunctionsResponse* response) override;
+  grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
+                                     const v1::GetStatsRequest* request,
+                                     v1::GetStatsResponse* response) override;
+
+ private:
+  WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
+
+  const ServiceOptions options_;
+  Engine* const engine_;
+  TimerQueue* const timers_;
+  const absl::Time start_time_;
+  WaitingCalls waiting_;
+};
+
+}  // namespace futured::rpc
+
+#endif  // FUTURED_SERVER_RPC_EXECUTOR_SERVICE_H_

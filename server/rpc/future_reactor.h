@@ -1,0 +1,53 @@
+// Waits for one future: the Result call, and Cancel's short wait for a task to
+// stop.
+#ifndef FUTURED_SERVER_RPC_FUTURE_REACTOR_H_
+#define FUTURED_SERVER_RPC_FUTURE_REACTOR_H_
+
+#include <memory>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/time/time.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/future.h"
+#include "server/rpc/waiting_reactor.h"
+
+namespace futured::rpc {
+
+// A unary reactor that answers once `future` is done or `deadline` passes.
+// Done: OK, after fill(snapshot) has written the response. Deadline:
+// `on_deadline`, and if that is OK, fill(snapshot) too. Creates and deletes
+// itself (gRPC owns it between the handler's return and OnDone).
+class FutureReactor final
+    : public WaitingReactor<FutureReactor, grpc::ServerUnaryReactor> {
+ public:
+  using Fill = absl::AnyInvocable<void(const FutureSnapshot&)>;
+
+  FutureReactor(WaitDeps deps, std::shared_ptr<Future> future,
+                absl::Time deadline, grpc::Status on_deadline, Fill fill)
+      : WaitingReactor(deps),
+        future_(std::move(future)),
+        on_deadline_(std::move(on_deadline)),
+        fill_(std::move(fill)) {
+    if (!Register()) return;
+    Watch(future_, [](FutureReactor& r) { r.RequestFinish(grpc::Status::OK); });
+    StartTimer(deadline,
+               [](FutureReactor& r) { r.RequestFinish(r.on_deadline_); });
+    EndSetup();
+  }
+
+ private:
+  friend WaitingReactor;
+
+  void Complete(const grpc::Status& status) {
+    if (status.ok()) fill_(future_->Snapshot());
+    Finish(status);
+  }
+
+  const std::shared_ptr<Future> future_;
+  const grpc::Status on_deadline_;
+  Fill fill_;
+};
+
+}  // namespace futured::rpc
+
+#endif  // FUTURED_SERVER_RPC_FUTURE_REACTOR_H_

@@ -1,0 +1,69 @@
+// The Wait call: Python's concurrent.futures.wait() over gRPC.
+#ifndef FUTURED_SERVER_RPC_WAIT_REACTOR_H_
+#define FUTURED_SERVER_RPC_WAIT_REACTOR_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "futured/v1/executor.pb.h"
+#include "grpcpp/support/server_callback.h"
+#include "server/future.h"
+#include "server/rpc/waiting_reactor.h"
+#include "server/wait_condition.h"
+
+namespace futured::rpc {
+
+// Answers when `mode` is satisfied or `deadline` passes; either way OK, with
+// the done and not-done IDs (and timed_out when the condition did not hold).
+// `futures` must hold no duplicates. Creates and deletes itself.
+class WaitReactor final
+    : public WaitingReactor<WaitReactor, grpc::ServerUnaryReactor> {
+ public:
+  WaitReactor(WaitDeps deps, std::vector<std::shared_ptr<Future>> futures,
+              ReturnWhen mode, absl::Time deadline, v1::WaitResponse* response)
+      : WaitingReactor(deps),
+        futures_(std::move(futures)),
+        condition_(mode, static_cast<int64_t>(futures_.size())),
+        response_(response) {
+    if (!Register()) return;
+    for (const auto& future : futures_) {
+      Watch(future, [f = future.get()](WaitReactor& r) {
+        r.condition_.OnDone(f->Raised());
+        if (r.condition_.Satisfied()) r.RequestFinish(grpc::Status::OK);
+      });
+    }
+    StartTimer(deadline,
+               [](WaitReactor& r) { r.RequestFinish(grpc::Status::OK); });
+    EndSetup();
+  }
+
+ private:
+  friend WaitingReactor;
+
+  void OnSetupDone() {
+    if (condition_.Satisfied()) RequestFinish(grpc::Status::OK);
+  }
+
+  void Complete(const grpc::Status& status) {
+    if (status.ok()) {
+      for (const auto& future : futures_) {
+        if (future->done()) {
+          response_->add_done(future->id());
+        } else {
+          response_->add_not_done(future->id());
+        }
+      }
+      response_->set_timed_out(!condition_.Satisfied());
+    }
+    Finish(status);
+  }
+
+  const std::vector<std::shared_ptr<Future>> futures_;
+  WaitCondition condition_;  // guarded by the handle's mutex
+  v1::WaitResponse* const response_;
+};
+
+}  // namespace futured::rpc
+
+#endif  // FUTURED_SERVER_RPC_WAIT_REACTOR_H_

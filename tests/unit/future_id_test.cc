@@ -1,0 +1,53 @@
+#include "common/future_id.h"
+
+#include <string>
+
+#include "absl/container/flat_hash_set.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace futured {
+namespace {
+
+using ::testing::MatchesRegex;
+
+TEST(NewFutureIdTest, IsVersion4UuidShape) {
+  for (int i = 0; i < 100; ++i) {
+    const std::string id = NewFutureId();
+    ASSERT_EQ(id.size(), 36u) << id;
+    EXPECT_THAT(id, MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+                                 "[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+    EXPECT_EQ(id[14], '4') << id;
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+    EXPECT_TRUE(ValidateFutureId(id).ok()) << id;
+  }
+}
+
+TEST(NewFutureIdTest, TenThousandIdsAreUnique) {
+  absl::flat_hash_set<std::string> ids;
+  for (int i = 0; i < 10000; ++i) {
+    const std::string id = NewFutureId();
+    EXPECT_TRUE(ids.insert(id).second) << "duplicate " << id;
+  }
+  EXPECT_EQ(ids.size(), 10000u);
+}
+
+TEST(ValidateFutureIdTest, EmptyIsInvalid) {
+  absl::Status s = ValidateFutureId("");
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("future id"));
+}
+
+TEST(ValidateFutureIdTest, TooLongIsInvalid) {
+  absl::Status s = ValidateFutureId(std::string(4096, 'a'));
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), ::testing::HasSubstr("future id"));
+}
+
+TEST(ValidateFutureIdTest, ContentIsOpaque) {
+  EXPECT_TRUE(ValidateFutureId("x").ok());
+  EXPECT_TRUE(ValidateFutureId("not-a-uuid at all").ok());
+}
+
+}  // namespace
+}  // namespace futured
