@@ -1,0 +1,110 @@
+#include "server/future_table.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace futured {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1000);
+
+std::shared_ptr<Future> NewFuture(const std::string& id) {
+  return std::make_shared<Future>(id, "echo", "thread", kT0);
+}
+
+google::protobuf::Value Number(double n) {
+  google::protobuf::Value v;
+  v.set_number_value(n);
+  return v;
+}
+
+TEST(FutureTableTest, FindsWhatWasInserted) {
+  FutureTable table(absl::Hours(1));
+  auto future = NewFuture("a");
+  table.Insert(future);
+  absl::StatusOr<std::shared_ptr<Future>> found = table.Find("a");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->get(), future.get());
+  EXPECT_EQ(table.size(), 1);
+}
+
+TEST(FutureTableTest, UnknownIdIsNotFoundAndNamed) {
+  FutureTable table(absl::Hours(1));
+  absl::StatusOr<std::shared_ptr<Future>> found = table.Find("nope");
+  EXPECT_EQ(found.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(found.status().message().find("nope"), std::string::npos);
+}
+
+TEST(FutureTableTest, ReleaseForgetsDoneFutures) {
+  FutureTable table(absl::Hours(1));
+  auto a = NewFuture("a");
+  auto b = NewFuture("b");
+  table.Insert(a);
+  table.Insert(b);
+  ASSERT_TRUE(a->Finish(Number(1), kT0));
+  ASSERT_TRUE(b->Start(kT0));
+  ASSERT_TRUE(b->Finish(Number(2), kT0));
+  const std::vector<std::string> ids = {"a", "b", "a"};
+  absl::StatusOr<int64_t> released = table.Release(ids);
+  ASSERT_TRUE(released.ok()) << released.status();
+  EXPECT_EQ(*released, 2);
+  EXPECT_EQ(table.Find("a").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.size(), 0);
+}
+
+TEST(FutureTableTest, ReleaseIsAllOrNothing) {
+  FutureTable table(absl::Hours(1));
+  auto done = NewFuture("done");
+  auto pending = NewFuture("pending");
+  table.Insert(done);
+  table.Insert(pending);
+  ASSERT_TRUE(done->Finish(Number(1), kT0));
+
+  const std::vector<std::string> with_pending = {"done", "pending"};
+  EXPECT_EQ(table.Release(with_pending).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  const std::vector<std::string> with_unknown = {"done", "unknown"};
+  EXPECT_EQ(table.Release(with_unknown).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.size(), 2);
+  EXPECT_TRUE(table.Find("done").ok());
+}
+
+TEST(FutureTableTest, ExpiresDoneFuturesAfterRetentionOnly) {
+  FutureTable table(absl::Minutes(10));
+  auto early = NewFuture("early");
+  auto late = NewFuture("late");
+  auto pending = NewFuture("pending");
+  table.Insert(early);
+  table.Insert(late);
+  table.Insert(pending);
+  ASSERT_TRUE(early->Finish(Number(1), kT0));
+  ASSERT_TRUE(late->Finish(Number(2), kT0 + absl::Minutes(5)));
+
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Minutes(9)), 0);
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Minutes(10)), 1);
+  EXPECT_FALSE(table.Find("early").ok());
+  EXPECT_TRUE(table.Find("late").ok());
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(5)), 1);
+  EXPECT_FALSE(table.Find("late").ok());
+  // A future that never finishes is never expired.
+  EXPECT_TRUE(table.Find("pending").ok());
+  EXPECT_EQ(table.size(), 1);
+}
+
+TEST(FutureTableTest, ExpiryAfterReleaseIsHarmless) {
+  FutureTable table(absl::Minutes(1));
+  auto a = NewFuture("a");
+  table.Insert(a);
+  ASSERT_TRUE(a->Finish(Number(1), kT0));
+  const std::vector<std::string> ids = {"a"};
+  ASSERT_TRUE(table.Release(ids).ok());
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(1)), 0);
+}
+
+}  // namespace
+}  // namespace futured
