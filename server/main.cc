@@ -193,6 +193,8 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
     Log(LogLevel::kError, absl::StrCat("cannot listen on ", settings.listen));
     return EXIT_FAILURE;
   }
+  server->GetHealthCheckService()->SetServingStatus(
+      v1::Executor::service_full_name(), true);
   const std::string address = BoundAddress(settings.listen, port);
   Log(LogLevel::kInfo,
       absl::StrCat("serving on ", address, " with ", settings.engine.threads,
