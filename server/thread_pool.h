@@ -20,7 +20,8 @@ namespace futured {
 
 // A call ready to run: the task and its bound arguments.
 struct Task {
-  const TaskSpec* spec = nullptr;  // owned by the registry, which outlives pools
+  const TaskSpec* spec =
+      nullptr;  // owned by the registry, which outlives pools
   BoundArgs args;
 };
 
@@ -42,6 +43,10 @@ struct PoolStats {
 // a TaskContext built from the future's token and deadline, and finishes the
 // future with the task's outcome. A task that throws finishes its future
 // with a TaskError of type "RuntimeError".
+//
+// A worker whose task ignores its token through Shutdown() is detached by the
+// destructor and keeps running; what its task and the future's callbacks use
+// (the registry's TaskSpec included) must outlive it.
 class ThreadPool {
  public:
   struct Options {
@@ -51,7 +56,8 @@ class ThreadPool {
   };
 
   explicit ThreadPool(Options options);
-  // Shutdown(absl::ZeroDuration()) if not shut down yet, then joins.
+  // Shutdown(absl::ZeroDuration()), which joins the workers if none is busy;
+  // a worker still in a task is detached and finishes on its own.
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -59,21 +65,60 @@ class ThreadPool {
   // Queues `task` to run `future`. Never blocks. RESOURCE_EXHAUSTED when the
   // queue is full; UNAVAILABLE once Shutdown() has begun.
   absl::Status Submit(std::shared_ptr<Future> future, Task task)
-      ABSL_LOCKS_EXCLUDED(mu_);
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   // Stops taking work and cancels every queued future. Waits up to `grace`
   // for running tasks to finish, then cancels their tokens and waits up to
   // `grace` again. Returns true if every worker thread has exited and been
   // joined; false if some task ignored its token (its thread is left
-  // running). Blocks; call once, from the owner.
-  bool Shutdown(absl::Duration grace) ABSL_LOCKS_EXCLUDED(mu_);
+  // running). Blocks; call from the owner's thread. A later call repeats the
+  // waits (and joins the workers if they have exited since).
+  bool Shutdown(absl::Duration grace) ABSL_LOCKS_EXCLUDED(shared_->mu);
 
-  PoolStats Stats() const ABSL_LOCKS_EXCLUDED(mu_);
+  PoolStats Stats() const ABSL_LOCKS_EXCLUDED(shared_->mu);
   const std::string& name() const { return options_.name; }
 
  private:
-  // (private members are the implementer's choice)
+  // A queued call.
+  struct Entry {
+    std::shared_ptr<Future> future;
+    Task task;
+  };
+
+  // What the workers touch. The pool and each worker co-own it, so that a
+  // worker detached while its task ignores its token can still finish the
+  // future and exit after the pool is gone.
+  struct Shared {
+    bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return stopping || !queue.empty();
+    }
+    bool AllWorkersExited() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return live_workers == 0;
+    }
+
+    absl::Mutex mu;
+    bool stopping ABSL_GUARDED_BY(mu) = false;  // set by Shutdown()
+    std::deque<Entry> queue ABSL_GUARDED_BY(mu);
+    // The future each worker has taken, by worker index; null when idle.
+    std::vector<std::shared_ptr<Future>> taken ABSL_GUARDED_BY(mu);
+    int live_workers ABSL_GUARDED_BY(mu) = 0;  // worker loops not yet ended
+  };
+
+  // A worker's loop: runs entries until the pool stops. `index` is its slot
+  // in `shared->taken`.
+  static void WorkerLoop(std::shared_ptr<Shared> shared, int index);
+
+  // Waits up to `timeout` for every worker loop to end. True if they have.
+  bool AwaitWorkersExited(absl::Duration timeout)
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
+
+  // Constant after construction.
   const Options options_;
+  const std::shared_ptr<Shared> shared_;
+
+  // Used only by the constructor, Shutdown() and the destructor, which run
+  // on the owner's thread.
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace futured

@@ -1,0 +1,145 @@
+#include "server/thread_pool.h"
+
+#include <algorithm>
+#include <exception>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/outcome.h"
+#include "server/task_context.h"
+
+namespace futured {
+namespace {
+
+// Calls the task, turning an exception into the error Python would show.
+Outcome CallTask(const Task& task, const TaskContext& ctx) {
+  try {
+    return task.spec->function(ctx, task.args);
+  } catch (const std::exception& e) {
+    return TaskError{.type = "RuntimeError", .message = e.what()};
+  } catch (...) {
+    return TaskError{.type = "RuntimeError", .message = "unknown exception"};
+  }
+}
+
+// Runs `task` for `future` unless the future was cancelled in the queue.
+void RunTask(Future& future, const Task& task) {
+  if (!future.Start(absl::Now())) return;
+  const TaskContext ctx(future.token(), future.deadline());
+  Outcome outcome = CallTask(task, ctx);  // before Now(): the end time
+  future.Finish(std::move(outcome), absl::Now());
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(Options options)
+    : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  const int workers = std::max(options_.workers, 0);
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->taken.resize(workers);
+    shared_->live_workers = workers;
+  }
+  threads_.reserve(workers);
+  for (int i = 0; i < workers; ++i) {
+    threads_.emplace_back(&ThreadPool::WorkerLoop, shared_, i);
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  // Also after an earlier Shutdown(): it joins workers that have exited since.
+  if (Shutdown(absl::ZeroDuration())) return;
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.detach();
+  }
+}
+
+absl::Status ThreadPool::Submit(std::shared_ptr<Future> future, Task task) {
+  absl::MutexLock lock(&shared_->mu);
+  if (shared_->stopping) {
+    return absl::UnavailableError(
+        absl::StrCat("thread pool '", name(), "' is shutting down"));
+  }
+  const int64_t queued = static_cast<int64_t>(shared_->queue.size());
+  if (queued >= options_.queue_capacity) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "thread pool '", name(), "' queue is full (", queued, " queued)"));
+  }
+  shared_->queue.push_back(Entry{std::move(future), std::move(task)});
+  return absl::OkStatus();
+}
+
+bool ThreadPool::Shutdown(absl::Duration grace) {
+  std::deque<Entry> queued;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->stopping = true;
+    queued.swap(shared_->queue);
+  }
+  for (Entry& entry : queued) entry.future->Cancel(absl::Now());
+
+  bool exited = AwaitWorkersExited(grace);
+  if (!exited) {
+    std::vector<std::shared_ptr<Future>> taken;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      for (const std::shared_ptr<Future>& future : shared_->taken) {
+        if (future != nullptr) taken.push_back(future);
+      }
+    }
+    for (const std::shared_ptr<Future>& future : taken) {
+      // Cancel() also stops a future taken but not yet started;
+      // RequestStop() also reaches a task whose future already failed (at
+      // its deadline) but which still runs.
+      future->Cancel(absl::Now());
+      future->RequestStop();
+    }
+    exited = AwaitWorkersExited(grace);
+  }
+  if (!exited) return false;
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  return true;
+}
+
+PoolStats ThreadPool::Stats() const {
+  absl::MutexLock lock(&shared_->mu);
+  return PoolStats{
+      .name = options_.name,
+      .kind = "thread",
+      .workers = static_cast<int64_t>(shared_->taken.size()),
+      .queued = static_cast<int64_t>(shared_->queue.size()),
+      .running = std::count_if(
+          shared_->taken.begin(), shared_->taken.end(),
+          [](const std::shared_ptr<Future>& f) { return f != nullptr; }),
+      .queue_capacity = options_.queue_capacity};
+}
+
+void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
+  while (true) {
+    Entry entry;
+    {
+      absl::MutexLock lock(&shared->mu);
+      shared->mu.Await(
+          absl::Condition(shared.get(), &Shared::HasWorkOrStopping));
+      if (shared->stopping) break;
+      entry = std::move(shared->queue.front());
+      shared->queue.pop_front();
+      shared->taken[index] = entry.future;
+    }
+    RunTask(*entry.future, entry.task);
+    absl::MutexLock lock(&shared->mu);
+    shared->taken[index] = nullptr;
+  }
+  absl::MutexLock lock(&shared->mu);
+  --shared->live_workers;
+}
+
+bool ThreadPool::AwaitWorkersExited(absl::Duration timeout) {
+  absl::MutexLock lock(&shared_->mu);
+  return shared_->mu.AwaitWithTimeout(
+      absl::Condition(shared_.get(), &Shared::AllWorkersExited), timeout);
+}
+
+}  // namespace futured

@@ -1,0 +1,271 @@
+#include "tests/integration/daemon_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <system_error>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+
+extern char** environ;
+
+namespace futured::testing {
+namespace {
+
+constexpr absl::Duration kStartTimeout = absl::Seconds(30);
+// After the daemon's stdout closes without the line, how long to wait for the
+// process itself to exit so that its status can be reported.
+constexpr absl::Duration kExitAfterEofTimeout = absl::Seconds(5);
+constexpr absl::string_view kListeningPrefix = "futured listening on ";
+
+absl::Status ErrnoStatus(absl::string_view what, int error) {
+  return absl::Status(absl::ErrnoToStatusCode(error),
+                      absl::StrCat(what, ": ", std::strerror(error)));
+}
+
+// glibc 2.36's <sys/pidfd.h> lacks C++ linkage guards, hence the raw calls.
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+int PidfdSendSignal(int pidfd, int signal) {
+  return static_cast<int>(
+      syscall(SYS_pidfd_send_signal, pidfd, signal, nullptr, 0));
+}
+
+// Milliseconds left until `deadline`, for poll(); 0 once it has passed.
+int PollTimeoutMs(absl::Time deadline) {
+  absl::Duration left = deadline - absl::Now();
+  if (left <= absl::ZeroDuration()) return 0;
+  return static_cast<int>(std::min<int64_t>(
+      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
+      std::numeric_limits<int>::max()));
+}
+
+// Polls `fd` for readability until `deadline`. True when readable (or hung
+// up), false when the deadline passed.
+absl::StatusOr<bool> PollReadable(int fd, absl::Time deadline) {
+  while (true) {
+    pollfd pfd = {.fd = fd, .events = POLLIN, .revents = 0};
+    int n = poll(&pfd, 1, PollTimeoutMs(deadline));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoStatus("poll", errno);
+    }
+    if (n > 0) return true;
+    if (absl::Now() >= deadline) return false;
+  }
+}
+
+std::string DescribeWaitStatus(int status) {
+  if (WIFEXITED(status)) {
+    return absl::StrCat("exited with status ", WEXITSTATUS(status));
+  }
+  if (WIFSIGNALED(status)) {
+    return absl::StrCat("killed by signal ", WTERMSIG(status), " (",
+                        strsignal(WTERMSIG(status)), ")");
+  }
+  return absl::StrCat("wait status ", status);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
+    Options options) {
+  // Owned from here on, so that every early return kills, reaps and cleans.
+  std::unique_ptr<DaemonProcess> daemon(new DaemonProcess());
+
+  std::string listen;
+  if (options.unix_socket) {
+    std::string dir_template =
+        (std::filesystem::temp_directory_path() / "futured-it-XXXXXX").string();
+    if (mkdtemp(dir_template.data()) == nullptr) {
+      return ErrnoStatus("mkdtemp", errno);
+    }
+    daemon->temp_dir_ = dir_template;
+    listen = absl::StrCat("unix:", daemon->temp_dir_, "/futured.sock");
+  } else {
+    listen = "127.0.0.1:0";
+  }
+
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return ErrnoStatus("pipe2", errno);
+  daemon->stdout_fd_ = pipe_fds[0];
+  const int child_stdout = pipe_fds[1];
+
+  std::vector<std::string> args = {FUTURED_BINARY,
+                                   absl::StrCat("--listen=", listen)};
+  args.insert(args.end(), options.flags.begin(), options.flags.end());
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  // The child gets the pipe as stdout, inherits stdin and stderr (so its logs
+  // appear in the test's output) and nothing else. It stays in the test's
+  // process group so that a Ctrl-C on the test run reaches it too.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, child_stdout, STDOUT_FILENO);
+  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  sigset_t all_signals;
+  sigfillset(&all_signals);
+  posix_spawnattr_setsigmask(&attr, &no_signals);
+  posix_spawnattr_setsigdefault(&attr, &all_signals);
+  posix_spawnattr_setflags(&attr,
+                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  pid_t pid = -1;
+  int spawn_error =
+      posix_spawn(&pid, FUTURED_BINARY, &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(child_stdout);
+  if (spawn_error != 0) {
+    return ErrnoStatus(absl::StrCat("posix_spawn ", FUTURED_BINARY),
+                       spawn_error);
+  }
+  daemon->pid_ = pid;
+  // The child is not reaped yet, so `pid` cannot have been reused.
+  daemon->pidfd_ = PidfdOpen(pid);  // always close-on-exec
+  if (daemon->pidfd_ < 0) return ErrnoStatus("pidfd_open", errno);
+
+  // Read stdout until the one line the daemon prints once it serves.
+  const absl::Time deadline = absl::Now() + kStartTimeout;
+  std::string out;
+  while (out.find('\n') == std::string::npos) {
+    absl::StatusOr<bool> readable = PollReadable(daemon->stdout_fd_, deadline);
+    if (!readable.ok()) return readable.status();
+    if (!*readable) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "futured (pid ", pid, ") did not print its listening line within ",
+          absl::FormatDuration(kStartTimeout), "; stdout so far: \"", out,
+          "\""));
+    }
+    char buf[512];
+    ssize_t n = read(daemon->stdout_fd_, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return ErrnoStatus("read daemon stdout", errno);
+    }
+    if (n == 0) {
+      // Stdout closed: the daemon died (or closed it) before serving.
+      std::string how = "closed its stdout and is still running";
+      absl::StatusOr<bool> exited =
+          PollReadable(daemon->pidfd_, absl::Now() + kExitAfterEofTimeout);
+      if (exited.ok() && *exited) {
+        int status = 0;
+        if (waitpid(pid, &status, 0) == pid) {
+          daemon->pid_ = -1;
+          how = DescribeWaitStatus(status);
+        }
+      }
+      return absl::UnavailableError(absl::StrCat(
+          "futured ", how, " before printing its listening line",
+          "; args: ", absl::StrJoin(args, " "), "; stdout: \"", out, "\""));
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+
+  absl::string_view line(out.data(), out.find('\n'));
+  if (!absl::ConsumePrefix(&line, kListeningPrefix)) {
+    return absl::InternalError(
+        absl::StrCat("unexpected first line from futured: \"", line, "\""));
+  }
+  daemon->address_ = std::string(line);
+  if (options.unix_socket) {
+    if (daemon->address_ != listen) {
+      return absl::InternalError(absl::StrCat("futured listens on \"",
+                                              daemon->address_,
+                                              "\", expected \"", listen, "\""));
+    }
+  } else {
+    absl::string_view port_text = daemon->address_;
+    int port = 0;
+    if (!absl::ConsumePrefix(&port_text, "127.0.0.1:") ||
+        !absl::SimpleAtoi(port_text, &port) || port <= 0 || port > 65535) {
+      return absl::InternalError(absl::StrCat("futured listens on \"",
+                                              daemon->address_,
+                                              "\", expected 127.0.0.1:<port>"));
+    }
+  }
+  return daemon;
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (pid_ > 0) {
+    if (pidfd_ >= 0) {
+      PidfdSendSignal(pidfd_, SIGKILL);
+    } else {
+      kill(pid_, SIGKILL);  // not reaped yet, so still our child
+    }
+    int status = 0;
+    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+  }
+  if (pidfd_ >= 0) close(pidfd_);
+  if (stdout_fd_ >= 0) close(stdout_fd_);
+  if (!temp_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(temp_dir_, ignored);
+  }
+}
+
+std::shared_ptr<grpc::Channel> DaemonProcess::NewChannel() const {
+  grpc::ChannelArguments args;
+  // Loopback only: never go through an http_proxy from the environment.
+  args.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  return grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(),
+                                   args);
+}
+
+std::unique_ptr<futured::v1::Executor::Stub> DaemonProcess::NewStub() const {
+  return futured::v1::Executor::NewStub(NewChannel());
+}
+
+absl::StatusOr<int> DaemonProcess::Stop(int signal, absl::Duration timeout) {
+  if (pid_ <= 0) {
+    return absl::FailedPreconditionError("futured is not running");
+  }
+  if (PidfdSendSignal(pidfd_, signal) != 0 && errno != ESRCH) {
+    return ErrnoStatus(absl::StrCat("pidfd_send_signal ", signal), errno);
+  }
+  absl::StatusOr<bool> exited = PollReadable(pidfd_, absl::Now() + timeout);
+  bool timed_out = exited.ok() && !*exited;
+  if (!exited.ok() || timed_out) PidfdSendSignal(pidfd_, SIGKILL);
+  int status = 0;
+  pid_t reaped;
+  do {
+    reaped = waitpid(pid_, &status, 0);
+  } while (reaped < 0 && errno == EINTR);
+  if (reaped != pid_) return ErrnoStatus("waitpid", errno);
+  pid_ = -1;
+  if (!exited.ok()) return exited.status();
+  if (timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat(
+        "futured did not exit within ", absl::FormatDuration(timeout),
+        " of signal ", signal, "; killed it"));
+  }
+  return status;
+}
+
+}  // namespace futured::testing

@@ -1,0 +1,67 @@
+#include "server/cancellation_token.h"
+
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+
+namespace futured {
+namespace {
+
+// Long enough for any healthy run; a wait that reaches it is a failure.
+constexpr absl::Duration kTestTimeout = absl::Seconds(30);
+
+TEST(CancellationTokenTest, StartsNotCancelledAndStaysCancelled) {
+  CancellationToken token;
+  EXPECT_FALSE(token.IsCancelled());
+  token.Cancel();
+  EXPECT_TRUE(token.IsCancelled());
+  token.Cancel();  // idempotent
+  EXPECT_TRUE(token.IsCancelled());
+}
+
+TEST(CancellationTokenTest, WaitUntilTimesOutReturningFalse) {
+  CancellationToken token;
+  EXPECT_FALSE(token.WaitUntil(absl::Now() + absl::Milliseconds(10)));
+  EXPECT_FALSE(token.WaitUntil(absl::InfinitePast()));
+  EXPECT_FALSE(token.IsCancelled());
+}
+
+TEST(CancellationTokenTest, WaitUntilReturnsTrueOnceCancelled) {
+  CancellationToken token;
+  token.Cancel();
+  // Far enough off that a wait which ignored the flag would fail the test.
+  EXPECT_TRUE(token.WaitUntil(absl::Now() + absl::Hours(1)));
+  EXPECT_TRUE(token.WaitUntil(absl::InfinitePast()));
+}
+
+TEST(CancellationTokenTest, CancelWakesEveryWaiterOnOtherThreads) {
+  constexpr int kWaiters = 3;
+  CancellationToken token;
+  absl::Notification entering[kWaiters];
+  absl::Notification woke[kWaiters];
+  bool results[kWaiters] = {};
+  std::vector<std::thread> waiters;
+  for (int i = 0; i < kWaiters; ++i) {
+    waiters.emplace_back([&, i] {
+      entering[i].Notify();
+      // Past kTestTimeout, so a waiter that Cancel() did not wake fails the
+      // check below and is still joined.
+      results[i] = token.WaitUntil(absl::Now() + 2 * kTestTimeout);
+      woke[i].Notify();
+    });
+  }
+  for (auto& n : entering)
+    EXPECT_TRUE(n.WaitForNotificationWithTimeout(kTestTimeout));
+
+  token.Cancel();
+  for (auto& n : woke)
+    EXPECT_TRUE(n.WaitForNotificationWithTimeout(kTestTimeout));
+  for (std::thread& waiter : waiters) waiter.join();
+  for (bool result : results) EXPECT_TRUE(result);
+}
+
+}  // namespace
+}  // namespace futured

@@ -1,0 +1,315 @@
+#include "server/future.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "gtest/gtest.h"
+#include "server/outcome.h"
+
+namespace futured {
+namespace {
+
+using ::google::protobuf::Value;
+using ::testing::ElementsAre;
+
+const absl::Time kSubmit = absl::FromUnixSeconds(1000);
+const absl::Time kStart = absl::FromUnixSeconds(1001);
+const absl::Time kEnd = absl::FromUnixSeconds(1002);
+const absl::Time kDeadline = absl::FromUnixSeconds(2000);
+
+Value Num(double d) {
+  Value v;
+  v.set_number_value(d);
+  return v;
+}
+
+class FutureTest : public ::testing::Test {
+ protected:
+  Future future_{"id-1", "square", "thread", kSubmit, kDeadline};
+};
+
+TEST(FutureStateNameTest, NamesEveryState) {
+  EXPECT_STREQ(FutureStateName(FutureState::kPending), "PENDING");
+  EXPECT_STREQ(FutureStateName(FutureState::kRunning), "RUNNING");
+  EXPECT_STREQ(FutureStateName(FutureState::kFinished), "FINISHED");
+  EXPECT_STREQ(FutureStateName(FutureState::kCancelled), "CANCELLED");
+}
+
+TEST_F(FutureTest, StartsPendingWithItsConstructionFields) {
+  EXPECT_EQ(future_.id(), "id-1");
+  EXPECT_EQ(future_.function(), "square");
+  EXPECT_EQ(future_.pool(), "thread");
+  EXPECT_EQ(future_.deadline(), kDeadline);
+  EXPECT_EQ(future_.state(), FutureState::kPending);
+  EXPECT_FALSE(future_.done());
+  EXPECT_FALSE(future_.token().IsCancelled());
+
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.id, "id-1");
+  EXPECT_EQ(snapshot.function, "square");
+  EXPECT_EQ(snapshot.pool, "thread");
+  EXPECT_EQ(snapshot.state, FutureState::kPending);
+  EXPECT_FALSE(snapshot.done());
+  EXPECT_FALSE(snapshot.outcome.has_value());
+  EXPECT_EQ(snapshot.submit_time, kSubmit);
+  EXPECT_FALSE(snapshot.start_time.has_value());
+  EXPECT_FALSE(snapshot.end_time.has_value());
+  EXPECT_EQ(snapshot.deadline, kDeadline);
+}
+
+TEST(FutureDeadlineTest, DefaultsToNone) {
+  Future future("id", "f", "thread", kSubmit);
+  EXPECT_EQ(future.deadline(), absl::InfiniteFuture());
+}
+
+TEST_F(FutureTest, StartMovesPendingToRunningOnce) {
+  EXPECT_TRUE(future_.Start(kStart));
+  EXPECT_EQ(future_.state(), FutureState::kRunning);
+  EXPECT_FALSE(future_.done());
+  EXPECT_EQ(future_.Snapshot().start_time, kStart);
+
+  EXPECT_FALSE(future_.Start(kEnd));
+  EXPECT_EQ(future_.Snapshot().start_time, kStart);
+}
+
+TEST_F(FutureTest, FinishMovesRunningToFinishedWithTheOutcome) {
+  ASSERT_TRUE(future_.Start(kStart));
+  EXPECT_TRUE(future_.Finish(Num(4), kEnd));
+
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kFinished);
+  EXPECT_TRUE(snapshot.done());
+  EXPECT_TRUE(future_.done());
+  ASSERT_TRUE(snapshot.outcome.has_value());
+  ASSERT_TRUE(std::holds_alternative<Value>(*snapshot.outcome));
+  EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), 4);
+  EXPECT_EQ(snapshot.submit_time, kSubmit);
+  EXPECT_EQ(snapshot.start_time, kStart);
+  EXPECT_EQ(snapshot.end_time, kEnd);
+}
+
+TEST_F(FutureTest, FinishKeepsAnError) {
+  ASSERT_TRUE(future_.Start(kStart));
+  EXPECT_TRUE(
+      future_.Finish(TaskError{.type = "ValueError", .message = "no"}, kEnd));
+
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kFinished);
+  ASSERT_TRUE(IsError(*snapshot.outcome));
+  EXPECT_EQ(std::get<TaskError>(*snapshot.outcome).type, "ValueError");
+}
+
+TEST_F(FutureTest, FinishMovesPendingToFinishedWithoutAStartTime) {
+  EXPECT_TRUE(future_.Finish(
+      TaskError{.type = "TimeoutError", .message = "late"}, kEnd));
+
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kFinished);
+  EXPECT_FALSE(snapshot.start_time.has_value());
+  EXPECT_EQ(snapshot.end_time, kEnd);
+  EXPECT_FALSE(future_.Start(kEnd));  // it failed before it could start
+}
+
+TEST_F(FutureTest, FinishWithCancelledMovesRunningToCancelled) {
+  ASSERT_TRUE(future_.Start(kStart));
+  EXPECT_TRUE(future_.Finish(Cancelled{}, kEnd));
+
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kCancelled);
+  EXPECT_TRUE(snapshot.done());
+  ASSERT_TRUE(snapshot.outcome.has_value());
+  EXPECT_TRUE(IsCancelled(*snapshot.outcome));
+  EXPECT_EQ(snapshot.end_time, kEnd);
+}
+
+TEST_F(FutureTest, FinishWithCancelledIsRefusedForAPendingFuture) {
+  EXPECT_FALSE(future_.Finish(Cancelled{}, kEnd));
+  EXPECT_EQ(future_.state(), FutureState::kPending);
+  EXPECT_FALSE(future_.Snapshot().end_time.has_value());
+}
+
+TEST_F(FutureTest, FinishAfterDoneIsRefusedAndDropsTheOutcome) {
+  ASSERT_TRUE(future_.Start(kStart));
+  ASSERT_TRUE(future_.Finish(Num(1), kEnd));
+
+  EXPECT_FALSE(future_.Finish(Num(2), kEnd + absl::Seconds(1)));
+  EXPECT_FALSE(future_.Finish(Cancelled{}, kEnd + absl::Seconds(1)));
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kFinished);
+  EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), 1);
+  EXPECT_EQ(snapshot.end_time, kEnd);
+}
+
+TEST_F(FutureTest, CancelOfAPendingFutureCancelsIt) {
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kCancelledPending);
+
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kCancelled);
+  ASSERT_TRUE(snapshot.outcome.has_value());
+  EXPECT_TRUE(IsCancelled(*snapshot.outcome));
+  EXPECT_FALSE(snapshot.start_time.has_value());
+  EXPECT_EQ(snapshot.end_time, kEnd);
+  EXPECT_TRUE(future_.token().IsCancelled());
+  EXPECT_FALSE(future_.Start(kEnd));  // it never runs
+  EXPECT_FALSE(future_.Finish(Num(1), kEnd));
+}
+
+TEST_F(FutureTest, CancelOfARunningFutureOnlyRequestsAStop) {
+  ASSERT_TRUE(future_.Start(kStart));
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kStopRequested);
+
+  EXPECT_EQ(future_.state(), FutureState::kRunning);
+  EXPECT_TRUE(future_.token().IsCancelled());
+  EXPECT_FALSE(future_.Snapshot().end_time.has_value());
+
+  // The task sees its token and stops.
+  EXPECT_TRUE(future_.Finish(Cancelled{}, kEnd));
+  EXPECT_EQ(future_.state(), FutureState::kCancelled);
+}
+
+TEST_F(FutureTest, CancelOfARunningFutureLetsATaskThatFinishesAnywayFinish) {
+  ASSERT_TRUE(future_.Start(kStart));
+  ASSERT_EQ(future_.Cancel(kEnd), CancelAction::kStopRequested);
+
+  EXPECT_TRUE(future_.Finish(Num(1), kEnd));
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+}
+
+TEST_F(FutureTest, CancelOfADoneFutureChangesNothing) {
+  ASSERT_TRUE(future_.Start(kStart));
+  ASSERT_TRUE(future_.Finish(Num(1), kEnd));
+
+  EXPECT_EQ(future_.Cancel(kEnd + absl::Seconds(1)),
+            CancelAction::kAlreadyDone);
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+  EXPECT_FALSE(future_.token().IsCancelled());
+  EXPECT_EQ(future_.Snapshot().end_time, kEnd);
+}
+
+TEST_F(FutureTest, CancelOfACancelledFutureIsAlreadyDone) {
+  ASSERT_EQ(future_.Cancel(kEnd), CancelAction::kCancelledPending);
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kAlreadyDone);
+}
+
+TEST_F(FutureTest, RequestStopCancelsOnlyTheToken) {
+  ASSERT_TRUE(future_.Finish(
+      TaskError{.type = "TimeoutError", .message = "late"}, kEnd));
+  future_.RequestStop();
+  EXPECT_TRUE(future_.token().IsCancelled());
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+}
+
+TEST_F(FutureTest, DoneCallbacksRunExactlyOnceWhenItFinishes) {
+  int first = 0;
+  int second = 0;
+  EXPECT_NE(future_.AddDoneCallback([&first] { ++first; }), 0u);
+  EXPECT_NE(future_.AddDoneCallback([&second] { ++second; }), 0u);
+  ASSERT_TRUE(future_.Start(kStart));
+  EXPECT_EQ(first, 0);
+
+  ASSERT_TRUE(future_.Finish(Num(1), kEnd));
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(second, 1);
+  future_.Cancel(kEnd);
+  future_.Finish(Num(2), kEnd);
+  EXPECT_EQ(first, 1);
+  EXPECT_EQ(second, 1);
+}
+
+TEST_F(FutureTest, DoneCallbacksRunWhenAPendingFutureIsCancelled) {
+  int calls = 0;
+  future_.AddDoneCallback([&calls] { ++calls; });
+  ASSERT_EQ(future_.Cancel(kEnd), CancelAction::kCancelledPending);
+  EXPECT_EQ(calls, 1);
+  future_.Cancel(kEnd);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(FutureTest, DoneCallbacksWaitForTheEndOfARunningFutureCancelled) {
+  int calls = 0;
+  ASSERT_TRUE(future_.Start(kStart));
+  future_.AddDoneCallback([&calls] { ++calls; });
+  ASSERT_EQ(future_.Cancel(kEnd), CancelAction::kStopRequested);
+  EXPECT_EQ(calls, 0);
+  ASSERT_TRUE(future_.Finish(Cancelled{}, kEnd));
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(FutureTest, DoneCallbackSeesTheFinalStateWithNoLockHeld) {
+  std::optional<FutureSnapshot> seen;
+  future_.AddDoneCallback([this, &seen] { seen = future_.Snapshot(); });
+  ASSERT_TRUE(future_.Start(kStart));
+  ASSERT_TRUE(future_.Finish(Num(3), kEnd));
+
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->state, FutureState::kFinished);
+  EXPECT_EQ(seen->end_time, kEnd);
+}
+
+TEST_F(FutureTest, DoneCallbacksRunOnTheCompletingThread) {
+  std::thread::id ran_on;
+  future_.AddDoneCallback([&ran_on] { ran_on = std::this_thread::get_id(); });
+  ASSERT_TRUE(future_.Start(kStart));
+  std::thread finisher([this] { future_.Finish(Num(1), kEnd); });
+  const std::thread::id finisher_id = finisher.get_id();
+  finisher.join();
+
+  EXPECT_EQ(ran_on, finisher_id);
+}
+
+TEST_F(FutureTest, CallbackAddedWhenDoneRunsInlineAndReturnsZero) {
+  ASSERT_TRUE(future_.Start(kStart));
+  ASSERT_TRUE(future_.Finish(Num(1), kEnd));
+
+  int calls = 0;
+  EXPECT_EQ(future_.AddDoneCallback([&calls] { ++calls; }), 0u);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(FutureTest, CallbackMayAddAnotherWhichRunsInline) {
+  std::vector<int> order;
+  future_.AddDoneCallback([this, &order] {
+    order.push_back(1);
+    future_.AddDoneCallback([&order] { order.push_back(2); });
+    order.push_back(3);
+  });
+  ASSERT_TRUE(future_.Start(kStart));
+  ASSERT_TRUE(future_.Finish(Num(1), kEnd));
+
+  EXPECT_THAT(order, ElementsAre(1, 2, 3));
+}
+
+TEST_F(FutureTest, RemovedCallbackDoesNotRun) {
+  int kept = 0;
+  int removed = 0;
+  future_.AddDoneCallback([&kept] { ++kept; });
+  const Future::CallbackId id =
+      future_.AddDoneCallback([&removed] { ++removed; });
+  future_.RemoveDoneCallback(id);
+  future_.RemoveDoneCallback(0);     // no-op
+  future_.RemoveDoneCallback(9999);  // no-op
+  ASSERT_TRUE(future_.Start(kStart));
+  ASSERT_TRUE(future_.Finish(Num(1), kEnd));
+
+  EXPECT_EQ(kept, 1);
+  EXPECT_EQ(removed, 0);
+  future_.RemoveDoneCallback(id);  // after the run: still a no-op
+}
+
+TEST_F(FutureTest, CallbackIdsAreDistinct) {
+  const Future::CallbackId a = future_.AddDoneCallback([] {});
+  const Future::CallbackId b = future_.AddDoneCallback([] {});
+  EXPECT_NE(a, 0u);
+  EXPECT_NE(b, 0u);
+  EXPECT_NE(a, b);
+}
+
+}  // namespace
+}  // namespace futured
