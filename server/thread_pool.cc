@@ -69,7 +69,7 @@ absl::Status ThreadPool::Submit(std::shared_ptr<Future> future, Task task) {
   return absl::OkStatus();
 }
 
-bool ThreadPool::Shutdown(absl::Duration grace) {
+bool ThreadPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
   std::deque<Entry> queued;
   {
     absl::MutexLock lock(&shared_->mu);
@@ -94,7 +94,7 @@ bool ThreadPool::Shutdown(absl::Duration grace) {
       future->Cancel(absl::Now());
       future->RequestStop();
     }
-    exited = AwaitWorkersExited(grace);
+    exited = AwaitWorkersExited(stop_wait);
   }
   if (!exited) return false;
   for (std::thread& thread : threads_) {

@@ -56,8 +56,9 @@ class ThreadPool {
   };
 
   explicit ThreadPool(Options options);
-  // Shutdown(absl::ZeroDuration()), which joins the workers if none is busy;
-  // a worker still in a task is detached and finishes on its own.
+  // Shutdown(absl::ZeroDuration()): cancels running tasks at once, waits up
+  // to 5 s for them to stop and joins; a worker whose task ignores its token
+  // is detached and finishes on its own.
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -69,11 +70,13 @@ class ThreadPool {
 
   // Stops taking work and cancels every queued future. Waits up to `grace`
   // for running tasks to finish, then cancels their tokens and waits up to
-  // `grace` again. Returns true if every worker thread has exited and been
-  // joined; false if some task ignored its token (its thread is left
-  // running). Blocks; call from the owner's thread. A later call repeats the
-  // waits (and joins the workers if they have exited since).
-  bool Shutdown(absl::Duration grace) ABSL_LOCKS_EXCLUDED(shared_->mu);
+  // `stop_wait` for them to stop. Returns true if every worker thread has
+  // exited and been joined; false if some task ignored its token (its thread
+  // is left running). Blocks; call from the owner's thread. A later call
+  // repeats the waits (and joins the workers if they have exited since).
+  bool Shutdown(absl::Duration grace,
+                absl::Duration stop_wait = absl::Seconds(5))
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   PoolStats Stats() const ABSL_LOCKS_EXCLUDED(shared_->mu);
   const std::string& name() const { return options_.name; }
