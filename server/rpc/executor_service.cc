@@ -16,6 +16,7 @@
 #include "server/rpc/map_reactor.h"
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/wait_reactor.h"
+#include "server/rpc/watch_reactor.h"
 
 namespace futured::rpc {
 namespace {
@@ -299,6 +300,11 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
   response->set_waiting_calls(waiting_.size());
   ToProto(start_time_, response->mutable_start_time());
   return Answer(context, grpc::Status::OK);
+}
+
+grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>*
+ExecutorService::Watch(grpc::CallbackServerContext* context) {
+  return new WatchReactor(deps(), engine_, options_.max_ids_per_call);
 }
 
 }  // namespace futured::rpc

@@ -21,9 +21,9 @@ struct ServiceOptions {
 };
 
 // The Executor service. Handlers never block: a call that waits (Result,
-// Wait, AsCompleted, Map, Cancel of a running task) gets a reactor that a
-// future's completion or a timer finishes. `engine` and `timers` must
-// outlive the service, and the service must outlive the grpc::Server.
+// Wait, AsCompleted, Map, Watch, Cancel of a running task) gets a reactor that
+// a future's completion or a timer finishes. `engine` and `timers` must outlive
+// the service, and the service must outlive the grpc::Server.
 class ExecutorService final : public v1::Executor::CallbackService {
  public:
   ExecutorService(ServiceOptions options, Engine* engine, TimerQueue* timers);
@@ -63,6 +63,8 @@ class ExecutorService final : public v1::Executor::CallbackService {
   grpc::ServerUnaryReactor* GetStats(grpc::CallbackServerContext* context,
                                      const v1::GetStatsRequest* request,
                                      v1::GetStatsResponse* response) override;
+  grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>* Watch(
+      grpc::CallbackServerContext* context) override;
 
  private:
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }

@@ -8,8 +8,9 @@
 
 namespace futured::rpc {
 
-// A WaitingReactor for a server stream of `Response`. Self provides, all
-// called under the mutex:
+// A WaitingReactor for a server stream of `Response` (GrpcReactor is
+// grpc::ServerWriteReactor<Response>, or a ServerBidiReactor). Self provides,
+// all called under the mutex:
 //   bool HasReady() const             // an item is ready to be written
 //   void FillNext(Response* message)  // moves ready items into `message`
 //   bool AllSent() const              // every item has been written
@@ -18,10 +19,10 @@ namespace futured::rpc {
 // AllSent(). On DEADLINE_EXCEEDED the ready items are still written before
 // the status; on any other error (cancel, shutdown, a failed write) they
 // are dropped.
-template <typename Self, typename Response>
-class StreamingReactor
-    : public WaitingReactor<Self, grpc::ServerWriteReactor<Response>> {
-  using Base = WaitingReactor<Self, grpc::ServerWriteReactor<Response>>;
+template <typename Self, typename Response,
+          typename GrpcReactor = grpc::ServerWriteReactor<Response>>
+class StreamingReactor : public WaitingReactor<Self, GrpcReactor> {
+  using Base = WaitingReactor<Self, GrpcReactor>;
 
  public:
   void OnWriteDone(bool ok) override {

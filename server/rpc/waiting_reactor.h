@@ -83,6 +83,17 @@ class WaitingReactor : public Base {
     if (id != 0) watched_.emplace_back(future, id);
   }
 
+  // Like Watch(), but the callback is not removed when the call ends (it
+  // then finds the reactor gone), so nothing is kept per future: for a
+  // long-lived stream that follows many futures. Any time, without the mutex.
+  template <typename Fn>
+  void Follow(const std::shared_ptr<Future>& future, Fn on_done) {
+    future->AddDoneCallback(
+        [handle = handle_, on_done = std::move(on_done)]() mutable {
+          handle->With(on_done);
+        });
+  }
+
   // Setup, step 2: runs on_timer(self) under the mutex at `when` (never for
   // absl::InfiniteFuture()).
   template <typename Fn>

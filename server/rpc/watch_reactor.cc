@@ -1,0 +1,77 @@
+#include "server/rpc/watch_reactor.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/future_id.h"
+#include "server/rpc/proto_convert.h"
+
+namespace futured::rpc {
+
+WatchReactor::WatchReactor(WaitDeps deps, const Engine* engine, int64_t max_ids)
+    : StreamingReactor(deps), engine_(engine), max_ids_(max_ids) {
+  if (!Register()) return;
+  StartRead(&request_);
+  EndSetup();
+}
+
+void WatchReactor::OnReadDone(bool ok) {
+  if (!ok) {  // the client half-closed, or the call is over
+    WithLock([](WatchReactor& r) {
+      r.reads_done_ = true;
+      r.Pump();
+    });
+    return;
+  }
+  if (request_.ids_size() > max_ids_) {
+    WithLock([this](WatchReactor& r) {
+      r.RequestFinish(grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          absl::StrCat(request_.ids_size(),
+                       " ids in one WatchRequest; at most ", max_ids_,
+                       " allowed (--max_ids_per_call)")));
+    });
+    return;
+  }
+  FollowRequested();
+  StartRead(&request_);
+}
+
+void WatchReactor::FollowRequested() {
+  for (const std::string& id : request_.ids()) {
+    absl::Status status = ValidateFutureId(id);
+    absl::StatusOr<std::shared_ptr<Future>> future =
+        status.ok() ? engine_->Find(id) : status;
+    bool follow = false;
+    WithLock([&](WatchReactor& r) {
+      if (!future.ok()) {
+        v1::WatchError& error = r.errors_.emplace_back();
+        error.set_id(id);
+        error.set_code(static_cast<int>(future.status().code()));
+        error.set_message(std::string(future.status().message()));
+        r.Pump();
+        return;
+      }
+      follow = r.pending_.insert(id).second;
+    });
+    if (!follow) continue;
+    Follow(*future, [f = future->get()](WatchReactor& r) {
+      r.pending_.erase(f->id());
+      r.ready_.push_back(f->Snapshot());
+      r.Pump();
+    });
+  }
+}
+
+void WatchReactor::FillNext(v1::WatchResponse* message) {
+  while (!errors_.empty() && message->errors_size() < kMaxBatch) {
+    *message->add_errors() = std::move(errors_.front());
+    errors_.pop_front();
+  }
+  while (!ready_.empty() && message->futures_size() < kMaxBatch) {
+    ToProto(ready_.front(), message->add_futures());
+    ready_.pop_front();
+  }
+}
+
+}  // namespace futured::rpc
