@@ -57,14 +57,15 @@ class WaitingReactor : public Base {
   }
 
  protected:
-  explicit WaitingReactor(WaitDeps deps)
-      : deps_(deps),
-        handle_(std::make_shared<Handle>(static_cast<Self*>(this))) {}
+  explicit WaitingReactor(WaitDeps deps) : deps_(deps) {}
   ~WaitingReactor() override = default;
 
   // Setup, step 1: registers the call. False when the daemon is draining;
   // the call has then been finished with UNAVAILABLE and Self must stop.
+  // Call it first in Self's constructor body, where Self is an object of its
+  // own type (the handle points at it).
   bool Register() {
+    handle_ = std::make_shared<Handle>(static_cast<Self*>(this));
     if (deps_.calls.Add(handle_)) return true;
     finished_ = true;  // no other thread knows the reactor yet
     this->Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -171,7 +172,7 @@ class WaitingReactor : public Base {
   friend Handle;
 
   WaitDeps deps_;
-  const std::shared_ptr<Handle> handle_;
+  std::shared_ptr<Handle> handle_;  // set by Register()
   // Written during setup only; read in OnDone.
   std::vector<std::pair<std::shared_ptr<Future>, Future::CallbackId>> watched_;
   TimerQueue::TimerId timer_ = 0;
