@@ -1,8 +1,13 @@
 #include "server/builtin_tasks.h"
 
 #include <gmp.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -25,6 +30,12 @@ Value NumberValue(double d) {
 Value StringValue(std::string s) {
   Value v;
   v.set_string_value(std::move(s));
+  return v;
+}
+
+Value BoolValue(bool b) {
+  Value v;
+  v.set_bool_value(b);
   return v;
 }
 
@@ -88,6 +99,80 @@ Outcome SimulateDownload(const TaskContext& ctx, const BoundArgs& args) {
   return StringValue(absl::StrCat("Content from ", args.String(0)));
 }
 
+// The seed's potentially_failing_task: sleeps, then raises or returns.
+Outcome PotentiallyFailingTask(const TaskContext& ctx, const BoundArgs& args) {
+  const int64_t task_id = args.Integer(0);
+  if (!ctx.SleepFor(absl::Seconds(args.Number(2)))) return Cancelled{};
+  if (args.Bool(1)) {
+    return TaskError{"ValueError",
+                     absl::StrCat("Task ", task_id, " failed deliberately"),
+                     {}};
+  }
+  return StringValue(absl::StrCat("Result from task ", task_id));
+}
+
+// Pages are touched one in this many bytes, so that allocate() really uses
+// the memory it asks for.
+constexpr size_t kPageBytes = 4096;
+// allocate() checks for cancellation after touching this many bytes.
+constexpr size_t kAllocateCheckBytes = size_t{64} << 20;
+
+Outcome Crash(const TaskContext& ctx, const BoundArgs& args) {
+  if (ctx.pool_kind() != PoolKind::kProcess) {
+    return TaskError{"RuntimeError",
+                     "crash() runs only in a process pool: here it would "
+                     "take the daemon down",
+                     {}};
+  }
+  const std::string& kind = args.String(0);
+  if (kind == "segv") {
+    std::raise(SIGSEGV);
+  } else if (kind == "abort") {
+    std::abort();
+  } else if (kind == "exit") {
+    std::exit(static_cast<int>(args.Integer(1)));
+  }
+  return TaskError{
+      "ValueError",
+      absl::StrCat("crash() kind must be segv, abort or exit, got '", kind,
+                   "'"),
+      {}};
+}
+
+Outcome BurnCpu(const TaskContext& ctx, const BoundArgs& args) {
+  const double seconds = args.Number(0);
+  const auto end =
+      std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  volatile uint64_t sink = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    for (int i = 0; i < 100000; ++i) sink = sink * 6364136223846793005u + 1;
+    if (ctx.IsCancelled()) return Cancelled{};
+  }
+  return NumberValue(seconds);
+}
+
+Outcome Allocate(const TaskContext& ctx, const BoundArgs& args) {
+  const auto bytes = static_cast<size_t>(args.Integer(0));
+  char* memory = static_cast<char*>(std::malloc(bytes));
+  if (memory == nullptr && bytes > 0) {
+    return TaskError{
+        "MemoryError", absl::StrCat("cannot allocate ", bytes, " bytes"), {}};
+  }
+  for (size_t i = 0; i < bytes; i += kPageBytes) {
+    memory[i] = 1;
+    if (i % kAllocateCheckBytes == 0 && ctx.IsCancelled()) {
+      std::free(memory);
+      return Cancelled{};
+    }
+  }
+  std::free(memory);
+  return NumberValue(static_cast<double>(bytes));
+}
+
+Outcome Pid(const TaskContext& ctx, const BoundArgs& args) {
+  return NumberValue(getpid());
+}
+
 }  // namespace
 
 absl::Status RegisterBuiltinTasks(TaskRegistry& registry) {
@@ -144,6 +229,64 @@ absl::Status RegisterBuiltinTasks(TaskRegistry& registry) {
                   .min = 0,
                   .max = 3600}},
       .function = SimulateDownload,
+  });
+  specs.push_back({
+      .name = "potentially_failing_task",
+      .description = "Sleeps for sleep_time seconds, then raises ValueError "
+                     "\"Task <task_id> failed deliberately\" if fail is set, "
+                     "else returns \"Result from task <task_id>\"; stops at "
+                     "once when cancelled.",
+      .params = {{.name = "task_id", .type = ParamType::kInteger},
+                 {.name = "fail",
+                  .type = ParamType::kBool,
+                  .default_value = BoolValue(false)},
+                 {.name = "sleep_time",
+                  .type = ParamType::kNumber,
+                  .default_value = NumberValue(2),
+                  .min = 0,
+                  .max = 86400}},
+      .function = PotentiallyFailingTask,
+  });
+  specs.push_back({
+      .name = "crash",
+      .description = "Kills its worker process: kind \"segv\" (SIGSEGV), "
+                     "\"abort\" (SIGABRT) or \"exit\" (exit code `code`). "
+                     "Process pools only.",
+      .params = {{.name = "kind", .type = ParamType::kString},
+                 {.name = "code",
+                  .type = ParamType::kInteger,
+                  .default_value = NumberValue(1),
+                  .min = 0,
+                  .max = 255}},
+      .function = Crash,
+  });
+  specs.push_back({
+      .name = "burn_cpu",
+      .description = "Keeps a CPU busy for the given seconds and returns "
+                     "them; in a thread pool it stops when cancelled.",
+      .params = {{.name = "seconds",
+                  .type = ParamType::kNumber,
+                  .min = 0,
+                  .max = 86400}},
+      .function = BurnCpu,
+  });
+  specs.push_back({
+      .name = "allocate",
+      .description = "Allocates and touches the given number of bytes, "
+                     "frees them and returns the number; MemoryError if it "
+                     "cannot.",
+      .params = {{.name = "bytes",
+                  .type = ParamType::kInteger,
+                  .min = 0,
+                  .max = 1099511627776.0}},  // 1 TiB
+      .function = Allocate,
+  });
+  specs.push_back({
+      .name = "pid",
+      .description = "Returns the process ID it runs in: a worker's in a "
+                     "process pool, the daemon's in a thread pool.",
+      .params = {},
+      .function = Pid,
   });
   for (TaskSpec& spec : specs) {
     absl::Status status = registry.Register(std::move(spec));

@@ -7,13 +7,25 @@
 
 namespace futured {
 
-// Registers sleep, echo, square, fail, factorial and simulate_download.
+// Registers the seed's tasks and those that test process pools.
 //   sleep(seconds)                  -> seconds slept; stops at once on cancel
 //   echo(value)                     -> value
 //   square(x)                       -> x * x
 //   fail(type, message)             -> raises TaskError{type, message}
 //   factorial(n)                    -> n! as a decimal string (GMP)
 //   simulate_download(url, seconds=2) -> "Content from <url>" after sleeping
+//   potentially_failing_task(task_id, fail=false, sleep_time=2)
+//                                   -> "Result from task <task_id>" after
+//                                      sleeping, or with fail raises
+//                                      ValueError; stops at once on cancel
+//   crash(kind, code=1)             -> kills its worker process (SIGSEGV,
+//                                      abort() or exit(code)); in a thread
+//                                      pool, a RuntimeError instead
+//   burn_cpu(seconds)               -> seconds, after keeping a CPU busy;
+//                                      polls its token (thread pools)
+//   allocate(bytes)                 -> bytes, after allocating and touching
+//                                      them; MemoryError if it cannot
+//   pid()                           -> the process ID it runs in
 absl::Status RegisterBuiltinTasks(TaskRegistry& registry);
 
 }  // namespace futured

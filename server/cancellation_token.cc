@@ -1,10 +1,18 @@
 #include "server/cancellation_token.h"
 
+#include <utility>
+
 namespace futured {
 
 void CancellationToken::Cancel() {
-  absl::MutexLock lock(&mu_);
-  cancelled_ = true;
+  std::map<CallbackId, Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return;
+    cancelled_ = true;
+    callbacks.swap(callbacks_);
+  }
+  for (auto& [id, callback] : callbacks) std::move(callback)();
 }
 
 bool CancellationToken::IsCancelled() const {
@@ -16,6 +24,25 @@ bool CancellationToken::WaitUntil(absl::Time deadline) const {
   absl::MutexLock lock(&mu_);
   mu_.AwaitWithDeadline(absl::Condition(&cancelled_), deadline);
   return cancelled_;
+}
+
+CancellationToken::CallbackId CancellationToken::AddCancelCallback(
+    Callback callback) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!cancelled_) {
+      const CallbackId id = next_callback_id_++;
+      callbacks_.emplace(id, std::move(callback));
+      return id;
+    }
+  }
+  std::move(callback)();
+  return 0;
+}
+
+void CancellationToken::RemoveCancelCallback(CallbackId id) const {
+  absl::MutexLock lock(&mu_);
+  callbacks_.erase(id);
 }
 
 }  // namespace futured

@@ -1,7 +1,9 @@
 #include "server/engine.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -24,10 +26,20 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
       registry_(registry),
       timers_(timers),
       table_(options_.retention) {
-  pools_.emplace(kDefaultPool, std::make_unique<ThreadPool>(ThreadPool::Options{
-                                   .name = std::string(kDefaultPool),
-                                   .workers = options_.threads,
-                                   .queue_capacity = options_.queue_capacity}));
+  for (const PoolOptions& pool_options : options_.pools) {
+    std::unique_ptr<Pool> pool = std::visit(
+        [](const auto& o) -> std::unique_ptr<Pool> {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, ThreadPool::Options>) {
+            return std::make_unique<ThreadPool>(o);
+          } else {
+            return std::make_unique<ProcessPool>(o);
+          }
+        },
+        pool_options);
+    std::string name = pool->name();
+    pools_.emplace(std::move(name), std::move(pool));
+  }
   absl::MutexLock lock(&expiry_->mu);
   ScheduleExpiryLocked(expiry_);
 }
@@ -90,7 +102,7 @@ void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
             .type = "TimeoutError",
             .message = absl::StrCat("task ", f->function(),
                                     " did not finish before its deadline")};
-        if (f->Finish(std::move(timeout), absl::Now())) f->RequestStop();
+        f->FailAndStop(std::move(timeout), absl::Now());
       });
   future->AddDoneCallback([timers = timers_, timer] { timers->Cancel(timer); });
 }
@@ -122,9 +134,14 @@ std::vector<PoolStats> Engine::PoolStatistics() const {
 
 bool Engine::Shutdown(absl::Duration grace) {
   if (std::exchange(shut_down_, true)) return true;
+  // One grace for all pools: running tasks of each have had it by the time
+  // its pool's turn comes.
+  const absl::Time deadline = absl::Now() + grace;
   bool all_stopped = true;
   for (auto& [name, pool] : pools_) {
-    all_stopped = pool->Shutdown(grace) && all_stopped;
+    const absl::Duration left =
+        std::max(deadline - absl::Now(), absl::ZeroDuration());
+    all_stopped = pool->Shutdown(left) && all_stopped;
   }
   return all_stopped;
 }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -18,15 +19,21 @@
 #include "google/protobuf/struct.pb.h"
 #include "server/future.h"
 #include "server/future_table.h"
+#include "server/pool.h"
+#include "server/process_pool.h"
 #include "server/task_registry.h"
 #include "server/thread_pool.h"
 #include "server/timer_queue.h"
 
 namespace futured {
 
+// One pool's configuration; its kind is the alternative held.
+using PoolOptions = std::variant<ThreadPool::Options, ProcessPool::Options>;
+
 struct EngineOptions {
-  int threads = 4;                            // thread-pool workers
-  int64_t queue_capacity = 100000;            // thread-pool queue bound
+  // Pools by name (names must differ). A Submit naming no pool uses
+  // "thread", so one of them should be called that.
+  std::vector<PoolOptions> pools = {ThreadPool::Options{}};
   absl::Duration retention = absl::Hours(1);  // of finished futures
 };
 
@@ -35,7 +42,7 @@ struct EngineOptions {
 struct PreparedCall {
   const TaskSpec* spec = nullptr;
   BoundArgs args;
-  ThreadPool* pool = nullptr;
+  Pool* pool = nullptr;
 };
 
 // Where a started future lives.
@@ -65,8 +72,9 @@ class Engine {
       const google::protobuf::Struct& kwargs, absl::string_view pool) const;
 
   // Queues a new future for `call`. With a timeout, the future fails with
-  // TimeoutError when it passes (its task is told to stop). RESOURCE_EXHAUSTED
-  // when the pool's queue is full; UNAVAILABLE once shutting down.
+  // TimeoutError when it passes (its task is told to stop; a process pool
+  // kills its worker). RESOURCE_EXHAUSTED when the pool's queue is full;
+  // UNAVAILABLE once shutting down or while a process pool has no worker.
   absl::StatusOr<std::shared_ptr<Future>> Start(
       const PreparedCall& call, std::optional<absl::Duration> timeout,
       Tracking tracking);
@@ -80,10 +88,11 @@ class Engine {
   int64_t FutureCount() const { return table_.size(); }
   TimerQueue& timers() const { return *timers_; }
 
-  // Stops every pool: queued futures are cancelled, running tasks get
-  // `grace` to finish, then their tokens are cancelled. Returns false if a
-  // task ignored its token. Blocks; a second call does nothing. Call from
-  // the owner's thread only.
+  // Stops every pool, one after the other: queued futures are cancelled,
+  // running tasks get what is left of `grace` (counted from this call) to
+  // finish, then their tokens are cancelled (a process pool kills their
+  // workers). Returns false if a thread-pool task ignored its token. Blocks;
+  // a second call does nothing. Call from the owner's thread only.
   bool Shutdown(absl::Duration grace);
 
  private:
@@ -96,13 +105,14 @@ class Engine {
 
   void ScheduleDeadline(const std::shared_ptr<Future>& future);
   // Schedules the next sweep of the future table. Requires state->mu.
-  void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state);
+  void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu);
 
   const EngineOptions options_;
   const TaskRegistry* const registry_;
   TimerQueue* const timers_;
   FutureTable table_;
-  std::map<std::string, std::unique_ptr<ThreadPool>, std::less<>> pools_;
+  std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools_;
   const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
   bool shut_down_ = false;  // touched only by the owner's thread
 };

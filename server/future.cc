@@ -37,11 +37,12 @@ Future::Future(std::string id, std::string function, std::string pool,
       submit_time_(submit_time),
       deadline_(deadline) {}
 
-bool Future::Start(absl::Time now) {
+bool Future::Start(absl::Time now, int worker_pid) {
   absl::MutexLock lock(&mu_);
   if (state_ != FutureState::kPending) return false;
   state_ = FutureState::kRunning;
   start_time_ = now;
+  worker_pid_ = worker_pid;
   return true;
 }
 
@@ -60,20 +61,34 @@ bool Future::Finish(Outcome outcome, absl::Time now) {
   return true;
 }
 
-CancelAction Future::Cancel(absl::Time now) {
+bool Future::FailAndStop(TaskError error, absl::Time now) {
   std::map<CallbackId, Callback> callbacks;
   {
     absl::MutexLock lock(&mu_);
-    if (IsFinal(state_)) return CancelAction::kAlreadyDone;
-    if (state_ == FutureState::kRunning) {
-      token_.Cancel();
-      return CancelAction::kStopRequested;
-    }
-    token_.Cancel();
-    callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
+    if (IsFinal(state_)) return false;
+    callbacks = CompleteLocked(FutureState::kFinished, std::move(error), now);
   }
+  // Outside the lock, as the token runs its cancel callbacks.
+  token_.Cancel();
   RunCallbacks(std::move(callbacks));
-  return CancelAction::kCancelledPending;
+  return true;
+}
+
+CancelAction Future::Cancel(absl::Time now) {
+  std::map<CallbackId, Callback> callbacks;
+  CancelAction action = CancelAction::kStopRequested;
+  {
+    absl::MutexLock lock(&mu_);
+    if (IsFinal(state_)) return CancelAction::kAlreadyDone;
+    if (state_ == FutureState::kPending) {
+      action = CancelAction::kCancelledPending;
+      callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
+    }
+  }
+  // Outside the lock, as the token runs its cancel callbacks.
+  token_.Cancel();
+  RunCallbacks(std::move(callbacks));
+  return action;
 }
 
 std::map<Future::CallbackId, Future::Callback> Future::CompleteLocked(
@@ -124,7 +139,8 @@ FutureSnapshot Future::Snapshot() const {
                         .submit_time = submit_time_,
                         .start_time = start_time_,
                         .end_time = end_time_,
-                        .deadline = deadline_};
+                        .deadline = deadline_,
+                        .worker_pid = worker_pid_};
 }
 
 }  // namespace futured

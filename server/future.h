@@ -39,6 +39,7 @@ struct FutureSnapshot {
   std::optional<absl::Time> start_time;
   std::optional<absl::Time> end_time;
   absl::Time deadline = absl::InfiniteFuture();
+  int worker_pid = 0;  // the process that ran it; 0 in a thread pool
 
   bool done() const {
     return state == FutureState::kFinished || state == FutureState::kCancelled;
@@ -78,14 +79,20 @@ class Future {
   // cancel it.
   const CancellationToken& token() const { return token_; }
 
-  // PENDING -> RUNNING. False if the future is not PENDING (e.g. it was
-  // cancelled in the queue); the caller must then not run the task.
-  bool Start(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // PENDING -> RUNNING, in worker process `worker_pid` (0 for a thread).
+  // False if the future is not PENDING (e.g. it was cancelled in the queue);
+  // the caller must then not run the task.
+  bool Start(absl::Time now, int worker_pid = 0) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Sets the outcome: PENDING or RUNNING -> FINISHED, or CANCELLED for a
   // Cancelled outcome of a running task. False if already done (the outcome
   // is dropped) or for Cancelled on a pending future (use Cancel()).
   bool Finish(Outcome outcome, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Finish() with `error`, then cancels the token so that a running task
+  // stops: for a deadline. The token is cancelled before the done-callbacks
+  // run, so whoever hears of the failure sees the stop request too.
+  bool FailAndStop(TaskError error, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Python's Future.cancel(), plus a stop request for a running task.
   // Cancels the token unless the future is already done.
@@ -128,6 +135,7 @@ class Future {
   std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> start_time_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> end_time_ ABSL_GUARDED_BY(mu_);
+  int worker_pid_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<CallbackId, Callback> callbacks_ ABSL_GUARDED_BY(mu_);
   CallbackId next_callback_id_ ABSL_GUARDED_BY(mu_) = 1;
 };

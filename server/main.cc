@@ -6,20 +6,27 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -55,6 +62,29 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
 ABSL_FLAG(absl::Duration, cancel_grace, absl::Seconds(2),
           "how long Cancel waits for a running task to stop before answering");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(int, processes,
+          std::max(1, static_cast<int>(std::thread::hardware_concurrency())),
+          "worker processes of the process pool (default: cores, as Python's "
+          "ProcessPoolExecutor)");
+ABSL_FLAG(int64_t, process_queue_capacity, 100000,
+          "futures the process pool may queue");
+ABSL_FLAG(std::vector<std::string>, pools, {},
+          "extra pools, comma-separated name:kind:workers (kind thread or "
+          "process), e.g. --pools=io:thread:64,cpu:process:2; queue capacity "
+          "and limits as for the default pool of that kind");
+ABSL_FLAG(int64_t, max_tasks_per_child, 0,
+          "tasks a worker process runs before it is replaced; 0: no limit");
+ABSL_FLAG(int64_t, worker_memory_limit, 0,
+          "address-space limit (RLIMIT_AS) of each worker process, in bytes; "
+          "0: none");
+ABSL_FLAG(absl::Duration, worker_cpu_limit, absl::ZeroDuration(),
+          "CPU time one task may use in a worker process (RLIMIT_CPU, whole "
+          "seconds); 0: none");
+ABSL_FLAG(absl::Duration, worker_kill_grace, absl::Seconds(1),
+          "after SIGTERM to a worker whose task is cancelled or past its "
+          "deadline, how long before SIGKILL");
+ABSL_FLAG(std::string, worker_binary, "",
+          "the futured-worker executable (default: beside this binary)");
 
 namespace futured {
 namespace {
@@ -81,17 +111,99 @@ absl::Status PositiveDuration(absl::string_view flag, absl::Duration value) {
       "--", flag, " must be positive, got ", absl::FormatDuration(value)));
 }
 
+absl::Status NotNegative(absl::string_view flag, int64_t value) {
+  if (value >= 0) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("--", flag, " must not be negative, got ", value));
+}
+
 absl::Status NotNegative(absl::string_view flag, absl::Duration value) {
   if (value >= absl::ZeroDuration()) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
       "--", flag, " must not be negative, got ", absl::FormatDuration(value)));
 }
 
+// futured-worker in the directory of the running binary.
+absl::StatusOr<std::string> WorkerBinary() {
+  std::string path = absl::GetFlag(FLAGS_worker_binary);
+  if (!path.empty()) return path;
+  char self[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot read /proc/self/exe: ", strerror(errno)));
+  }
+  path.assign(self, static_cast<size_t>(n));
+  return absl::StrCat(path.substr(0, path.rfind('/') + 1), "futured-worker");
+}
+
+// The default "thread" and "process" pools, then those of --pools.
+absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags() {
+  absl::StatusOr<std::string> worker_binary = WorkerBinary();
+  if (!worker_binary.ok()) return worker_binary.status();
+  const ThreadPool::Options threads{
+      .name = "thread",
+      .workers = absl::GetFlag(FLAGS_threads),
+      .queue_capacity = absl::GetFlag(FLAGS_queue_capacity)};
+  ProcessPool::Options processes;
+  processes.name = "process";
+  processes.workers = absl::GetFlag(FLAGS_processes);
+  processes.queue_capacity = absl::GetFlag(FLAGS_process_queue_capacity);
+  processes.worker_binary = *worker_binary;
+  processes.max_tasks_per_child = absl::GetFlag(FLAGS_max_tasks_per_child);
+  processes.memory_limit_bytes = absl::GetFlag(FLAGS_worker_memory_limit);
+  processes.cpu_limit = absl::GetFlag(FLAGS_worker_cpu_limit);
+  processes.kill_grace = absl::GetFlag(FLAGS_worker_kill_grace);
+  for (absl::Status status : {
+           Positive("threads", threads.workers),
+           Positive("queue_capacity", threads.queue_capacity),
+           Positive("processes", processes.workers),
+           Positive("process_queue_capacity", processes.queue_capacity),
+           NotNegative("max_tasks_per_child", processes.max_tasks_per_child),
+           NotNegative("worker_memory_limit", processes.memory_limit_bytes),
+           NotNegative("worker_cpu_limit", processes.cpu_limit),
+           NotNegative("worker_kill_grace", processes.kill_grace),
+       }) {
+    if (!status.ok()) return status;
+  }
+  std::vector<PoolOptions> pools = {threads, processes};
+  std::set<std::string> names = {threads.name, processes.name};
+  for (const std::string& spec : absl::GetFlag(FLAGS_pools)) {
+    const std::vector<std::string> parts = absl::StrSplit(spec, ':');
+    int workers = 0;
+    if (parts.size() != 3 || parts[0].empty() ||
+        !absl::SimpleAtoi(parts[2], &workers) || workers <= 0 ||
+        (parts[1] != "thread" && parts[1] != "process")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--pools entry '", spec,
+          "' is not name:kind:workers with kind thread or process and "
+          "workers > 0"));
+    }
+    if (!names.insert(parts[0]).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--pools names pool '", parts[0], "' twice"));
+    }
+    if (parts[1] == "thread") {
+      ThreadPool::Options pool = threads;
+      pool.name = parts[0];
+      pool.workers = workers;
+      pools.push_back(pool);
+    } else {
+      ProcessPool::Options pool = processes;
+      pool.name = parts[0];
+      pool.workers = workers;
+      pools.push_back(pool);
+    }
+  }
+  return pools;
+}
+
 absl::StatusOr<Settings> ReadFlags() {
+  absl::StatusOr<std::vector<PoolOptions>> pools = PoolsFromFlags();
+  if (!pools.ok()) return pools.status();
   Settings s{
       .listen = absl::GetFlag(FLAGS_listen),
-      .engine = {.threads = absl::GetFlag(FLAGS_threads),
-                 .queue_capacity = absl::GetFlag(FLAGS_queue_capacity),
+      .engine = {.pools = *std::move(pools),
                  .retention = absl::GetFlag(FLAGS_retention)},
       .service = {.max_ids_per_call = absl::GetFlag(FLAGS_max_ids_per_call),
                   .max_map_inputs = absl::GetFlag(FLAGS_max_map_inputs),
@@ -103,8 +215,6 @@ absl::StatusOr<Settings> ReadFlags() {
   if (!level.ok()) return level.status();
   SetLogLevel(*level);
   for (absl::Status status : {
-           Positive("threads", s.engine.threads),
-           Positive("queue_capacity", s.engine.queue_capacity),
            Positive("max_ids_per_call", s.service.max_ids_per_call),
            Positive("max_map_inputs", s.service.max_map_inputs),
            Positive("max_message_bytes", s.max_message_bytes),
@@ -196,10 +306,14 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
   server->GetHealthCheckService()->SetServingStatus(
       v1::Executor::service_full_name(), true);
   const std::string address = BoundAddress(settings.listen, port);
-  Log(LogLevel::kInfo,
-      absl::StrCat("serving on ", address, " with ", settings.engine.threads,
-                   " threads, queue capacity ",
-                   settings.engine.queue_capacity));
+  std::vector<std::string> pools;
+  for (const PoolStats& pool : engine.PoolStatistics()) {
+    pools.push_back(
+        absl::StrCat(pool.name, " (", pool.workers, " ",
+                     pool.kind == "process" ? "processes" : "threads", ")"));
+  }
+  Log(LogLevel::kInfo, absl::StrCat("serving on ", address, " with pools ",
+                                    absl::StrJoin(pools, ", ")));
   std::printf("futured listening on %s\n", address.c_str());
   std::fflush(stdout);
 
@@ -230,7 +344,8 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "futured: Python's concurrent.futures as a gRPC daemon.\n"
-      "Usage: futured [--listen=127.0.0.1:50051] [--threads=N] ...");
+      "Usage: futured [--listen=127.0.0.1:50051] [--threads=N] [--processes=N] "
+      "...");
   absl::ParseCommandLine(argc, argv);
   const sigset_t stop_signals = futured::BlockStopSignals();
   absl::StatusOr<futured::Settings> settings = futured::ReadFlags();

@@ -1,4 +1,5 @@
-// What a running task sees of the daemon: its cancellation token and deadline.
+// What a running task sees of the daemon: its cancellation token, its
+// deadline and the kind of pool it runs in.
 #ifndef FUTURED_SERVER_TASK_CONTEXT_H_
 #define FUTURED_SERVER_TASK_CONTEXT_H_
 
@@ -7,19 +8,33 @@
 
 namespace futured {
 
+// Where a task runs: on a thread of the daemon, or in a worker process that
+// may crash or be killed without harming the daemon.
+enum class PoolKind { kThread, kProcess };
+
+// "thread" or "process".
+inline const char* PoolKindName(PoolKind kind) {
+  return kind == PoolKind::kProcess ? "process" : "thread";
+}
+
 // Handed to a task function for the length of one call. Not owned by the
 // task; valid only during the call. Used from the task's thread only (the
 // token inside it is thread-safe).
 class TaskContext {
  public:
-  TaskContext(const CancellationToken& token, absl::Time deadline)
-      : token_(token), deadline_(deadline) {}
+  TaskContext(const CancellationToken& token, absl::Time deadline,
+              PoolKind pool_kind = PoolKind::kThread)
+      : token_(token), deadline_(deadline), pool_kind_(pool_kind) {}
 
-  // True once the future was cancelled or its deadline passed.
+  // True once the future was cancelled or its deadline passed. In a process
+  // pool this stays false: a task there is stopped by killing its worker.
   bool IsCancelled() const { return token_.IsCancelled(); }
 
   // absl::InfiniteFuture() when the submit had no timeout.
   absl::Time deadline() const { return deadline_; }
+
+  // kProcess when the task runs in a worker process of its own.
+  PoolKind pool_kind() const { return pool_kind_; }
 
   // Sleeps for `d` unless cancelled first. Returns false if cancelled.
   bool SleepFor(absl::Duration d) const {
@@ -29,6 +44,7 @@ class TaskContext {
  private:
   const CancellationToken& token_;
   const absl::Time deadline_;
+  const PoolKind pool_kind_;
 };
 
 }  // namespace futured

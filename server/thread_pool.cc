@@ -1,32 +1,22 @@
 #include "server/thread_pool.h"
 
 #include <algorithm>
-#include <exception>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "server/outcome.h"
+#include "server/task_call.h"
 #include "server/task_context.h"
 
 namespace futured {
 namespace {
 
-// Calls the task, turning an exception into the error Python would show.
-Outcome CallTask(const Task& task, const TaskContext& ctx) {
-  try {
-    return task.spec->function(ctx, task.args);
-  } catch (const std::exception& e) {
-    return TaskError{.type = "RuntimeError", .message = e.what()};
-  } catch (...) {
-    return TaskError{.type = "RuntimeError", .message = "unknown exception"};
-  }
-}
-
 // Runs `task` for `future` unless the future was cancelled in the queue.
 void RunTask(Future& future, const Task& task) {
   if (!future.Start(absl::Now())) return;
   const TaskContext ctx(future.token(), future.deadline());
-  Outcome outcome = CallTask(task, ctx);  // before Now(): the end time
+  Outcome outcome =
+      CallTask(*task.spec, ctx, task.args);  // before Now(): the end time
   future.Finish(std::move(outcome), absl::Now());
 }
 

@@ -14,40 +14,23 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/future.h"
+#include "server/pool.h"
 #include "server/task_registry.h"
 
 namespace futured {
 
-// A call ready to run: the task and its bound arguments.
-struct Task {
-  const TaskSpec* spec =
-      nullptr;  // owned by the registry, which outlives pools
-  BoundArgs args;
-};
-
-// Figures for GetStats.
-struct PoolStats {
-  std::string name;
-  std::string kind;
-  int64_t workers = 0;
-  int64_t queued = 0;   // entries waiting in the queue
-  int64_t running = 0;  // tasks running now
-  int64_t queue_capacity = 0;
-};
-
-// Runs tasks on `workers` threads, first in, first out. Owned by the
-// daemon's Executor. Thread-safe: any thread may Submit() and Stats().
+// Runs tasks on `workers` threads of the daemon, first in, first out. Owned
+// by the Engine. Thread-safe: any thread may Submit() and Stats().
 //
 // A worker takes the oldest entry, moves its future PENDING -> RUNNING (an
 // entry whose future was cancelled meanwhile is skipped), runs the task with
 // a TaskContext built from the future's token and deadline, and finishes the
-// future with the task's outcome. A task that throws finishes its future
-// with a TaskError of type "RuntimeError".
+// future with the task's outcome (see CallTask() for thrown exceptions).
 //
 // A worker whose task ignores its token through Shutdown() is detached by the
 // destructor and keeps running; what its task and the future's callbacks use
 // (the registry's TaskSpec included) must outlive it.
-class ThreadPool {
+class ThreadPool final : public Pool {
  public:
   struct Options {
     std::string name = "thread";
@@ -59,13 +42,13 @@ class ThreadPool {
   // Shutdown(absl::ZeroDuration()): cancels running tasks at once, waits up
   // to 5 s for them to stop and joins; a worker whose task ignores its token
   // is detached and finishes on its own.
-  ~ThreadPool();
+  ~ThreadPool() override;
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   // Queues `task` to run `future`. Never blocks. RESOURCE_EXHAUSTED when the
   // queue is full; UNAVAILABLE once Shutdown() has begun.
-  absl::Status Submit(std::shared_ptr<Future> future, Task task)
+  absl::Status Submit(std::shared_ptr<Future> future, Task task) override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   // Stops taking work and cancels every queued future. Waits up to `grace`
@@ -75,11 +58,11 @@ class ThreadPool {
   // is left running). Blocks; call from the owner's thread. A later call
   // repeats the waits (and joins the workers if they have exited since).
   bool Shutdown(absl::Duration grace,
-                absl::Duration stop_wait = absl::Seconds(5))
+                absl::Duration stop_wait = absl::Seconds(5)) override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
-  PoolStats Stats() const ABSL_LOCKS_EXCLUDED(shared_->mu);
-  const std::string& name() const { return options_.name; }
+  PoolStats Stats() const override ABSL_LOCKS_EXCLUDED(shared_->mu);
+  const std::string& name() const override { return options_.name; }
 
  private:
   // A queued call.

@@ -71,6 +71,7 @@ void ToProto(const FutureSnapshot& snapshot, v1::FutureInfo* out) {
   if (snapshot.deadline != absl::InfiniteFuture()) {
     ToProto(snapshot.deadline, out->mutable_deadline());
   }
+  out->set_worker_pid(snapshot.worker_pid);
 }
 
 void ToProto(const TaskSpec& spec, v1::FunctionInfo* out) {
@@ -93,6 +94,7 @@ void ToProto(const PoolStats& stats, v1::PoolStats* out) {
   out->set_queued(stats.queued);
   out->set_running(stats.running);
   out->set_queue_capacity(stats.queue_capacity);
+  out->set_worker_restarts(stats.worker_restarts);
 }
 
 v1::CancelAction ToProto(CancelAction action) {

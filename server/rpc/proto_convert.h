@@ -13,8 +13,8 @@
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/support/status.h"
 #include "server/future.h"
+#include "server/pool.h"
 #include "server/task_registry.h"
-#include "server/thread_pool.h"
 
 namespace futured::rpc {
 

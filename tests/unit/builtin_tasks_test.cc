@@ -1,10 +1,10 @@
 #include "server/builtin_tasks.h"
 
-#include <initializer_list>
+#include <unistd.h>
+
 #include <optional>
 #include <string>
 #include <thread>
-#include <utility>
 #include <variant>
 
 #include "absl/synchronization/notification.h"
@@ -15,10 +15,16 @@
 #include "gtest/gtest.h"
 #include "server/cancellation_token.h"
 #include "server/task_context.h"
+#include "tests/unit/value_builders.h"
 
 namespace futured {
 namespace {
 
+using ::futured::testing::Args;
+using ::futured::testing::Bool;
+using ::futured::testing::Kwargs;
+using ::futured::testing::Num;
+using ::futured::testing::Str;
 using ::google::protobuf::RepeatedPtrField;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
@@ -28,32 +34,6 @@ using ::testing::HasSubstr;
 
 // Long enough for any healthy run; a task stuck past it is a failure.
 constexpr absl::Duration kTestTimeout = absl::Seconds(30);
-
-Value Num(double d) {
-  Value v;
-  v.set_number_value(d);
-  return v;
-}
-
-Value Str(std::string s) {
-  Value v;
-  v.set_string_value(std::move(s));
-  return v;
-}
-
-RepeatedPtrField<Value> Args(std::initializer_list<Value> values) {
-  RepeatedPtrField<Value> args;
-  for (const Value& value : values) *args.Add() = value;
-  return args;
-}
-
-Struct Kwargs(std::initializer_list<std::pair<std::string, Value>> fields) {
-  Struct kwargs;
-  for (const auto& [name, value] : fields) {
-    (*kwargs.mutable_fields())[name] = value;
-  }
-  return kwargs;
-}
 
 class BuiltinTasksTest : public ::testing::Test {
  protected:
@@ -103,9 +83,14 @@ TEST_F(BuiltinTasksTest, RegistersExactlyTheBuiltins) {
   }
   EXPECT_THAT(
       signatures,
-      ElementsAre("echo(value: any)", "factorial(n: integer)",
+      ElementsAre("allocate(bytes: integer)", "burn_cpu(seconds: number)",
+                  "crash(kind: string, code: integer = 1)", "echo(value: any)",
+                  "factorial(n: integer)",
                   "fail(type: string = \"RuntimeError\", message: string = "
                   "\"task failed\")",
+                  "pid()",
+                  "potentially_failing_task(task_id: integer, fail: bool = "
+                  "false, sleep_time: number = 2)",
                   "simulate_download(url: string, seconds: number = 2)",
                   "sleep(seconds: number)", "square(x: number)"));
 }
@@ -299,6 +284,83 @@ TEST_F(BuiltinTasksTest, SimulateDownloadBadArguments) {
   EXPECT_THAT(
       BindStatus("simulate_download", Args({Str("u"), Num(-1)})).message(),
       HasSubstr("'seconds'"));
+}
+
+TEST_F(BuiltinTasksTest, PotentiallyFailingTaskReturnsItsResult) {
+  EXPECT_EQ(ValueOf(Call("potentially_failing_task", Args({Num(3)}),
+                         Kwargs({{"sleep_time", Num(0)}})))
+                .string_value(),
+            "Result from task 3");
+}
+
+TEST_F(BuiltinTasksTest, PotentiallyFailingTaskWithFailRaisesValueError) {
+  const Outcome outcome =
+      Call("potentially_failing_task", Args({Num(2), Bool(true), Num(0)}));
+  ASSERT_TRUE(IsError(outcome));
+  EXPECT_EQ(std::get<TaskError>(outcome).type, "ValueError");
+  EXPECT_EQ(std::get<TaskError>(outcome).message, "Task 2 failed deliberately");
+}
+
+TEST_F(BuiltinTasksTest, PotentiallyFailingTaskCancelledReturnsCancelled) {
+  token_.Cancel();
+  // With the default two seconds; cancelled, it must neither sleep nor fail.
+  EXPECT_TRUE(IsCancelled(Call("potentially_failing_task", Args({Num(1)}),
+                               Kwargs({{"fail", Bool(true)}}))));
+}
+
+TEST_F(BuiltinTasksTest, PotentiallyFailingTaskBadArguments) {
+  for (const absl::Status& s :
+       {BindStatus("potentially_failing_task", {}),
+        BindStatus("potentially_failing_task", Args({Num(1.5)})),
+        BindStatus("potentially_failing_task", Args({Num(1), Str("yes")})),
+        BindStatus("potentially_failing_task", Args({Num(1)}),
+                   Kwargs({{"sleep_time", Num(-1)}}))}) {
+    EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << s;
+  }
+  EXPECT_THAT(
+      BindStatus("potentially_failing_task", Args({Str("1")})).message(),
+      HasSubstr("'task_id'"));
+}
+
+// crash(), burn_cpu(), allocate() and pid() in a process are tested by
+// process_pool_test.cc; here, what they do on a thread of the daemon.
+
+TEST_F(BuiltinTasksTest, CrashRefusesToRunInAThreadPool) {
+  for (const char* kind : {"segv", "abort", "exit"}) {
+    const Outcome outcome = Call("crash", Args({Str(kind)}));
+    ASSERT_TRUE(IsError(outcome)) << kind;
+    EXPECT_EQ(std::get<TaskError>(outcome).type, "RuntimeError");
+    EXPECT_THAT(std::get<TaskError>(outcome).message,
+                HasSubstr("crash() runs only in a process pool"));
+  }
+}
+
+TEST_F(BuiltinTasksTest, BurnCpuReturnsItsSeconds) {
+  EXPECT_EQ(ValueOf(Call("burn_cpu", Args({Num(0.01)}))).number_value(), 0.01);
+}
+
+TEST_F(BuiltinTasksTest, BurnCpuStopsWhenCancelledFromAnotherThread) {
+  std::thread canceller([this] { token_.Cancel(); });
+  // An hour unless cancellation stops it.
+  const Outcome outcome = Call("burn_cpu", Args({Num(3600)}));
+  canceller.join();
+  EXPECT_TRUE(IsCancelled(outcome));
+}
+
+TEST_F(BuiltinTasksTest, AllocateTouchesAndReturnsTheBytes) {
+  EXPECT_EQ(ValueOf(Call("allocate", Args({Num(1 << 20)}))).number_value(),
+            1 << 20);
+  EXPECT_EQ(ValueOf(Call("allocate", Args({Num(0)}))).number_value(), 0);
+}
+
+TEST_F(BuiltinTasksTest, AllocateMoreThanTheMachineHasIsMemoryError) {
+  const Outcome outcome = Call("allocate", Args({Num(1099511627776.0)}));
+  ASSERT_TRUE(IsError(outcome));
+  EXPECT_EQ(std::get<TaskError>(outcome).type, "MemoryError");
+}
+
+TEST_F(BuiltinTasksTest, PidIsThisProcessOnAThread) {
+  EXPECT_EQ(ValueOf(Call("pid", Args({}))).number_value(), getpid());
 }
 
 }  // namespace

@@ -63,5 +63,44 @@ TEST(CancellationTokenTest, CancelWakesEveryWaiterOnOtherThreads) {
   for (bool result : results) EXPECT_TRUE(result);
 }
 
+TEST(CancellationTokenTest, CancelCallbacksRunOnceOnTheFirstCancel) {
+  CancellationToken token;
+  int runs = 0;
+  EXPECT_NE(token.AddCancelCallback([&runs] { ++runs; }), 0u);
+  EXPECT_EQ(runs, 0);
+  token.Cancel();
+  EXPECT_EQ(runs, 1);
+  token.Cancel();
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(CancellationTokenTest, CancelCallbackRunsInlineWhenAlreadyCancelled) {
+  CancellationToken token;
+  token.Cancel();
+  int runs = 0;
+  EXPECT_EQ(token.AddCancelCallback([&runs] { ++runs; }), 0u);
+  EXPECT_EQ(runs, 1);
+}
+
+TEST(CancellationTokenTest, RemovedCancelCallbackNeverRuns) {
+  CancellationToken token;
+  int runs = 0;
+  const CancellationToken::CallbackId id =
+      token.AddCancelCallback([&runs] { ++runs; });
+  token.RemoveCancelCallback(id);
+  token.RemoveCancelCallback(0);  // no-op
+  token.Cancel();
+  EXPECT_EQ(runs, 0);
+}
+
+TEST(CancellationTokenTest, CancelCallbackMayReadTheToken) {
+  // Callbacks run with no lock held, so they may use the token.
+  CancellationToken token;
+  bool seen_cancelled = false;
+  token.AddCancelCallback([&] { seen_cancelled = token.IsCancelled(); });
+  token.Cancel();
+  EXPECT_TRUE(seen_cancelled);
+}
+
 }  // namespace
 }  // namespace futured

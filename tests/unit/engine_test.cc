@@ -36,7 +36,11 @@ class EngineTest : public ::testing::Test {
 
   std::unique_ptr<Engine> NewEngine(int threads = 2, int64_t capacity = 100) {
     return std::make_unique<Engine>(
-        EngineOptions{.threads = threads, .queue_capacity = capacity},
+        EngineOptions{
+            .pools = {ThreadPool::Options{.name = "thread",
+                                          .workers = threads,
+                                          .queue_capacity = capacity}},
+            .retention = absl::Hours(1)},
         &registry_, &timers_);
   }
 

@@ -79,6 +79,21 @@ TEST_F(FutureTest, StartMovesPendingToRunningOnce) {
   EXPECT_EQ(future_.Snapshot().start_time, kStart);
 }
 
+TEST_F(FutureTest, StartRecordsTheWorkerProcess) {
+  EXPECT_EQ(future_.Snapshot().worker_pid, 0);
+  EXPECT_TRUE(future_.Start(kStart, /*worker_pid=*/4242));
+  EXPECT_EQ(future_.Snapshot().worker_pid, 4242);
+}
+
+TEST_F(FutureTest, CancelOfARunningFutureRunsItsTokensCancelCallbacks) {
+  ASSERT_TRUE(future_.Start(kStart));
+  int stop_requests = 0;
+  future_.token().AddCancelCallback([&stop_requests] { ++stop_requests; });
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kStopRequested);
+  EXPECT_EQ(stop_requests, 1);
+  EXPECT_EQ(future_.state(), FutureState::kRunning);
+}
+
 TEST_F(FutureTest, FinishMovesRunningToFinishedWithTheOutcome) {
   ASSERT_TRUE(future_.Start(kStart));
   EXPECT_TRUE(future_.Finish(Num(4), kEnd));
@@ -309,6 +324,31 @@ TEST_F(FutureTest, CallbackIdsAreDistinct) {
   EXPECT_NE(a, 0u);
   EXPECT_NE(b, 0u);
   EXPECT_NE(a, b);
+}
+
+TEST_F(FutureTest, FailAndStopFailsARunningFutureAndCancelsItsToken) {
+  ASSERT_TRUE(future_.Start(kStart));
+  bool token_cancelled_in_callback = false;
+  future_.AddDoneCallback([this, &token_cancelled_in_callback] {
+    token_cancelled_in_callback = future_.token().IsCancelled();
+  });
+  EXPECT_TRUE(future_.FailAndStop(
+      TaskError{.type = "TimeoutError", .message = "late"}, kEnd));
+  EXPECT_TRUE(token_cancelled_in_callback);
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+  EXPECT_TRUE(future_.Raised());
+  // The task's own outcome, arriving later, is dropped.
+  EXPECT_FALSE(future_.Finish(Cancelled{}, kEnd));
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+}
+
+TEST_F(FutureTest, FailAndStopFailsAPendingFutureAndNothingOnceDone) {
+  EXPECT_TRUE(future_.FailAndStop(TaskError{.type = "TimeoutError"}, kEnd));
+  EXPECT_FALSE(future_.Start(kStart));
+  EXPECT_FALSE(future_.FailAndStop(TaskError{.type = "Other"}, kEnd));
+  const FutureSnapshot snapshot = future_.Snapshot();
+  ASSERT_TRUE(snapshot.outcome.has_value());
+  EXPECT_EQ(std::get<TaskError>(*snapshot.outcome).type, "TimeoutError");
 }
 
 }  // namespace

@@ -1,0 +1,58 @@
+// What the engine runs futures on: a named pool of threads or processes.
+#ifndef FUTURED_SERVER_POOL_H_
+#define FUTURED_SERVER_POOL_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/future.h"
+#include "server/task_registry.h"
+
+namespace futured {
+
+// A call ready to run: the task and its bound arguments.
+struct Task {
+  const TaskSpec* spec =
+      nullptr;  // owned by the registry, which outlives pools
+  BoundArgs args;
+};
+
+// Figures for GetStats.
+struct PoolStats {
+  std::string name;
+  std::string kind;  // "thread" or "process"
+  int64_t workers = 0;
+  int64_t queued = 0;   // entries waiting in the queue
+  int64_t running = 0;  // tasks running now
+  int64_t queue_capacity = 0;
+  int64_t worker_restarts = 0;  // process pools: workers replaced so far
+};
+
+// A bounded first-in, first-out queue of futures and the workers that run
+// them. Owned by the Engine. Implementations are thread-safe: any thread may
+// Submit() and Stats(); Shutdown() runs on the owner's thread.
+class Pool {
+ public:
+  virtual ~Pool() = default;
+
+  // Queues `task` to run `future`. Never blocks. RESOURCE_EXHAUSTED when the
+  // queue is full; UNAVAILABLE once Shutdown() has begun or when the pool
+  // has no worker that can run it.
+  virtual absl::Status Submit(std::shared_ptr<Future> future, Task task) = 0;
+
+  // Stops taking work and cancels every queued future. Waits up to `grace`
+  // for running tasks to finish, then stops them and waits up to `stop_wait`
+  // for that. Returns false if some task could not be stopped. Blocks.
+  virtual bool Shutdown(absl::Duration grace,
+                        absl::Duration stop_wait = absl::Seconds(5)) = 0;
+
+  virtual PoolStats Stats() const = 0;
+  virtual const std::string& name() const = 0;
+};
+
+}  // namespace futured
+
+#endif  // FUTURED_SERVER_POOL_H_

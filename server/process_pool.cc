@@ -1,0 +1,586 @@
+#include "server/process_pool.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "server/worker_protocol.h"
+
+extern char** environ;
+
+namespace futured {
+namespace {
+
+// waitid()'s P_PIDFD (linux/wait.h; glibc 2.36's sys/wait.h lacks it).
+constexpr idtype_t kPidfdIdType = static_cast<idtype_t>(3);
+
+// Backoff between failed worker starts: doubles from the first to the last.
+constexpr absl::Duration kFirstStartBackoff = absl::Milliseconds(50);
+constexpr absl::Duration kLastStartBackoff = absl::Seconds(10);
+
+// How long a shutdown lets idle workers exit on their own before SIGKILL.
+constexpr absl::Duration kExitWait = absl::Seconds(1);
+
+absl::Status ErrnoError(absl::string_view what, int error) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(error)));
+}
+
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+int PidfdSendSignal(int pidfd, int signal_number) {
+  return static_cast<int>(
+      syscall(SYS_pidfd_send_signal, pidfd, signal_number, nullptr, 0));
+}
+
+std::string SignalName(int signal_number) {
+  const char* abbrev = sigabbrev_np(signal_number);
+  return abbrev == nullptr ? absl::StrCat("signal ", signal_number)
+                           : absl::StrCat("SIG", abbrev);
+}
+
+pollfd PollIn(int fd) {
+  return pollfd{.fd = fd, .events = POLLIN, .revents = 0};
+}
+
+// Milliseconds from `now` to `when` for poll(): -1 for never, rounded up.
+int PollTimeoutMs(absl::Time now, absl::Time when) {
+  if (when == absl::InfiniteFuture()) return -1;
+  if (when <= now) return 0;
+  return static_cast<int>(
+      std::min<int64_t>(absl::ToInt64Milliseconds(when - now) + 1, 60'000));
+}
+
+}  // namespace
+
+ProcessPool::Shared::Shared()
+    : wake_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+ProcessPool::Shared::~Shared() {
+  if (wake_fd >= 0) close(wake_fd);
+}
+
+void ProcessPool::Shared::Wake() const {
+  const uint64_t one = 1;
+  // Fails only when the counter is saturated, and then poll() wakes anyway.
+  [[maybe_unused]] ssize_t n = write(wake_fd, &one, sizeof(one));
+}
+
+ProcessPool::ProcessPool(Options options)
+    : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  io_thread_ = std::thread(&ProcessPool::IoLoop, this);
+}
+
+ProcessPool::~ProcessPool() { Shutdown(absl::ZeroDuration()); }
+
+absl::Status ProcessPool::Submit(std::shared_ptr<Future> future, Task task) {
+  {
+    absl::MutexLock lock(&shared_->mu);
+    if (shared_->stopping) {
+      return absl::UnavailableError(
+          absl::StrCat("process pool '", name(), "' is shutting down"));
+    }
+    if (!shared_->broken.empty()) {
+      return absl::UnavailableError(
+          absl::StrCat("process pool '", name(),
+                       "' cannot start workers: ", shared_->broken));
+    }
+    const int64_t queued = static_cast<int64_t>(shared_->queue.size());
+    if (queued >= options_.queue_capacity) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "process pool '", name(), "' queue is full (", queued, " queued)"));
+    }
+    shared_->queue.push_back(Entry{std::move(future), std::move(task)});
+  }
+  shared_->Wake();
+  return absl::OkStatus();
+}
+
+bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
+  if (!io_thread_.joinable()) return true;
+  std::deque<Entry> queued;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->stopping = true;
+    queued.swap(shared_->queue);
+  }
+  for (Entry& entry : queued) entry.future->Cancel(absl::Now());
+  if (!AwaitIdle(grace)) {
+    for (const std::shared_ptr<Future>& future : RunningFutures()) {
+      future->Cancel(absl::Now());  // its token's callback kills the worker
+      future->RequestStop();        // also for a future already failed
+    }
+    AwaitIdle(stop_wait);
+  }
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->exit = true;
+  }
+  shared_->Wake();
+  io_thread_.join();
+  return true;
+}
+
+bool ProcessPool::AwaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&shared_->mu);
+  return shared_->mu.AwaitWithTimeout(
+      absl::Condition(shared_.get(), &Shared::Idle), timeout);
+}
+
+std::vector<std::shared_ptr<Future>> ProcessPool::RunningFutures() const {
+  absl::MutexLock lock(&shared_->mu);
+  std::vector<std::shared_ptr<Future>> running;
+  for (const auto& [id, future] : shared_->running) running.push_back(future);
+  return running;
+}
+
+PoolStats ProcessPool::Stats() const {
+  absl::MutexLock lock(&shared_->mu);
+  return PoolStats{.name = options_.name,
+                   .kind = "process",
+                   .workers = options_.workers,
+                   .queued = static_cast<int64_t>(shared_->queue.size()),
+                   .running = static_cast<int64_t>(shared_->running.size()),
+                   .queue_capacity = options_.queue_capacity,
+                   .worker_restarts = shared_->restarts};
+}
+
+void ProcessPool::IoLoop() {
+  while (true) {
+    bool stopping;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      if (shared_->exit) break;
+      stopping = shared_->stopping;
+    }
+    const absl::Time now = absl::Now();
+    if (!stopping) StartWorkers(now);
+    HandleStopRequests(now);
+    Dispatch(now);
+    EscalateKills(now);
+    PollOnce(now, /*starting=*/!stopping);
+  }
+  EndAllWorkers();
+}
+
+void ProcessPool::StartWorkers(absl::Time now) {
+  while (static_cast<int>(workers_.size()) < options_.workers &&
+         now >= next_start_) {
+    absl::StatusOr<std::unique_ptr<Worker>> worker = SpawnWorker();
+    if (!worker.ok()) {
+      RecordStartFailure(worker.status(), now);
+      return;
+    }
+    workers_.push_back(*std::move(worker));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<ProcessPool::Worker>>
+ProcessPool::SpawnWorker() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return ErrnoError("socketpair", errno);
+  }
+  std::vector<std::string> args = {
+      options_.worker_binary, absl::StrCat("--parent_pid=", getpid()),
+      absl::StrCat("--memory_limit_bytes=", options_.memory_limit_bytes),
+      absl::StrCat("--cpu_limit_seconds=",
+                   absl::ToInt64Seconds(
+                       absl::Ceil(options_.cpu_limit, absl::Seconds(1)))),
+      absl::StrCat("--max_frame_bytes=", options_.max_frame_bytes)};
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  // The worker gets /dev/null as stdin and stdout, the daemon's stderr for
+  // its log lines, its socket on kWorkerChannelFd and nothing else.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
+                                   O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
+                                   O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
+  posix_spawn_file_actions_addclosefrom_np(&actions, kWorkerChannelFd + 1);
+  // No blocked signals, default dispositions (the daemon blocks SIGTERM and
+  // ignores SIGPIPE), and a process group of its own, so that a terminal's
+  // Ctrl-C reaches the daemon, which stops its workers itself.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t no_signals;
+  sigemptyset(&no_signals);
+  sigset_t all_signals;
+  sigfillset(&all_signals);
+  posix_spawnattr_setsigmask(&attr, &no_signals);
+  posix_spawnattr_setsigdefault(&attr, &all_signals);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF |
+                                      POSIX_SPAWN_SETPGROUP);
+  pid_t pid = -1;
+  const int spawn_error = posix_spawn(&pid, options_.worker_binary.c_str(),
+                                      &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(fds[1]);
+  if (spawn_error != 0) {
+    close(fds[0]);
+    return ErrnoError(absl::StrCat("cannot start ", options_.worker_binary),
+                      spawn_error);
+  }
+  auto worker = std::make_unique<Worker>();
+  worker->pid = pid;
+  worker->channel =
+      std::make_unique<WorkerChannel>(fds[0], options_.max_frame_bytes);
+  worker->pidfd = PidfdOpen(pid);
+  if (worker->pidfd < 0) {
+    const int error = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return ErrnoError("pidfd_open", error);
+  }
+  return worker;
+}
+
+void ProcessPool::RecordStartFailure(const absl::Status& status,
+                                     absl::Time now) {
+  ++start_failures_;
+  const absl::Duration backoff = std::min(
+      kFirstStartBackoff * (int64_t{1} << std::min(start_failures_ - 1, 20)),
+      kLastStartBackoff);
+  next_start_ = now + backoff;
+  Log(LogLevel::kWarning,
+      absl::StrCat("process pool '", name(), "': worker start failed (",
+                   start_failures_, " in a row): ", status.message(),
+                   "; next try in ", absl::FormatDuration(backoff)));
+  const bool any_ready = std::any_of(workers_.begin(), workers_.end(),
+                                     [](const auto& w) { return w->ready; });
+  if (start_failures_ < options_.max_start_failures || any_ready) return;
+  std::deque<Entry> queued;
+  bool newly_broken;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    newly_broken = shared_->broken.empty();
+    shared_->broken = std::string(status.message());
+    queued.swap(shared_->queue);
+  }
+  if (newly_broken) {
+    Log(LogLevel::kError,
+        absl::StrCat("process pool '", name(),
+                     "' has no worker; Submit is UNAVAILABLE until one "
+                     "starts"));
+  }
+  for (Entry& entry : queued) {
+    entry.future->Finish(
+        TaskError{.type = "BrokenProcessPool",
+                  .message = absl::StrCat(
+                      "process pool '", name(),
+                      "' cannot start workers: ", status.message())},
+        absl::Now());
+  }
+}
+
+void ProcessPool::HandleStopRequests(absl::Time now) {
+  std::vector<uint64_t> task_ids;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    task_ids.swap(shared_->stop_requests);
+  }
+  for (const uint64_t task_id : task_ids) {
+    for (const std::unique_ptr<Worker>& worker : workers_) {
+      if (worker->current.future != nullptr && worker->task_id == task_id &&
+          !worker->stopping) {
+        worker->stopping = true;
+        Kill(*worker, SIGTERM, "", now);
+      }
+    }
+  }
+}
+
+void ProcessPool::Dispatch(absl::Time now) {
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    if (!worker->ready || worker->current.future != nullptr ||
+        worker->channel == nullptr || !worker->failure.empty()) {
+      continue;
+    }
+    Entry entry;
+    const uint64_t task_id = next_task_id_++;
+    while (entry.future == nullptr) {
+      {
+        absl::MutexLock lock(&shared_->mu);
+        if (shared_->queue.empty()) return;
+        entry = std::move(shared_->queue.front());
+        shared_->queue.pop_front();
+        shared_->running.emplace(task_id, entry.future);
+      }
+      if (!entry.future->Start(now, worker->pid)) {
+        // Cancelled (or failed at its deadline) while queued.
+        absl::MutexLock lock(&shared_->mu);
+        shared_->running.erase(task_id);
+        entry.future = nullptr;
+      }
+    }
+    internal::RunTask run;
+    run.set_task_id(task_id);
+    run.set_function(entry.task.spec->name);
+    for (size_t i = 0; i < entry.task.args.size(); ++i) {
+      *run.add_args() = entry.task.args.Get(i);
+    }
+    if (entry.future->deadline() != absl::InfiniteFuture()) {
+      run.set_deadline_unix_micros(
+          absl::ToUnixMicros(entry.future->deadline()));
+    }
+    worker->task_id = task_id;
+    worker->current = std::move(entry);
+    // May run at once (and then takes shared_->mu): no lock is held here.
+    worker->cancel_callback = worker->current.future->token().AddCancelCallback(
+        [weak = std::weak_ptr<Shared>(shared_), task_id] {
+          std::shared_ptr<Shared> shared = weak.lock();
+          if (shared == nullptr) return;
+          {
+            absl::MutexLock lock(&shared->mu);
+            shared->stop_requests.push_back(task_id);
+          }
+          shared->Wake();
+        });
+    absl::Status sent = worker->channel->Send(run);
+    if (absl::IsResourceExhausted(sent)) {
+      // Nothing was written: the worker is fine, the call is too large.
+      FinishTask(*worker,
+                 TaskError{.type = "ValueError",
+                           .message = absl::StrCat("arguments too large for a "
+                                                   "worker process: ",
+                                                   sent.message())});
+    } else if (!sent.ok()) {
+      // The worker is gone or going; its reaping fails the task.
+      Kill(*worker, SIGKILL,
+           absl::StrCat("cannot send it the task: ", sent.message()), now);
+    }
+  }
+}
+
+void ProcessPool::EscalateKills(absl::Time now) {
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    if (worker->kill_at <= now) {
+      PidfdSendSignal(worker->pidfd, SIGKILL);
+      worker->kill_at = absl::InfiniteFuture();
+    }
+  }
+}
+
+void ProcessPool::PollOnce(absl::Time now, bool starting) {
+  absl::Time wake_at = absl::InfiniteFuture();
+  if (starting && static_cast<int>(workers_.size()) < options_.workers) {
+    wake_at = next_start_;
+  }
+  std::vector<pollfd> fds = {PollIn(shared_->wake_fd)};
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    wake_at = std::min(wake_at, worker->kill_at);
+    fds.push_back(PollIn(worker->pidfd));
+    // A closed channel polls as -1, which poll() skips.
+    fds.push_back(PollIn(worker->channel ? worker->channel->fd() : -1));
+  }
+  if (poll(fds.data(), fds.size(), PollTimeoutMs(now, wake_at)) <= 0) return;
+  if (fds[0].revents != 0) {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = read(shared_->wake_fd, &count, sizeof(count));
+  }
+  // Results first, so that a worker that answered and then died is not
+  // blamed for its task; then deaths.
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (fds[2 + 2 * i].revents != 0) ReadFromWorker(*workers_[i]);
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (fds[1 + 2 * i].revents != 0) Reap(*workers_[i]);
+  }
+  std::erase_if(workers_, [](const auto& w) { return w->reaped; });
+}
+
+void ProcessPool::ReadFromWorker(Worker& worker) {
+  if (worker.channel == nullptr) return;
+  absl::Status read = worker.channel->ReadSome();
+  while (read.ok() && worker.channel != nullptr) {
+    internal::WorkerToDaemon message;
+    absl::StatusOr<bool> next = worker.channel->Next(&message);
+    if (!next.ok()) {
+      read = next.status();
+      break;
+    }
+    if (!*next) return;
+    HandleMessage(worker, message);
+  }
+  if (worker.channel == nullptr) return;
+  if (!absl::IsOutOfRange(read)) {
+    Log(LogLevel::kWarning, absl::StrCat("process pool '", name(), "': worker ",
+                                         worker.pid, ": ", read.message()));
+    Kill(worker, SIGKILL,
+         absl::StrCat("its messages were rejected (", read.message(), ")"),
+         absl::Now());
+  }
+  // The worker closed its end (it is exiting) or broke the protocol; its
+  // pidfd reports the exit.
+  worker.channel.reset();
+}
+
+void ProcessPool::HandleMessage(Worker& worker,
+                                const internal::WorkerToDaemon& message) {
+  if (message.has_ready() && !worker.ready) {
+    worker.ready = true;
+    start_failures_ = 0;
+    bool was_broken;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      was_broken = !shared_->broken.empty();
+      shared_->broken.clear();
+    }
+    if (was_broken) {
+      Log(LogLevel::kInfo,
+          absl::StrCat("process pool '", name(), "' has a worker again"));
+    }
+    return;
+  }
+  if (message.has_result() && worker.current.future != nullptr &&
+      message.result().task_id() == worker.task_id) {
+    FinishTask(worker, FromWire(message.result()));
+    return;
+  }
+  Kill(worker, SIGKILL,
+       absl::StrCat("it sent an unexpected message (",
+                    message.ShortDebugString().substr(0, 200), ")"),
+       absl::Now());
+}
+
+void ProcessPool::FinishTask(Worker& worker, Outcome outcome) {
+  Entry entry = std::move(worker.current);
+  worker.current = Entry{};
+  entry.future->token().RemoveCancelCallback(worker.cancel_callback);
+  entry.future->Finish(std::move(outcome), absl::Now());
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->running.erase(worker.task_id);
+  }
+  ++worker.tasks_done;
+  if (options_.max_tasks_per_child > 0 &&
+      worker.tasks_done >= options_.max_tasks_per_child &&
+      worker.channel != nullptr) {
+    worker.channel.reset();  // the worker reads end-of-file and exits
+  }
+}
+
+void ProcessPool::Kill(Worker& worker, int signal_number, std::string failure,
+                       absl::Time now) {
+  if (!failure.empty() && worker.failure.empty()) {
+    worker.failure = std::move(failure);
+  }
+  PidfdSendSignal(worker.pidfd, signal_number);
+  if (signal_number != SIGKILL) {
+    worker.kill_at = std::min(worker.kill_at, now + options_.kill_grace);
+  }
+}
+
+void ProcessPool::Reap(Worker& worker) {
+  siginfo_t info{};
+  if (waitid(kPidfdIdType, worker.pidfd, &info, WEXITED | WNOHANG) != 0) {
+    // Only if someone else reaped it; it is gone all the same.
+    Log(LogLevel::kWarning,
+        absl::StrCat("process pool '", name(), "': cannot reap worker ",
+                     worker.pid, ": ", std::strerror(errno)));
+    info.si_code = CLD_KILLED;
+    info.si_status = 0;
+  } else if (info.si_pid == 0) {
+    return;  // not yet
+  }
+  // What it sent before it died still counts.
+  while (worker.channel != nullptr) ReadFromWorker(worker);
+  close(worker.pidfd);
+  worker.reaped = true;
+
+  const bool exited = info.si_code == CLD_EXITED;
+  std::string death =
+      exited ? absl::StrCat("exited with code ", info.si_status)
+             : absl::StrCat("was killed by ", SignalName(info.si_status));
+  if (!worker.ready) {
+    bool stopping;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      stopping = shared_->stopping;
+    }
+    if (!stopping) {
+      RecordStartFailure(absl::UnavailableError(absl::StrCat(
+                             options_.worker_binary, " (pid ", worker.pid, ") ",
+                             death, " before it was ready")),
+                         absl::Now());
+    }
+    return;
+  }
+  if (worker.current.future != nullptr) {
+    std::string message =
+        absl::StrCat("worker process ", worker.pid, " ", death,
+                     " while running ", worker.current.task.spec->name);
+    if (!worker.failure.empty()) {
+      absl::StrAppend(&message, ": the pool killed it because ",
+                      worker.failure);
+    } else if (!exited && info.si_status == SIGXCPU) {
+      absl::StrAppend(&message, ": it used up its CPU-time limit of ",
+                      absl::FormatDuration(options_.cpu_limit));
+    } else if (!exited && info.si_status == SIGKILL && !worker.stopping) {
+      absl::StrAppend(&message,
+                      " (by the kernel's out-of-memory killer, or by another "
+                      "process)");
+    }
+    FinishTask(worker, worker.stopping
+                           ? Outcome(Cancelled{})
+                           : Outcome(TaskError{.type = "WorkerDiedError",
+                                               .message = message}));
+  }
+  absl::MutexLock lock(&shared_->mu);
+  if (!shared_->stopping) ++shared_->restarts;
+}
+
+void ProcessPool::EndAllWorkers() {
+  // Idle workers exit when their socket closes; busy ones (whose tasks
+  // outlived Shutdown's waits) are killed.
+  const absl::Time now = absl::Now();
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    worker->channel.reset();
+    if (worker->current.future != nullptr) {
+      worker->stopping = true;
+      Kill(*worker, SIGKILL, "", now);
+    }
+  }
+  const absl::Time deadline = now + kExitWait;
+  while (!workers_.empty()) {
+    std::vector<pollfd> fds;
+    for (const std::unique_ptr<Worker>& worker : workers_) {
+      fds.push_back(PollIn(worker->pidfd));
+    }
+    const int timeout = PollTimeoutMs(absl::Now(), deadline);
+    if (timeout == 0) {
+      for (const std::unique_ptr<Worker>& worker : workers_) {
+        PidfdSendSignal(worker->pidfd, SIGKILL);
+      }
+    }
+    // After SIGKILL every worker dies promptly; wait without a timeout.
+    poll(fds.data(), fds.size(), timeout == 0 ? -1 : timeout);
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (fds[i].revents != 0) Reap(*workers_[i]);
+    }
+    std::erase_if(workers_, [](const auto& w) { return w->reaped; });
+  }
+}
+
+}  // namespace futured

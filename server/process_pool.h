@@ -1,0 +1,186 @@
+// A pool of worker processes: real parallelism, crash isolation and tasks
+// that can be killed.
+#ifndef FUTURED_SERVER_PROCESS_POOL_H_
+#define FUTURED_SERVER_PROCESS_POOL_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "futured/internal/worker.pb.h"
+#include "server/cancellation_token.h"
+#include "server/future.h"
+#include "server/pool.h"
+#include "server/worker_channel.h"
+
+namespace futured {
+
+// Runs tasks in `workers` processes of the futured-worker binary
+// (server/worker_main.cc), one task per process at a time, first in, first
+// out. Owned by the Engine. Thread-safe: any thread may Submit() and
+// Stats(); Shutdown() and the destructor run on the owner's thread.
+//
+// One I/O thread per pool starts the workers (posix_spawn, with a clean
+// signal mask and dispositions, its own process group, no descriptor but
+// stdio and its socket), hands them tasks over a socketpair, reads their
+// results and reaps them through pidfds, all from one poll() loop. A worker
+// gets SIGKILL when that thread ends (PR_SET_PDEATHSIG), so none outlives
+// the pool or the daemon.
+//
+// - A worker that dies while running a task (a crash, exit(), a limit, the
+//   OOM killer) fails only that future, with TaskError "WorkerDiedError"
+//   naming the signal or exit code; it is replaced and the queue goes on.
+// - A running future whose token is cancelled (Cancel(), a Submit deadline,
+//   Shutdown()) has its worker killed: SIGTERM, then SIGKILL after
+//   `kill_grace`. The future ends CANCELLED unless it has already failed
+//   (e.g. with its TimeoutError); the worker is replaced.
+// - A worker is recycled after `max_tasks_per_child` tasks.
+// - Start failures are retried with exponential backoff and logged; after
+//   `max_start_failures` in a row with no worker up, queued futures fail
+//   with "BrokenProcessPool" and Submit() is UNAVAILABLE until a worker
+//   starts again.
+class ProcessPool final : public Pool {
+ public:
+  struct Options {
+    std::string name = "process";
+    int workers = 2;
+    int64_t queue_capacity = 100000;
+    std::string worker_binary;        // the futured-worker executable
+    int64_t max_tasks_per_child = 0;  // 0: a worker runs tasks until it dies
+    int64_t memory_limit_bytes = 0;   // RLIMIT_AS of each worker; 0: none
+    absl::Duration cpu_limit = absl::ZeroDuration();  // per task; 0: none
+    absl::Duration kill_grace = absl::Seconds(1);     // SIGTERM, then SIGKILL
+    size_t max_frame_bytes = 64 << 20;  // largest task or result message
+    int max_start_failures = 3;
+  };
+
+  // Starts the I/O thread, which starts the workers.
+  explicit ProcessPool(Options options);
+  ~ProcessPool() override;  // Shutdown(absl::ZeroDuration())
+  ProcessPool(const ProcessPool&) = delete;
+  ProcessPool& operator=(const ProcessPool&) = delete;
+
+  // Queues `task` to run `future`. Never blocks. RESOURCE_EXHAUSTED when the
+  // queue is full; UNAVAILABLE once Shutdown() has begun or while no worker
+  // can start.
+  absl::Status Submit(std::shared_ptr<Future> future, Task task) override
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
+
+  // Cancels queued futures, waits up to `grace` for running tasks, then
+  // cancels them (killing their workers) and waits up to `stop_wait`; then
+  // ends every worker and joins the I/O thread. Always true: a worker
+  // process can always be killed. Blocks. A later call does nothing.
+  bool Shutdown(absl::Duration grace,
+                absl::Duration stop_wait = absl::Seconds(5)) override
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
+
+  PoolStats Stats() const override ABSL_LOCKS_EXCLUDED(shared_->mu);
+  const std::string& name() const override { return options_.name; }
+
+ private:
+  // A queued call.
+  struct Entry {
+    std::shared_ptr<Future> future;
+    Task task;
+  };
+
+  // What Submit(), Stats(), Shutdown(), cancel callbacks and the I/O thread
+  // share. Cancel callbacks hold it weakly, as they may outlive the pool.
+  struct Shared {
+    Shared();
+    ~Shared();  // closes wake_fd
+    // Makes the I/O thread's poll() return. Never blocks.
+    void Wake() const;
+    bool Idle() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return running.empty();
+    }
+
+    const int wake_fd;  // an eventfd; constant after construction
+
+    absl::Mutex mu;
+    bool stopping ABSL_GUARDED_BY(mu) = false;  // Shutdown() has begun
+    bool exit ABSL_GUARDED_BY(mu) = false;      // the I/O thread must end
+    std::string broken ABSL_GUARDED_BY(mu);     // why no worker starts
+    std::deque<Entry> queue ABSL_GUARDED_BY(mu);
+    // Futures handed to a worker and not yet done there, by task ID.
+    absl::flat_hash_map<uint64_t, std::shared_ptr<Future>> running
+        ABSL_GUARDED_BY(mu);
+    // Running tasks whose token was cancelled: their workers must be killed.
+    std::vector<uint64_t> stop_requests ABSL_GUARDED_BY(mu);
+    int64_t restarts ABSL_GUARDED_BY(mu) = 0;
+  };
+
+  // Waits up to `timeout` until no task runs. True if none does.
+  bool AwaitIdle(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(shared_->mu);
+  std::vector<std::shared_ptr<Future>> RunningFutures() const
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
+
+  // One worker process, as the I/O thread sees it.
+  struct Worker {
+    pid_t pid = -1;
+    int pidfd = -1;                          // closed by the I/O thread
+    std::unique_ptr<WorkerChannel> channel;  // null once closed
+    bool ready = false;                      // it has said Ready: it started
+    // The task it runs; future null when idle.
+    uint64_t task_id = 0;
+    Entry current;
+    CancellationToken::CallbackId cancel_callback = 0;
+    int64_t tasks_done = 0;
+    bool stopping = false;  // killed for a stop request
+    std::string failure;    // why the pool killed it, if it did
+    absl::Time kill_at = absl::InfiniteFuture();  // SIGKILL then
+    bool reaped = false;
+  };
+
+  // The I/O thread's loop and its steps. Everything below touches
+  // `workers_` and the start-failure state, which only the I/O thread uses.
+  void IoLoop();
+  void StartWorkers(absl::Time now);
+  absl::StatusOr<std::unique_ptr<Worker>> SpawnWorker();
+  void RecordStartFailure(const absl::Status& status, absl::Time now);
+  void HandleStopRequests(absl::Time now);
+  void Dispatch(absl::Time now);
+  void EscalateKills(absl::Time now);
+  // Waits for a message, a worker's exit, a wake-up or the next timed step
+  // (a SIGKILL due; with `starting`, the next worker start), and handles
+  // what arrived.
+  void PollOnce(absl::Time now, bool starting);
+  void ReadFromWorker(Worker& worker);
+  void HandleMessage(Worker& worker, const internal::WorkerToDaemon& message);
+  // Ends the task `worker` runs with `outcome`, and recycles the worker if
+  // it has run its share.
+  void FinishTask(Worker& worker, Outcome outcome);
+  void Kill(Worker& worker, int signal_number, std::string failure,
+            absl::Time now);
+  void Reap(Worker& worker);
+  void EndAllWorkers();
+
+  // Constant after construction.
+  const Options options_;
+  const std::shared_ptr<Shared> shared_;
+
+  // Used only by the I/O thread.
+  std::vector<std::unique_ptr<Worker>> workers_;
+  uint64_t next_task_id_ = 1;
+  int start_failures_ = 0;  // in a row
+  absl::Time next_start_ = absl::InfinitePast();
+
+  // Used only by the owner's thread.
+  std::thread io_thread_;
+};
+
+}  // namespace futured
+
+#endif  // FUTURED_SERVER_PROCESS_POOL_H_

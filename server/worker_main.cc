@@ -1,0 +1,149 @@
+// futured-worker: one worker process of a process pool. The daemon starts it
+// (ProcessPool, server/process_pool.h) with its end of a socketpair on
+// descriptor 3, sends RunTask frames and reads one TaskResult per task; the
+// worker runs one task at a time with the daemon's built-in tasks, and exits
+// when the daemon closes the socket or dies.
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/log.h"
+#include "futured/internal/worker.pb.h"
+#include "server/builtin_tasks.h"
+#include "server/cancellation_token.h"
+#include "server/task_call.h"
+#include "server/task_context.h"
+#include "server/task_registry.h"
+#include "server/worker_channel.h"
+#include "server/worker_protocol.h"
+
+ABSL_FLAG(int, parent_pid, 0,
+          "the daemon's pid; the worker exits at once if its parent differs");
+ABSL_FLAG(int64_t, memory_limit_bytes, 0,
+          "address-space limit (RLIMIT_AS) of this process; 0: none");
+ABSL_FLAG(int64_t, cpu_limit_seconds, 0,
+          "CPU seconds each task may use (RLIMIT_CPU); 0: none");
+ABSL_FLAG(int64_t, max_frame_bytes, 64 << 20, "largest frame payload");
+
+namespace futured {
+namespace {
+
+void SetLimit(int resource, rlim_t value) {
+  const rlimit limit{.rlim_cur = value, .rlim_max = value};
+  setrlimit(resource, &limit);
+}
+
+// Lets the next task use `seconds` more CPU time than this process has used:
+// the kernel sends SIGXCPU (which kills us) when the soft limit is reached.
+void AllowCpuSeconds(int64_t seconds) {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  const double used = usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
+                      (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+  rlimit limit{};
+  getrlimit(RLIMIT_CPU, &limit);
+  limit.rlim_cur = static_cast<rlim_t>(std::ceil(used)) + seconds;
+  setrlimit(RLIMIT_CPU, &limit);
+}
+
+internal::TaskResult Run(const TaskRegistry& registry,
+                         const internal::RunTask& request) {
+  internal::TaskResult result;
+  result.set_task_id(request.task_id());
+  absl::StatusOr<const TaskSpec*> spec = registry.Find(request.function());
+  if (!spec.ok()) {
+    ToWire(TaskError{.type = "LookupError",
+                     .message = std::string(spec.status().message())},
+           &result);
+    return result;
+  }
+  const BoundArgs args(std::vector<google::protobuf::Value>(
+      request.args().begin(), request.args().end()));
+  const absl::Time deadline =
+      request.deadline_unix_micros() == 0
+          ? absl::InfiniteFuture()
+          : absl::FromUnixMicros(request.deadline_unix_micros());
+  // Never cancelled: the daemon stops a task here by killing the process.
+  const CancellationToken token;
+  const TaskContext ctx(token, deadline, PoolKind::kProcess);
+  ToWire(CallTask(**spec, ctx, args), &result);
+  return result;
+}
+
+int Serve() {
+  const int64_t cpu_limit_seconds = absl::GetFlag(FLAGS_cpu_limit_seconds);
+  TaskRegistry registry;
+  if (absl::Status s = RegisterBuiltinTasks(registry); !s.ok()) {
+    Log(LogLevel::kError, absl::StrCat("futured-worker: ", s.message()));
+    return EXIT_FAILURE;
+  }
+  WorkerChannel channel(
+      kWorkerChannelFd,
+      static_cast<size_t>(absl::GetFlag(FLAGS_max_frame_bytes)));
+  internal::WorkerToDaemon ready;
+  ready.mutable_ready()->set_pid(getpid());
+  if (!channel.Send(ready).ok()) return EXIT_FAILURE;
+
+  while (true) {
+    internal::RunTask request;
+    absl::StatusOr<bool> next = channel.Next(&request);
+    if (!next.ok()) {
+      Log(LogLevel::kError,
+          absl::StrCat("futured-worker: bad frame from the daemon: ",
+                       next.status().message()));
+      return EXIT_FAILURE;
+    }
+    if (!*next) {
+      absl::Status read = channel.ReadSome();
+      if (absl::IsOutOfRange(read)) return EXIT_SUCCESS;  // daemon closed
+      if (!read.ok()) return EXIT_FAILURE;
+      continue;
+    }
+    if (cpu_limit_seconds > 0) AllowCpuSeconds(cpu_limit_seconds);
+    internal::WorkerToDaemon reply;
+    *reply.mutable_result() = Run(registry, request);
+    absl::Status sent = channel.Send(reply);
+    if (absl::IsResourceExhausted(sent)) {
+      // The result is too large for a frame: report that instead.
+      reply.mutable_result()->Clear();
+      reply.mutable_result()->set_task_id(request.task_id());
+      ToWire(
+          TaskError{.type = "ValueError",
+                    .message = absl::StrCat("result of ", request.function(),
+                                            " is too large: ", sent.message())},
+          reply.mutable_result());
+      sent = channel.Send(reply);
+    }
+    if (!sent.ok()) return EXIT_FAILURE;
+  }
+}
+
+}  // namespace
+}  // namespace futured
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  // Die with the daemon (strictly: with the daemon thread that started us),
+  // and check that it did not die before this line took effect.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != absl::GetFlag(FLAGS_parent_pid)) return EXIT_FAILURE;
+  futured::SetLimit(RLIMIT_CORE, 0);  // crash() and limits dump no core files
+  if (const int64_t bytes = absl::GetFlag(FLAGS_memory_limit_bytes);
+      bytes > 0) {
+    futured::SetLimit(RLIMIT_AS, static_cast<rlim_t>(bytes));
+  }
+  return futured::Serve();
+}

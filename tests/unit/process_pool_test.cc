@@ -1,0 +1,305 @@
+#include "server/process_pool.h"
+
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/builtin_tasks.h"
+#include "server/future.h"
+#include "server/outcome.h"
+#include "server/task_registry.h"
+#include "tests/unit/value_builders.h"
+
+namespace futured {
+namespace {
+
+using ::futured::testing::Args;
+using ::futured::testing::Num;
+using ::futured::testing::Str;
+using ::google::protobuf::Value;
+using ::testing::HasSubstr;
+
+// Long enough for any healthy run; a wait that reaches it is a failure.
+constexpr absl::Duration kTestTimeout = absl::Seconds(30);
+
+// Waits up to kTestTimeout for `future` to be done. True if it is.
+bool WaitDone(Future& future) {
+  auto done = std::make_shared<absl::Notification>();
+  future.AddDoneCallback([done] { done->Notify(); });
+  return done->WaitForNotificationWithTimeout(kTestTimeout);
+}
+
+// Polls every 10 ms, for at most kTestTimeout, until `condition` holds.
+template <typename Condition>
+bool PollUntil(Condition condition) {
+  const absl::Time deadline = absl::Now() + kTestTimeout;
+  while (!condition()) {
+    if (absl::Now() > deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+bool ProcessGone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
+
+const TaskError& ErrorOf(const FutureSnapshot& snapshot) {
+  static const TaskError kNone{"none", "", {}};
+  if (!snapshot.outcome || !IsError(*snapshot.outcome)) return kNone;
+  return std::get<TaskError>(*snapshot.outcome);
+}
+
+// Each test makes its own pool of futured-worker processes; TearDown shuts
+// it down, which ends every worker.
+class ProcessPoolTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(RegisterBuiltinTasks(registry_).ok()); }
+  void TearDown() override {
+    if (pool_ != nullptr) {
+      EXPECT_TRUE(pool_->Shutdown(kTestTimeout));
+    }
+  }
+
+  // A pool of `workers` futured-workers, its other options as `configure`
+  // sets them.
+  void MakePool(
+      int workers,
+      const std::function<void(ProcessPool::Options&)>& configure = nullptr) {
+    ProcessPool::Options options;
+    options.workers = workers;
+    options.worker_binary = FUTURED_WORKER_BINARY;
+    if (configure) configure(options);
+    pool_ = std::make_unique<ProcessPool>(std::move(options));
+  }
+
+  absl::StatusOr<std::shared_ptr<Future>> TrySubmit(
+      absl::string_view function,
+      google::protobuf::RepeatedPtrField<Value> args = {}) {
+    absl::StatusOr<const TaskSpec*> spec = registry_.Find(function);
+    if (!spec.ok()) return spec.status();
+    absl::StatusOr<BoundArgs> bound =
+        BindArgs(**spec, args, google::protobuf::Struct());
+    if (!bound.ok()) return bound.status();
+    auto future =
+        std::make_shared<Future>(absl::StrCat("f", next_id_++),
+                                 std::string(function), "process", absl::Now());
+    absl::Status status =
+        pool_->Submit(future, Task{.spec = *spec, .args = *std::move(bound)});
+    if (!status.ok()) return status;
+    return future;
+  }
+
+  std::shared_ptr<Future> Submit(
+      absl::string_view function,
+      google::protobuf::RepeatedPtrField<Value> args = {}) {
+    absl::StatusOr<std::shared_ptr<Future>> future =
+        TrySubmit(function, std::move(args));
+    EXPECT_TRUE(future.ok()) << future.status();
+    return future.value_or(nullptr);
+  }
+
+  // Waits until `future` runs and returns its worker's pid (0 if it never
+  // ran).
+  static pid_t AwaitRunning(const Future& future) {
+    PollUntil([&] { return future.state() != FutureState::kPending; });
+    return future.Snapshot().worker_pid;
+  }
+
+  TaskRegistry registry_;
+  std::unique_ptr<ProcessPool> pool_;
+  int next_id_ = 1;
+};
+
+TEST_F(ProcessPoolTest, RunsATaskInAWorkerProcessAndNamesIt) {
+  MakePool(1);
+  std::shared_ptr<Future> future = Submit("pid");
+  ASSERT_TRUE(WaitDone(*future));
+  const FutureSnapshot snapshot = future->Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kFinished);
+  ASSERT_TRUE(snapshot.outcome &&
+              std::holds_alternative<Value>(*snapshot.outcome));
+  const pid_t reported =
+      static_cast<pid_t>(std::get<Value>(*snapshot.outcome).number_value());
+  EXPECT_NE(reported, getpid());
+  EXPECT_EQ(reported, snapshot.worker_pid);
+}
+
+TEST_F(ProcessPoolTest, ReturnsValuesAndErrorsOfTasks) {
+  MakePool(2);
+  std::shared_ptr<Future> square = Submit("square", Args({Num(12)}));
+  std::shared_ptr<Future> fail =
+      Submit("fail", Args({Str("ValueError"), Str("bad input")}));
+  ASSERT_TRUE(WaitDone(*square));
+  ASSERT_TRUE(WaitDone(*fail));
+  EXPECT_EQ(std::get<Value>(*square->Snapshot().outcome).number_value(), 144);
+  EXPECT_EQ(ErrorOf(fail->Snapshot()).type, "ValueError");
+  EXPECT_EQ(ErrorOf(fail->Snapshot()).message, "bad input");
+}
+
+TEST_F(ProcessPoolTest, CrashFailsOnlyItsFutureAndTheWorkerIsReplaced) {
+  MakePool(1);
+  std::shared_ptr<Future> segv = Submit("crash", Args({Str("segv")}));
+  std::shared_ptr<Future> abort = Submit("crash", Args({Str("abort")}));
+  std::shared_ptr<Future> exit = Submit("crash", Args({Str("exit"), Num(3)}));
+  std::shared_ptr<Future> after = Submit("echo", Args({Str("still here")}));
+  for (const auto& f : {segv, abort, exit, after}) ASSERT_TRUE(WaitDone(*f));
+
+  EXPECT_EQ(ErrorOf(segv->Snapshot()).type, "WorkerDiedError");
+  EXPECT_THAT(ErrorOf(segv->Snapshot()).message,
+              HasSubstr("was killed by SIGSEGV while running crash"));
+  EXPECT_THAT(ErrorOf(abort->Snapshot()).message, HasSubstr("SIGABRT"));
+  EXPECT_THAT(ErrorOf(exit->Snapshot()).message,
+              HasSubstr("exited with code 3"));
+  EXPECT_EQ(std::get<Value>(*after->Snapshot().outcome).string_value(),
+            "still here");
+  EXPECT_EQ(pool_->Stats().worker_restarts, 3);
+  for (const auto& f : {segv, abort, exit}) {
+    EXPECT_TRUE(ProcessGone(f->Snapshot().worker_pid));
+  }
+}
+
+TEST_F(ProcessPoolTest, CancelKillsTheWorkerOfARunningTask) {
+  MakePool(1, [](auto& o) { o.kill_grace = absl::Seconds(5); });
+  std::shared_ptr<Future> burn = Submit("burn_cpu", Args({Num(600)}));
+  const pid_t pid = AwaitRunning(*burn);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(burn->Cancel(absl::Now()), CancelAction::kStopRequested);
+  ASSERT_TRUE(WaitDone(*burn));
+  EXPECT_EQ(burn->state(), FutureState::kCancelled);
+  EXPECT_TRUE(PollUntil([pid] { return ProcessGone(pid); }));
+  // A new worker takes the next task.
+  std::shared_ptr<Future> next = Submit("pid");
+  ASSERT_TRUE(WaitDone(*next));
+  EXPECT_NE(next->Snapshot().worker_pid, pid);
+}
+
+TEST_F(ProcessPoolTest, StopRequestAfterADeadlineKillsTheWorker) {
+  MakePool(1);
+  std::shared_ptr<Future> burn = Submit("burn_cpu", Args({Num(600)}));
+  const pid_t pid = AwaitRunning(*burn);
+  ASSERT_GT(pid, 0);
+  // What the engine does when a Submit timeout passes.
+  ASSERT_TRUE(burn->Finish(TaskError{"TimeoutError", "deadline passed", {}},
+                           absl::Now()));
+  burn->RequestStop();
+  EXPECT_TRUE(PollUntil([pid] { return ProcessGone(pid); }));
+  EXPECT_EQ(ErrorOf(burn->Snapshot()).type, "TimeoutError");
+  EXPECT_TRUE(PollUntil([this] { return pool_->Stats().running == 0; }));
+}
+
+TEST_F(ProcessPoolTest, AWorkerIgnoringSigtermIsKilledAfterTheGrace) {
+  // A stopped process cannot act on SIGTERM until continued; SIGKILL still
+  // ends it.
+  MakePool(1, [](auto& o) { o.kill_grace = absl::Milliseconds(100); });
+  std::shared_ptr<Future> burn = Submit("burn_cpu", Args({Num(600)}));
+  const pid_t pid = AwaitRunning(*burn);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(pid, SIGSTOP), 0);
+  burn->Cancel(absl::Now());
+  ASSERT_TRUE(WaitDone(*burn));
+  EXPECT_EQ(burn->state(), FutureState::kCancelled);
+  EXPECT_TRUE(PollUntil([pid] { return ProcessGone(pid); }));
+}
+
+TEST_F(ProcessPoolTest, MemoryLimitMakesAllocationAMemoryError) {
+  MakePool(1, [](auto& o) { o.memory_limit_bytes = int64_t{512} << 20; });
+  std::shared_ptr<Future> big = Submit("allocate", Args({Num(1 << 30)}));
+  std::shared_ptr<Future> small = Submit("allocate", Args({Num(1 << 20)}));
+  ASSERT_TRUE(WaitDone(*big));
+  ASSERT_TRUE(WaitDone(*small));
+  EXPECT_EQ(ErrorOf(big->Snapshot()).type, "MemoryError");
+  EXPECT_THAT(ErrorOf(big->Snapshot()).message,
+              HasSubstr("cannot allocate 1073741824 bytes"));
+  EXPECT_EQ(small->state(), FutureState::kFinished);
+  EXPECT_FALSE(IsError(*small->Snapshot().outcome));
+}
+
+TEST_F(ProcessPoolTest, CpuLimitKillsATaskThatUsesMore) {
+  MakePool(1, [](auto& o) { o.cpu_limit = absl::Seconds(1); });
+  std::shared_ptr<Future> burn = Submit("burn_cpu", Args({Num(60)}));
+  ASSERT_TRUE(WaitDone(*burn));
+  EXPECT_EQ(ErrorOf(burn->Snapshot()).type, "WorkerDiedError");
+  EXPECT_THAT(ErrorOf(burn->Snapshot()).message,
+              HasSubstr("SIGXCPU while running burn_cpu: it used up its "
+                        "CPU-time limit of 1s"));
+}
+
+TEST_F(ProcessPoolTest, RecyclesAWorkerAfterMaxTasksPerChild) {
+  MakePool(1, [](auto& o) { o.max_tasks_per_child = 2; });
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 4; ++i) {
+    std::shared_ptr<Future> future = Submit("pid");
+    ASSERT_TRUE(WaitDone(*future));
+    pids.push_back(future->Snapshot().worker_pid);
+  }
+  EXPECT_EQ(pids[0], pids[1]);
+  EXPECT_EQ(pids[2], pids[3]);
+  EXPECT_NE(pids[1], pids[2]);
+  EXPECT_TRUE(PollUntil([&] { return ProcessGone(pids[0]); }));
+}
+
+TEST_F(ProcessPoolTest, NoWorkerCanStartMakesSubmitUnavailable) {
+  MakePool(1, [](auto& o) {
+    o.worker_binary = "/nonexistent/futured-worker";
+    o.max_start_failures = 2;
+  });
+  absl::StatusOr<std::shared_ptr<Future>> queued = TrySubmit("pid");
+  std::shared_ptr<Future> queued_future;
+  if (queued.ok()) queued_future = *queued;  // unless already broken
+  EXPECT_TRUE(PollUntil([this] {
+    return TrySubmit("pid").status().code() == absl::StatusCode::kUnavailable;
+  }));
+  absl::Status status = TrySubmit("pid").status();
+  EXPECT_THAT(status.message(), HasSubstr("cannot start workers"));
+  EXPECT_THAT(status.message(), HasSubstr("/nonexistent/futured-worker"));
+  if (queued_future != nullptr) {
+    ASSERT_TRUE(WaitDone(*queued_future));
+    EXPECT_EQ(ErrorOf(queued_future->Snapshot()).type, "BrokenProcessPool");
+  }
+}
+
+TEST_F(ProcessPoolTest, ShutdownCancelsQueuedAndKillsRunningTasks) {
+  MakePool(1);
+  std::shared_ptr<Future> running = Submit("burn_cpu", Args({Num(600)}));
+  std::shared_ptr<Future> queued = Submit("echo", Args({Num(1)}));
+  const pid_t pid = AwaitRunning(*running);
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(pool_->Shutdown(absl::Milliseconds(50)));
+  EXPECT_EQ(queued->state(), FutureState::kCancelled);
+  EXPECT_EQ(running->state(), FutureState::kCancelled);
+  EXPECT_TRUE(ProcessGone(pid));  // reaped before Shutdown returned
+  EXPECT_EQ(pool_->Submit(running, Task{}).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(ProcessPoolTest, StatsCountQueuedAndRunning) {
+  MakePool(1, [](auto& o) { o.queue_capacity = 2; });
+  std::shared_ptr<Future> running = Submit("burn_cpu", Args({Num(600)}));
+  AwaitRunning(*running);
+  Submit("echo", Args({Num(1)}));
+  Submit("echo", Args({Num(2)}));
+  EXPECT_EQ(TrySubmit("echo", Args({Num(3)})).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  const PoolStats stats = pool_->Stats();
+  EXPECT_EQ(stats.kind, "process");
+  EXPECT_EQ(stats.workers, 1);
+  EXPECT_EQ(stats.running, 1);
+  EXPECT_EQ(stats.queued, 2);
+  EXPECT_EQ(stats.queue_capacity, 2);
+  running->Cancel(absl::Now());
+}
+
+}  // namespace
+}  // namespace futured
