@@ -1,25 +1,19 @@
 // Every futured.v1.Executor RPC and status code of the daemon contract,
 // against the real futured binary.
-#include <sys/wait.h>
-
-#include <csignal>
-#include <functional>
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "tests/integration/daemon_process.h"
+#include "tests/integration/daemon_test.h"
 #include "tests/integration/executor_calls.h"
 
 namespace futured::testing {
@@ -29,7 +23,6 @@ using ::futured::v1::AsCompletedRequest;
 using ::futured::v1::CancelResponse;
 using ::futured::v1::FunctionInfo;
 using ::futured::v1::FutureInfo;
-using ::futured::v1::FutureState;
 using ::futured::v1::GetStatsResponse;
 using ::futured::v1::ListFunctionsResponse;
 using ::futured::v1::MapItem;
@@ -77,74 +70,10 @@ AsCompletedRequest AsCompletedFor(const std::vector<std::string>& ids) {
   return request;
 }
 
-class ExecutorTest : public ::testing::Test {
+// Adds to DaemonTest the helpers these tests share.
+class ExecutorTest : public DaemonTest {
  protected:
-  // Starts futured on a unix socket or on 127.0.0.1:0, with extra `flags`.
-  void StartDaemon(bool unix_socket, std::vector<std::string> flags = {}) {
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-        DaemonProcess::Start(
-            {.unix_socket = unix_socket, .flags = std::move(flags)});
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = *std::move(daemon);
-    calls_ = std::make_unique<ExecutorCalls>(daemon_->NewChannel());
-  }
-
-  void TearDown() override {
-    calls_.reset();
-    if (daemon_ == nullptr) return;
-    absl::StatusOr<int> wait_status = daemon_->Stop(SIGTERM);
-    ASSERT_TRUE(wait_status.ok()) << wait_status.status();
-    EXPECT_TRUE(WIFEXITED(*wait_status))
-        << "futured did not exit normally; wait status " << *wait_status;
-    EXPECT_EQ(WEXITSTATUS(*wait_status), 0);
-  }
-
-  std::string MustSubmit(const SubmitRequest& request) {
-    std::string id;
-    grpc::Status status = calls_->Submit(request, &id);
-    EXPECT_TRUE(status.ok())
-        << request.ShortDebugString() << ": " << StatusText(status);
-    EXPECT_FALSE(id.empty()) << request.ShortDebugString();
-    return id;
-  }
-
-  FutureInfo MustGetFuture(const std::string& id) {
-    FutureInfo info;
-    grpc::Status status = calls_->GetFuture(id, &info);
-    EXPECT_TRUE(status.ok()) << id << ": " << StatusText(status);
-    return info;
-  }
-
-  FutureInfo MustResult(const std::string& id) {
-    ResultRequest request;
-    request.set_id(id);
-    FutureInfo info;
-    grpc::Status status = calls_->Result(request, &info);
-    EXPECT_TRUE(status.ok()) << id << ": " << StatusText(status);
-    return info;
-  }
-
-  CancelResponse MustCancel(const std::string& id) {
-    CancelResponse response;
-    grpc::Status status = calls_->Cancel(id, &response);
-    EXPECT_TRUE(status.ok()) << id << ": " << StatusText(status);
-    return response;
-  }
-
-  FutureInfo MustAwaitState(const std::string& id, FutureState state) {
-    absl::StatusOr<FutureInfo> info = calls_->AwaitState(id, state);
-    EXPECT_TRUE(info.ok()) << info.status();
-    return info.value_or(FutureInfo());
-  }
-
-  GetStatsResponse MustAwaitStats(
-      const std::function<bool(const GetStatsResponse&)>& condition) {
-    absl::StatusOr<GetStatsResponse> stats = calls_->AwaitStats(condition);
-    EXPECT_TRUE(stats.ok()) << stats.status();
-    return stats.value_or(GetStatsResponse());
-  }
-
-  // Stats of the one pool, "thread".
+  // Stats of the pool "thread".
   static futured::v1::PoolStats ThreadPool(const GetStatsResponse& stats) {
     for (const futured::v1::PoolStats& pool : stats.pools()) {
       if (pool.name() == "thread") return pool;
@@ -160,9 +89,6 @@ class ExecutorTest : public ::testing::Test {
     EXPECT_EQ(response.future().state(), futured::v1::FUTURE_STATE_CANCELLED)
         << response.ShortDebugString();
   }
-
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ExecutorCalls> calls_;
 };
 
 // --- Submit -----------------------------------------------------------------
@@ -284,8 +210,7 @@ TEST_F(ExecutorTest, SubmitToAFullQueueIsResourceExhausted) {
 
   // Once the worker has drained the queue, there is room again.
   MustAwaitStats([](const GetStatsResponse& s) {
-    return s.pools_size() == 1 && s.pools(0).queued() == 0 &&
-           s.pools(0).running() == 0;
+    return ThreadPool(s).queued() == 0 && ThreadPool(s).running() == 0;
   });
   FutureInfo info = MustResult(MustSubmit(CallOf("square", {NumberValue(5)})));
   EXPECT_EQ(info.outcome().value().number_value(), 25)
@@ -306,9 +231,8 @@ TEST_F(ExecutorTest, SubmitTimeoutFailsARunningTaskWithTimeoutError) {
   EXPECT_EQ(info.outcome().error().type(), "TimeoutError");
   EXPECT_TRUE(info.has_deadline()) << info.ShortDebugString();
   // The running task's token was cancelled too, so the sleep stops.
-  MustAwaitStats([](const GetStatsResponse& s) {
-    return s.pools_size() == 1 && s.pools(0).running() == 0;
-  });
+  MustAwaitStats(
+      [](const GetStatsResponse& s) { return ThreadPool(s).running() == 0; });
 }
 
 TEST_F(ExecutorTest, SubmitTimeoutFailsAQueuedTaskWithTimeoutError) {
@@ -904,8 +828,8 @@ TEST_F(ExecutorTest, MapTimeoutIsDeadlineExceededAndCancelsTheRest) {
 
   // The long sleeps were cancelled, so nothing runs or waits any more.
   MustAwaitStats([](const GetStatsResponse& s) {
-    return s.pools_size() == 1 && s.pools(0).running() == 0 &&
-           s.pools(0).queued() == 0 && s.waiting_calls() == 0;
+    return ThreadPool(s).running() == 0 && ThreadPool(s).queued() == 0 &&
+           s.waiting_calls() == 0;
   });
 }
 
@@ -1048,13 +972,16 @@ TEST_F(ExecutorTest, GetStatsReportsPoolFuturesAndWaitingCalls) {
       /*unix_socket=*/false, {"--threads=3", "--queue_capacity=7"}));
   GetStatsResponse stats;
   ASSERT_TRUE(calls_->GetStats(&stats).ok());
-  ASSERT_EQ(stats.pools_size(), 1) << stats.ShortDebugString();
-  EXPECT_EQ(stats.pools(0).name(), "thread");
-  EXPECT_EQ(stats.pools(0).kind(), "thread");
-  EXPECT_EQ(stats.pools(0).workers(), 3);
-  EXPECT_EQ(stats.pools(0).queue_capacity(), 7);
-  EXPECT_EQ(stats.pools(0).queued(), 0);
-  EXPECT_EQ(stats.pools(0).running(), 0);
+  // "process" and "thread", by name.
+  ASSERT_EQ(stats.pools_size(), 2) << stats.ShortDebugString();
+  EXPECT_EQ(stats.pools(0).name(), "process");
+  EXPECT_EQ(stats.pools(0).kind(), "process");
+  const futured::v1::PoolStats pool = ThreadPool(stats);
+  EXPECT_EQ(pool.kind(), "thread");
+  EXPECT_EQ(pool.workers(), 3);
+  EXPECT_EQ(pool.queue_capacity(), 7);
+  EXPECT_EQ(pool.queued(), 0);
+  EXPECT_EQ(pool.running(), 0);
   EXPECT_EQ(stats.futures(), 0);
   EXPECT_EQ(stats.waiting_calls(), 0);
   EXPECT_TRUE(stats.has_start_time());
@@ -1092,8 +1019,7 @@ TEST_F(ExecutorTest, GetStatsReportsPoolFuturesAndWaitingCalls) {
   EXPECT_TRUE(result_status.ok()) << StatusText(result_status);
   EXPECT_EQ(result.state(), futured::v1::FUTURE_STATE_CANCELLED);
   MustAwaitStats([](const GetStatsResponse& s) {
-    return s.waiting_calls() == 0 && s.pools_size() == 1 &&
-           s.pools(0).running() == 0;
+    return s.waiting_calls() == 0 && ThreadPool(s).running() == 0;
   });
 }
 

@@ -1,23 +1,18 @@
 // The seed document's concurrent.futures examples (/work/shared/seed), run
 // through the real futured daemon: concurrent downloads, large factorials
 // with map, as_completed, a failing task, and map's input order.
-#include <sys/wait.h>
-
 #include <cmath>
-#include <csignal>
 #include <cstdint>
 #include <map>
-#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "tests/integration/daemon_process.h"
+#include "tests/integration/daemon_test.h"
 #include "tests/integration/executor_calls.h"
 
 namespace futured::testing {
@@ -59,36 +54,12 @@ int64_t FactorialTrailingZeros(int64_t n) {
   return zeros;
 }
 
-class SeedScenariosTest : public ::testing::Test {
+// Every scenario runs on its own daemon on a unix socket.
+class SeedScenariosTest : public DaemonTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-        DaemonProcess::Start({.unix_socket = true, .flags = {}});
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = *std::move(daemon);
-    calls_ = std::make_unique<ExecutorCalls>(daemon_->NewChannel());
+    ASSERT_NO_FATAL_FAILURE(StartDaemon(/*unix_socket=*/true));
   }
-
-  void TearDown() override {
-    calls_.reset();
-    if (daemon_ == nullptr) return;
-    absl::StatusOr<int> wait_status = daemon_->Stop(SIGTERM);
-    ASSERT_TRUE(wait_status.ok()) << wait_status.status();
-    EXPECT_TRUE(WIFEXITED(*wait_status))
-        << "futured did not exit normally; wait status " << *wait_status;
-    EXPECT_EQ(WEXITSTATUS(*wait_status), 0);
-  }
-
-  std::string MustSubmit(const SubmitRequest& request) {
-    std::string id;
-    grpc::Status status = calls_->Submit(request, &id);
-    EXPECT_TRUE(status.ok())
-        << request.ShortDebugString() << ": " << StatusText(status);
-    return id;
-  }
-
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ExecutorCalls> calls_;
 };
 
 // Example 1: three 2-second downloads on a thread pool run concurrently.

@@ -13,30 +13,24 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "tests/integration/async_result_calls.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/executor_calls.h"
 
 namespace futured::testing {
 namespace {
 
-using ::futured::v1::Executor;
 using ::futured::v1::FutureInfo;
 
-constexpr absl::Duration kWaiterDeadline = absl::Seconds(120);
 // Far above --shutdown_grace (5 s by default): a daemon that does not exit
 // within it is stuck, not slow.
 constexpr absl::Duration kStopTimeout = absl::Seconds(30);
@@ -51,90 +45,22 @@ std::string SubmitSleep(ExecutorCalls& calls, double seconds) {
   return id;
 }
 
-// `count` Result calls on one future, all in flight at once on the callback
-// API. Each call's context, request and response stay alive until its
-// callback has run: the destructor cancels the calls still pending and waits
-// for their callbacks, and if even that does not end them it leaks the
-// calls rather than free memory gRPC may still write. `stub` must outlive
-// this object. Used by the test thread only; callbacks run on gRPC threads.
-class ResultCalls {
- public:
-  struct Call {
-    grpc::ClientContext context;
-    v1::ResultRequest request;
-    FutureInfo response;
-    grpc::Status status;
-  };
-
-  ResultCalls(Executor::Stub& stub, const std::string& id, int count)
-      : state_(std::make_unique<State>(count)) {
-    for (Call& call : state_->calls) {
-      SetDeadline(&call.context, kWaiterDeadline);
-      call.request.set_id(id);
-    }
-    State* state = state_.get();
-    for (Call& call : state_->calls) {
-      Call* raw = &call;
-      stub.async()->Result(&call.context, &call.request, &call.response,
-                           [state, raw](grpc::Status status) {
-                             raw->status = std::move(status);
-                             state->CallEnded();
-                           });
-    }
-  }
-
-  ~ResultCalls() {
-    if (state_->all_ended.HasBeenNotified()) return;
-    for (Call& call : state_->calls) call.context.TryCancel();
-    if (!state_->all_ended.WaitForNotificationWithTimeout(absl::Seconds(30))) {
-      state_.release();  // callbacks may still run: leak, never free
-    }
-  }
-
-  ResultCalls(const ResultCalls&) = delete;
-  ResultCalls& operator=(const ResultCalls&) = delete;
-
-  // Waits at most `limit` for every callback; returns whether all ran.
-  bool WaitAll(absl::Duration limit) {
-    return state_->all_ended.WaitForNotificationWithTimeout(limit);
-  }
-  int Ended() {
-    absl::MutexLock lock(&state_->mu);
-    return state_->ended;
-  }
-  // Only after WaitAll() returned true.
-  const std::vector<Call>& calls() const { return state_->calls; }
-
- private:
-  struct State {
-    explicit State(int count) : calls(count) {
-      if (count == 0) all_ended.Notify();
-    }
-    // Notify() is the last thing the last callback does: once the test
-    // thread sees it, it may destroy this State.
-    void CallEnded() {
-      bool last;
-      {
-        absl::MutexLock lock(&mu);
-        last = ++ended == static_cast<int>(calls.size());
-      }
-      if (last) all_ended.Notify();
-    }
-
-    std::vector<Call> calls;  // never resized: callbacks hold pointers
-    absl::Mutex mu;
-    int ended ABSL_GUARDED_BY(mu) = 0;
-    absl::Notification all_ended;
-  };
-
-  std::unique_ptr<State> state_;
-};
+// Submits sleep(3600) and waits until it runs: *id names it. Call it under
+// ASSERT_NO_FATAL_FAILURE.
+void StartRunningSleep(ExecutorCalls& calls, std::string* id) {
+  *id = SubmitSleep(calls, 3600);
+  ASSERT_FALSE(id->empty());
+  absl::StatusOr<FutureInfo> info =
+      calls.AwaitState(*id, v1::FUTURE_STATE_RUNNING);
+  ASSERT_TRUE(info.ok()) << info.status();
+}
 
 // Expects every call ended UNAVAILABLE (the daemon's shutdown answer) or, if
 // the connection went first, CANCELLED; prints how many got which.
-void ExpectAllUnavailable(const ResultCalls& waiters, absl::string_view what) {
+void ExpectAllUnavailable(const AsyncResultCalls& waiters,
+                          absl::string_view what) {
   std::map<std::string, int> outcomes;
-  for (const ResultCalls::Call& call : waiters.calls()) {
+  for (const AsyncResultCalls::Call& call : waiters.calls()) {
     ++outcomes[StatusText(call.status)];
     const grpc::StatusCode code = call.status.error_code();
     EXPECT_TRUE(code == grpc::StatusCode::UNAVAILABLE ||
@@ -159,20 +85,18 @@ TEST(ShutdownTest, SigtermAnswersEveryWaitingResultAndExitsZero) {
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   ExecutorCalls calls((*daemon)->NewChannel());
 
-  const std::string running = SubmitSleep(calls, 3600);
-  ASSERT_FALSE(running.empty());
-  absl::StatusOr<FutureInfo> info =
-      calls.AwaitState(running, v1::FUTURE_STATE_RUNNING);
-  ASSERT_TRUE(info.ok()) << info.status();
+  std::string running;
+  ASSERT_NO_FATAL_FAILURE(StartRunningSleep(calls, &running));
   const std::string queued = SubmitSleep(calls, 3600);
   ASSERT_FALSE(queued.empty());
 
-  ResultCalls on_queued(calls.stub(), queued, 10);
-  ResultCalls on_running(calls.stub(), running, 5);
+  AsyncResultCalls on_queued(calls.stub(), queued, 10);
+  AsyncResultCalls on_running(calls.stub(), running, 5);
   absl::StatusOr<v1::GetStatsResponse> stats = calls.AwaitStats(
       [](const v1::GetStatsResponse& s) { return s.waiting_calls() >= 15; });
   ASSERT_TRUE(stats.ok()) << stats.status();
-  info = calls.AwaitState(queued, v1::FUTURE_STATE_PENDING);
+  absl::StatusOr<FutureInfo> info =
+      calls.AwaitState(queued, v1::FUTURE_STATE_PENDING);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_EQ(on_queued.Ended() + on_running.Ended(), 0);
 
@@ -193,11 +117,8 @@ TEST(ShutdownTest, SigintExitsZero) {
       DaemonProcess::Start({.flags = {"--threads=1", "--shutdown_grace=1s"}});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   ExecutorCalls calls((*daemon)->NewChannel());
-  const std::string running = SubmitSleep(calls, 3600);
-  ASSERT_FALSE(running.empty());
-  absl::StatusOr<FutureInfo> info =
-      calls.AwaitState(running, v1::FUTURE_STATE_RUNNING);
-  ASSERT_TRUE(info.ok()) << info.status();
+  std::string running;
+  ASSERT_NO_FATAL_FAILURE(StartRunningSleep(calls, &running));
 
   ExpectExitedZero((*daemon)->Stop(SIGINT, kStopTimeout));
 }

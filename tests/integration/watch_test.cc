@@ -4,11 +4,12 @@
 #include <csignal>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "gtest/gtest.h"
-#include "tests/integration/daemon_process.h"
+#include "tests/integration/daemon_test.h"
 #include "tests/integration/executor_calls.h"
 
 namespace futured::testing {
@@ -26,33 +27,24 @@ WatchRequest Follow(const std::vector<std::string>& ids) {
   return request;
 }
 
-class WatchTest : public ::testing::Test {
+// Each test has its own daemon on a unix socket and one Watch stream on it.
+class WatchTest : public DaemonTest {
  protected:
-  void StartDaemon(std::vector<std::string> flags = {}) {
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-        DaemonProcess::Start({.unix_socket = true, .flags = std::move(flags)});
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = *std::move(daemon);
-    calls_ = std::make_unique<ExecutorCalls>(daemon_->NewChannel());
+  // Starts futured with extra `flags` and opens stream_.
+  void StartWatching(std::vector<std::string> flags = {}) {
+    ASSERT_NO_FATAL_FAILURE(
+        StartDaemon(/*unix_socket=*/true, std::move(flags)));
     SetDeadline(&context_);
     stream_ = calls_->stub().Watch(&context_);
   }
 
+  // Ends the stream before DaemonTest stops the daemon.
   void TearDown() override {
-    if (daemon_ == nullptr) return;
-    context_.TryCancel();
-    if (stream_ != nullptr) stream_->Finish();
-    absl::StatusOr<int> wait_status = daemon_->Stop(SIGTERM);
-    ASSERT_TRUE(wait_status.ok()) << wait_status.status();
-    EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0)
-        << "wait status " << *wait_status;
-  }
-
-  std::string MustSubmit(const v1::SubmitRequest& request) {
-    std::string id;
-    grpc::Status status = calls_->Submit(request, &id);
-    EXPECT_TRUE(status.ok()) << StatusText(status);
-    return id;
+    if (daemon_ != nullptr) {
+      context_.TryCancel();
+      if (stream_ != nullptr) stream_->Finish();
+    }
+    DaemonTest::TearDown();
   }
 
   // Reads messages until `count` futures have arrived; fails on stream end.
@@ -81,15 +73,13 @@ class WatchTest : public ::testing::Test {
     EXPECT_TRUE(status.ok()) << StatusText(status);
   }
 
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ExecutorCalls> calls_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<WatchRequest, WatchResponse>>
       stream_;
 };
 
 TEST_F(WatchTest, SendsADoneFutureAtOnceAndAPendingOneWhenItCompletes) {
-  StartDaemon();
+  StartWatching();
   const std::string done = MustSubmit(CallOf("echo", {NumberValue(1)}));
   ASSERT_TRUE(calls_->AwaitState(done, v1::FUTURE_STATE_FINISHED).ok());
   const std::string pending = MustSubmit(CallOf("sleep", {NumberValue(60)}));
@@ -110,7 +100,7 @@ TEST_F(WatchTest, SendsADoneFutureAtOnceAndAPendingOneWhenItCompletes) {
 }
 
 TEST_F(WatchTest, BadIdsGetErrorsAndTheStreamGoesOn) {
-  StartDaemon();
+  StartWatching();
   ASSERT_TRUE(stream_->Write(Follow({kUnknownId, ""})));
   std::vector<v1::WatchError> errors;
   WatchResponse response;
@@ -132,7 +122,7 @@ TEST_F(WatchTest, BadIdsGetErrorsAndTheStreamGoesOn) {
 }
 
 TEST_F(WatchTest, AFutureNamedTwiceWhilePendingIsSentOnce) {
-  StartDaemon();
+  StartWatching();
   const std::string id = MustSubmit(CallOf("sleep", {NumberValue(60)}));
   ASSERT_TRUE(stream_->Write(Follow({id, id})));
   v1::CancelResponse cancel;
@@ -143,7 +133,7 @@ TEST_F(WatchTest, AFutureNamedTwiceWhilePendingIsSentOnce) {
 }
 
 TEST_F(WatchTest, TooManyIdsInOneRequestEndTheStream) {
-  StartDaemon({"--max_ids_per_call=2"});
+  StartWatching({"--max_ids_per_call=2"});
   ASSERT_TRUE(stream_->Write(Follow({kUnknownId, kUnknownId, kUnknownId})));
   WatchResponse response;
   EXPECT_FALSE(stream_->Read(&response));
@@ -154,7 +144,7 @@ TEST_F(WatchTest, TooManyIdsInOneRequestEndTheStream) {
 }
 
 TEST_F(WatchTest, ShutdownEndsAWaitingStreamAndTheDaemonExitsZero) {
-  StartDaemon();
+  StartWatching();
   const std::string id = MustSubmit(CallOf("sleep", {NumberValue(60)}));
   ASSERT_TRUE(stream_->Write(Follow({id})));
   ASSERT_TRUE(calls_

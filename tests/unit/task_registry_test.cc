@@ -1,7 +1,6 @@
 #include "server/task_registry.h"
 
 #include <cmath>
-#include <initializer_list>
 #include <limits>
 #include <string>
 #include <utility>
@@ -11,71 +10,25 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
+#include "tests/unit/value_builders.h"
 
 namespace futured {
 namespace {
 
-using ::google::protobuf::ListValue;
+using ::futured::testing::Args;
+using ::futured::testing::Bool;
+using ::futured::testing::Kwargs;
+using ::futured::testing::List;
+using ::futured::testing::Null;
+using ::futured::testing::Num;
+using ::futured::testing::Object;
+using ::futured::testing::Str;
 using ::google::protobuf::RepeatedPtrField;
 using ::google::protobuf::Struct;
 using ::google::protobuf::Value;
 using ::google::protobuf::util::MessageDifferencer;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-Value Num(double d) {
-  Value v;
-  v.set_number_value(d);
-  return v;
-}
-
-Value Str(std::string s) {
-  Value v;
-  v.set_string_value(std::move(s));
-  return v;
-}
-
-Value Bool(bool b) {
-  Value v;
-  v.set_bool_value(b);
-  return v;
-}
-
-Value Null() {
-  Value v;
-  v.set_null_value(google::protobuf::NULL_VALUE);
-  return v;
-}
-
-Value List(std::initializer_list<Value> items) {
-  Value v;
-  ListValue* list = v.mutable_list_value();
-  for (const Value& item : items) *list->add_values() = item;
-  return v;
-}
-
-Value Object(std::initializer_list<std::pair<std::string, Value>> fields) {
-  Value v;
-  Struct* object = v.mutable_struct_value();
-  for (const auto& [name, value] : fields) {
-    (*object->mutable_fields())[name] = value;
-  }
-  return v;
-}
-
-RepeatedPtrField<Value> Args(std::initializer_list<Value> values) {
-  RepeatedPtrField<Value> args;
-  for (const Value& value : values) *args.Add() = value;
-  return args;
-}
-
-Struct Kwargs(std::initializer_list<std::pair<std::string, Value>> fields) {
-  Struct kwargs;
-  for (const auto& [name, value] : fields) {
-    (*kwargs.mutable_fields())[name] = value;
-  }
-  return kwargs;
-}
 
 Outcome ReturnNull(const TaskContext&, const BoundArgs&) { return Null(); }
 
