@@ -2,7 +2,8 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <spawn.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -84,6 +85,42 @@ std::string DescribeWaitStatus(int status) {
   return absl::StrCat("wait status ", status);
 }
 
+// Starts argv[0] with `child_stdout` as its stdout, stdin and stderr
+// inherited (its logs appear in the test's output) and no other descriptor,
+// default signal dispositions and an empty mask. It stays in the test's
+// process group, so a Ctrl-C on the test run reaches it, and it gets SIGKILL
+// if the test dies first (ctest's timeout): posix_spawn cannot ask for that,
+// so this forks and makes only async-signal-safe calls before exec.
+absl::StatusOr<pid_t> Spawn(char* const argv[], int child_stdout) {
+  const pid_t parent = getpid();
+  sigset_t all_signals;
+  sigfillset(&all_signals);
+  sigset_t old_mask;
+  pthread_sigmask(SIG_SETMASK, &all_signals, &old_mask);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+      _exit(127);
+    }
+    if (dup2(child_stdout, STDOUT_FILENO) < 0) _exit(127);
+    close_range(STDERR_FILENO + 1, ~0U, 0);
+    struct sigaction default_action = {};
+    default_action.sa_handler = SIG_DFL;
+    for (int signal_number = 1; signal_number < NSIG; ++signal_number) {
+      sigaction(signal_number, &default_action, nullptr);
+    }
+    sigset_t no_signals;
+    sigemptyset(&no_signals);
+    sigprocmask(SIG_SETMASK, &no_signals, nullptr);
+    execve(argv[0], argv, environ);
+    _exit(127);
+  }
+  const int fork_error = errno;
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  if (pid < 0) return ErrnoStatus("fork", fork_error);
+  return pid;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
@@ -116,37 +153,12 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
-  // The child gets the pipe as stdout, inherits stdin and stderr (so its logs
-  // appear in the test's output) and nothing else. It stays in the test's
-  // process group so that a Ctrl-C on the test run reaches it too.
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, child_stdout, STDOUT_FILENO);
-  posix_spawn_file_actions_addclosefrom_np(&actions, STDERR_FILENO + 1);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t no_signals;
-  sigemptyset(&no_signals);
-  sigset_t all_signals;
-  sigfillset(&all_signals);
-  posix_spawnattr_setsigmask(&attr, &no_signals);
-  posix_spawnattr_setsigdefault(&attr, &all_signals);
-  posix_spawnattr_setflags(&attr,
-                           POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  pid_t pid = -1;
-  int spawn_error =
-      posix_spawn(&pid, FUTURED_BINARY, &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
+  absl::StatusOr<pid_t> pid = Spawn(argv.data(), child_stdout);
   close(child_stdout);
-  if (spawn_error != 0) {
-    return ErrnoStatus(absl::StrCat("posix_spawn ", FUTURED_BINARY),
-                       spawn_error);
-  }
-  daemon->pid_ = pid;
+  if (!pid.ok()) return pid.status();
+  daemon->pid_ = *pid;
   // The child is not reaped yet, so `pid` cannot have been reused.
-  daemon->pidfd_ = PidfdOpen(pid);  // always close-on-exec
+  daemon->pidfd_ = PidfdOpen(*pid);  // always close-on-exec
   if (daemon->pidfd_ < 0) return ErrnoStatus("pidfd_open", errno);
 
   // Read stdout until the one line the daemon prints once it serves.
@@ -157,7 +169,7 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
     if (!readable.ok()) return readable.status();
     if (!*readable) {
       return absl::DeadlineExceededError(absl::StrCat(
-          "futured (pid ", pid, ") did not print its listening line within ",
+          "futured (pid ", *pid, ") did not print its listening line within ",
           absl::FormatDuration(kStartTimeout), "; stdout so far: \"", out,
           "\""));
     }
@@ -174,7 +186,7 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
           PollReadable(daemon->pidfd_, absl::Now() + kExitAfterEofTimeout);
       if (exited.ok() && *exited) {
         int status = 0;
-        if (waitpid(pid, &status, 0) == pid) {
+        if (waitpid(*pid, &status, 0) == *pid) {
           daemon->pid_ = -1;
           how = DescribeWaitStatus(status);
         }
