@@ -43,7 +43,9 @@ class StreamingReactor : public WaitingReactor<Self, GrpcReactor> {
   // Starts the next write if one may go, else finishes when it may.
   void Pump() {
     Self& self = *static_cast<Self*>(this);
-    if (this->setting_up() || writing_) return;
+    // Nothing may be written once Finish has been called: a future can
+    // complete after that and before OnDone.
+    if (this->setting_up() || writing_ || this->finished()) return;
     if (MayWrite() && self.HasReady()) {
       message_.Clear();
       self.FillNext(&message_);

@@ -138,6 +138,7 @@ class WaitingReactor : public Base {
   }
 
   bool finish_requested() const { return finish_requested_; }
+  bool finished() const { return finished_; }  // Complete() has run
   const grpc::Status& requested_status() const { return status_; }
   bool setting_up() const { return setting_up_; }
 
