@@ -1,0 +1,64 @@
+// Call: one call of a registered task function, with Python's positional
+// and keyword arguments and an optional server-side deadline.
+//
+//   executor.submit<std::string>(futured::Call("simulate_download")
+//                                    .kwarg("url", "http://example.com")
+//                                    .kwarg("seconds", 1)
+//                                    .timeout(absl::Seconds(5)));
+//
+// A value type; thread-compatible. Argument conversion (value.h) happens in
+// arg()/kwarg() and throws ValueError there.
+#ifndef FUTURED_CLIENT_INCLUDE_FUTURED_CALL_H_
+#define FUTURED_CLIENT_INCLUDE_FUTURED_CALL_H_
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "futured/value.h"
+#include "google/protobuf/struct.pb.h"
+
+namespace futured {
+
+class Call {
+ public:
+  // `function` is a name from Client::functions(), e.g. "sleep".
+  explicit Call(std::string function) : function_(std::move(function)) {}
+
+  // Appends a positional argument.
+  template <class T>
+  Call& arg(const T& value) {
+    args_.push_back(ToValue(value));
+    return *this;
+  }
+  // Sets a keyword argument.
+  template <class T>
+  Call& kwarg(const std::string& name, const T& value) {
+    (*kwargs_.mutable_fields())[name] = ToValue(value);
+    return *this;
+  }
+  // The daemon's deadline for the task: when it passes, the future fails
+  // with a TaskError of type "TimeoutError", queued or running. Not Python;
+  // unset by default.
+  Call& timeout(absl::Duration timeout) {
+    timeout_ = timeout;
+    return *this;
+  }
+
+  const std::string& function() const { return function_; }
+  const std::vector<Value>& args() const { return args_; }
+  const google::protobuf::Struct& kwargs() const { return kwargs_; }
+  const std::optional<absl::Duration>& timeout() const { return timeout_; }
+
+ private:
+  std::string function_;
+  std::vector<Value> args_;
+  google::protobuf::Struct kwargs_;
+  std::optional<absl::Duration> timeout_;
+};
+
+}  // namespace futured
+
+#endif  // FUTURED_CLIENT_INCLUDE_FUTURED_CALL_H_

@@ -1,0 +1,87 @@
+// Client: a connection to one futured daemon, the entry point of the
+// library.
+//
+//   futured::Client client("127.0.0.1:50051");      // or "unix:/path"
+//   futured::Executor executor = client.executor();  // the "thread" pool
+//
+// Connecting is lazy: the constructor never blocks or fails for an
+// unreachable daemon; the first call that needs it throws RpcError
+// (UNAVAILABLE). A Client owns one gRPC channel, one Watch stream (started
+// by the first add_done_callback that needs it) and one callback thread
+// (started with it) for every done-callback of its futures.
+//
+// Thread-safe. Move-only. Destroying the Client cancels its Watch stream,
+// runs the callbacks still pending (their futures then throw RpcError
+// CANCELLED from result()), and joins the callback thread; Executors and
+// Futures obtained from it keep the channel alive and go on working for
+// everything else.
+#ifndef FUTURED_CLIENT_INCLUDE_FUTURED_CLIENT_H_
+#define FUTURED_CLIENT_INCLUDE_FUTURED_CLIENT_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "futured/executor.h"
+#include "futured/future.h"
+#include "futured/info.h"
+
+namespace futured {
+
+struct ClientOptions {
+  // The deadline of each call that does not wait for a task: Submit,
+  // GetFuture, Cancel (which the daemon may hold for its --cancel_grace),
+  // Release, ListFunctions, GetStats. Calls that wait (result, exception,
+  // as_completed, wait, map) use their own timeout instead: infinite, as in
+  // Python, unless given.
+  absl::Duration call_timeout = absl::Seconds(30);
+};
+
+class Client {
+ public:
+  // `target`: "host:port" or "unix:/path/to.sock" (any gRPC target name).
+  explicit Client(std::string target, ClientOptions options = {});
+  ~Client();
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const std::string& target() const;
+
+  // An executor for the daemon pool `pool` ("thread", "process"). Makes no
+  // call: an unknown pool shows up as RpcError NOT_FOUND from submit.
+  Executor executor(std::string pool = "thread") const;
+
+  // A proxy for a future submitted earlier (by anyone), e.g. by ID from
+  // futurectl. Makes no call: an unknown ID shows up as RpcError NOT_FOUND.
+  template <class T = Value>
+  Future<T> future(std::string id) const {
+    return Future<T>(NewProxy(std::move(id)));
+  }
+
+  // Forgets done futures on the daemon; returns how many were released.
+  // Throws RpcError: FAILED_PRECONDITION if one is not done (nothing is
+  // released), NOT_FOUND if one is unknown.
+  int64_t release(const std::vector<std::string>& ids) const;
+
+  // The daemon's registered task functions.
+  std::vector<FunctionInfo> functions() const;
+
+  // The daemon's pool and table figures.
+  Stats stats() const;
+
+  // Waits up to `timeout` for the channel to connect; false if it did not.
+  bool wait_for_connected(absl::Duration timeout) const;
+
+ private:
+  std::shared_ptr<internal::FutureProxy> NewProxy(std::string id) const;
+
+  std::shared_ptr<internal::ClientCore> core_;  // null when moved from
+};
+
+}  // namespace futured
+
+#endif  // FUTURED_CLIENT_INCLUDE_FUTURED_CLIENT_H_

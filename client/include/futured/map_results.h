@@ -1,0 +1,159 @@
+// MapResults<R>: what Executor::map returns, Python's lazy result iterator.
+//
+//   for (int square : executor.map<int>("square", std::vector{1, 2, 3})) ...
+//
+// A single-pass input range yielding each input's result as R, in input
+// order. Incrementing waits for the next result (until the map's timeout);
+// it throws the first TaskError at its position, TimeoutError when the
+// map's timeout passes, CancelledError, ValueError or RpcError; after a
+// throw the range is at its end and the futures not yet yielded are
+// cancelled, as Python's map does. At most `buffersize` tasks are in flight:
+// the next input is read and submitted only as a result is yielded, so an
+// endless input range runs in bounded memory. Futures whose results were
+// yielded are released on the daemon in batches.
+//
+// Destroying a MapResults before its end cancels the tasks not yet yielded
+// (blocks for those calls). Move-only; thread-compatible (one thread
+// iterates). An input range passed as an lvalue must outlive the MapResults.
+#ifndef FUTURED_CLIENT_INCLUDE_FUTURED_MAP_RESULTS_H_
+#define FUTURED_CLIENT_INCLUDE_FUTURED_MAP_RESULTS_H_
+
+#include <cstddef>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include "absl/time/time.h"
+#include "futured/value.h"
+
+namespace futured {
+
+// Options of Executor::map (Python's map(fn, *iterables, timeout, buffersize)).
+struct MapOptions {
+  // Overall, from the map() call: a result not ready by then throws
+  // TimeoutError.
+  absl::Duration timeout = absl::InfiniteDuration();
+  // Tasks submitted but not yet yielded, at most; at least 1.
+  std::size_t buffersize = 1024;
+  // When set, an input that converts to a list is spread into positional
+  // arguments (Python's map over several iterables); else each input is the
+  // one argument.
+  bool spread_inputs = false;
+};
+
+namespace internal {
+
+class ExecutorCore;
+
+// The untyped machinery behind MapResults; private to the library.
+class MapStream {
+ public:
+  // Returns the next input as a Value, or std::nullopt at the end. May throw
+  // ValueError (conversion).
+  using InputSource = std::function<std::optional<Value>()>;
+
+  // Submits the first `options.buffersize` inputs (throws what Submit
+  // throws; Error if the executor is shut down).
+  MapStream(std::shared_ptr<ExecutorCore> executor, std::string function,
+            InputSource inputs, const MapOptions& options);
+  ~MapStream();
+  MapStream(const MapStream&) = delete;
+  MapStream& operator=(const MapStream&) = delete;
+
+  // The next result in input order, or std::nullopt at the end.
+  std::optional<Value> Next();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace internal
+
+template <class R = Value>
+class MapResults {
+ public:
+  class iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = R;
+    using difference_type = std::ptrdiff_t;
+    using reference = const R&;
+    using pointer = const R*;
+
+    iterator() = default;
+    reference operator*() const { return *results_->current_; }
+    pointer operator->() const { return &*results_->current_; }
+    iterator& operator++() {
+      results_->Advance();
+      return *this;
+    }
+    void operator++(int) { ++*this; }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) {
+      return it.AtEnd();
+    }
+
+   private:
+    friend class MapResults;
+    explicit iterator(MapResults* results) : results_(results) {}
+    bool AtEnd() const {
+      return results_ == nullptr || !results_->current_.has_value();
+    }
+
+    MapResults* results_ = nullptr;
+  };
+
+  explicit MapResults(std::unique_ptr<internal::MapStream> stream)
+      : stream_(std::move(stream)) {}
+  MapResults(MapResults&&) noexcept = default;
+  MapResults& operator=(MapResults&&) noexcept = default;
+
+  // Waits for the first result; call once.
+  iterator begin() {
+    if (!started_) {
+      started_ = true;
+      Advance();
+    }
+    return iterator(this);
+  }
+  std::default_sentinel_t end() const { return std::default_sentinel; }
+
+ private:
+  void Advance() {
+    current_.reset();
+    if (stream_ == nullptr) return;
+    std::optional<Value> next;
+    try {
+      next = stream_->Next();
+    } catch (...) {
+      stream_.reset();
+      throw;
+    }
+    if (!next.has_value()) {
+      stream_.reset();
+      return;
+    }
+    if constexpr (std::is_same_v<R, Value>) {
+      current_ = std::move(*next);
+    } else {
+      try {
+        current_ = FromValue<R>(*next);
+      } catch (...) {
+        stream_.reset();
+        throw;
+      }
+    }
+  }
+
+  std::unique_ptr<internal::MapStream> stream_;
+  std::optional<R> current_;
+  bool started_ = false;
+};
+
+}  // namespace futured
+
+#endif  // FUTURED_CLIENT_INCLUDE_FUTURED_MAP_RESULTS_H_

@@ -1,0 +1,161 @@
+#include "executor_core.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client_core.h"
+#include "future_proxy.h"
+#include "futured/errors.h"
+#include "info_convert.h"
+#include "rpc_status.h"
+
+namespace futured::internal {
+namespace {
+
+// Tracked futures before the first prune.
+constexpr std::size_t kFirstPrune = 1024;
+// IDs per Wait call; below the daemon's default --max_ids_per_call.
+constexpr std::size_t kIdsPerWait = 1000;
+
+// One Wait(ALL_COMPLETED) on `proxies`; records the done ones.
+grpc::Status WaitChunk(ClientCore& client,
+                       const std::vector<std::shared_ptr<FutureProxy>>& proxies,
+                       absl::Duration timeout) {
+  v1::WaitRequest request;
+  for (const auto& proxy : proxies) request.add_ids(proxy->id());
+  request.set_return_when(v1::RETURN_WHEN_ALL_COMPLETED);
+  if (timeout != absl::InfiniteDuration()) {
+    *request.mutable_timeout() = ToProtoDuration(timeout);
+  }
+  grpc::ClientContext context;
+  client.SetWaitDeadline(&context, timeout);
+  v1::WaitResponse response;
+  grpc::Status status = client.stub().Wait(&context, request, &response);
+  if (!status.ok()) return status;
+  for (const std::string& id : response.done()) {
+    for (const auto& proxy : proxies) {
+      if (proxy->id() == id) proxy->RecordDone();
+    }
+  }
+  return status;
+}
+
+}  // namespace
+
+ExecutorCore::ExecutorCore(std::shared_ptr<ClientCore> client, std::string pool)
+    : client_(std::move(client)),
+      pool_(std::move(pool)),
+      prune_at_(kFirstPrune) {}
+
+std::shared_ptr<FutureProxy> ExecutorCore::Submit(const Call& call) {
+  bool prune = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (shut_down_) throw Error("cannot schedule new futures after shutdown");
+    ++submitting_;
+  }
+  v1::SubmitRequest request;
+  request.set_function(call.function());
+  for (const Value& arg : call.args()) *request.add_args() = arg;
+  *request.mutable_kwargs() = call.kwargs();
+  request.set_pool(pool_);
+  if (call.timeout().has_value()) {
+    *request.mutable_timeout() = ToProtoDuration(*call.timeout());
+  }
+  grpc::ClientContext context;
+  client_->SetCallDeadline(&context);
+  v1::SubmitResponse response;
+  grpc::Status status = client_->stub().Submit(&context, request, &response);
+  std::shared_ptr<FutureProxy> proxy;
+  if (status.ok()) {
+    proxy = std::make_shared<FutureProxy>(client_, response.id());
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    --submitting_;
+    if (proxy != nullptr) {
+      tracked_.push_back(proxy);
+      prune = tracked_.size() >= prune_at_;
+    }
+  }
+  ThrowIfFailed(status);
+  if (prune) Prune();
+  return proxy;
+}
+
+void ExecutorCore::Prune() {
+  std::vector<std::shared_ptr<FutureProxy>> tracked;
+  {
+    absl::MutexLock lock(&mu_);
+    tracked.swap(tracked_);
+  }
+  std::erase_if(tracked, [](const auto& p) { return p->KnownDone(); });
+  try {
+    WaitAllDone(tracked, absl::ZeroDuration());
+  } catch (const RpcError&) {
+    // Keep them all; the next prune or the shutdown asks again.
+  }
+  std::erase_if(tracked, [](const auto& p) { return p->KnownDone(); });
+  absl::MutexLock lock(&mu_);
+  tracked_.insert(tracked_.end(), tracked.begin(), tracked.end());
+  prune_at_ = std::max(kFirstPrune, 2 * tracked_.size());
+}
+
+void ExecutorCore::Shutdown(bool wait, bool cancel_futures) {
+  std::vector<std::shared_ptr<FutureProxy>> tracked;
+  {
+    absl::MutexLock lock(&mu_);
+    shut_down_ = true;
+    mu_.Await(absl::Condition(
+        +[](int* n) { return *n == 0; }, &submitting_));
+    tracked = tracked_;
+  }
+  std::erase_if(tracked, [](const auto& p) { return p->KnownDone(); });
+  if (cancel_futures) {
+    for (const auto& proxy : tracked) {
+      try {
+        proxy->CancelIfPending();
+      } catch (const RpcError& e) {
+        if (e.code() != absl::StatusCode::kNotFound) throw;
+      }
+    }
+  }
+  if (!wait) return;
+  WaitAllDone(tracked, absl::InfiniteDuration());
+  absl::MutexLock lock(&mu_);
+  std::erase_if(tracked_, [](const auto& p) { return p->KnownDone(); });
+}
+
+void WaitAllDone(const std::vector<std::shared_ptr<FutureProxy>>& proxies,
+                 absl::Duration timeout) {
+  if (proxies.empty()) return;
+  ClientCore& client = proxies.front()->core();
+  for (std::size_t begin = 0; begin < proxies.size(); begin += kIdsPerWait) {
+    const std::size_t end = std::min(proxies.size(), begin + kIdsPerWait);
+    std::vector<std::shared_ptr<FutureProxy>> chunk(proxies.begin() + begin,
+                                                    proxies.begin() + end);
+    grpc::Status status = WaitChunk(client, chunk, timeout);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      // One is released or expired: wait for the others one by one.
+      for (const auto& proxy : chunk) {
+        grpc::Status one = WaitChunk(client, {proxy}, timeout);
+        if (one.error_code() == grpc::StatusCode::NOT_FOUND) {
+          // Gone from the daemon: nothing to wait for, and nothing to ask.
+          proxy->RecordLost(ToAbslStatus(one));
+          continue;
+        }
+        ThrowIfFailed(one);
+      }
+      continue;
+    }
+    ThrowIfFailed(status);
+  }
+}
+
+}  // namespace futured::internal

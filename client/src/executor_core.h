@@ -1,0 +1,62 @@
+// ExecutorCore: the state behind an Executor and its map streams: the pool,
+// the shutdown flag and the futures to wait for or cancel at shutdown.
+#ifndef FUTURED_CLIENT_SRC_EXECUTOR_CORE_H_
+#define FUTURED_CLIENT_SRC_EXECUTOR_CORE_H_
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "futured/call.h"
+
+namespace futured::internal {
+
+class ClientCore;
+class FutureProxy;
+
+// Owned by shared_ptr (the Executor, its MapStreams). Thread-safe. Submit
+// blocks for one call; Shutdown(wait) until the tracked futures are done.
+// The tracked list is pruned of done futures as it grows (one Wait call
+// with a zero timeout per doubling), so fire-and-forget submitting stays in
+// bounded memory here as long as the futures finish.
+class ExecutorCore {
+ public:
+  ExecutorCore(std::shared_ptr<ClientCore> client, std::string pool);
+
+  const std::string& pool() const { return pool_; }
+  ClientCore& client() const { return *client_; }
+
+  // Submits `call` to the pool; throws Error after Shutdown, RpcError,
+  // ValueError.
+  std::shared_ptr<FutureProxy> Submit(const Call& call);
+
+  void Shutdown(bool wait, bool cancel_futures);
+
+ private:
+  // Drops tracked futures that are done, asking the daemon about the rest.
+  void Prune();
+
+  // Constant after construction.
+  const std::shared_ptr<ClientCore> client_;
+  const std::string pool_;
+
+  absl::Mutex mu_;
+  bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  int submitting_ ABSL_GUARDED_BY(mu_) = 0;  // Submit calls in progress
+  std::vector<std::shared_ptr<FutureProxy>> tracked_ ABSL_GUARDED_BY(mu_);
+  std::size_t prune_at_ ABSL_GUARDED_BY(mu_);
+};
+
+// Waits (one Wait call per chunk of IDs) until `proxies` are all done, or
+// up to `timeout`; marks those the daemon reports done, and those it no
+// longer knows (released, expired) lost with NOT_FOUND. Throws RpcError.
+void WaitAllDone(const std::vector<std::shared_ptr<FutureProxy>>& proxies,
+                 absl::Duration timeout);
+
+}  // namespace futured::internal
+
+#endif  // FUTURED_CLIENT_SRC_EXECUTOR_CORE_H_

@@ -1,0 +1,158 @@
+#include "future_proxy.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "callback_thread.h"
+#include "client_core.h"
+#include "futured/errors.h"
+#include "info_convert.h"
+#include "rpc_status.h"
+
+namespace futured::internal {
+
+FutureProxy::FutureProxy(std::shared_ptr<ClientCore> core, std::string id)
+    : core_(std::move(core)), id_(std::move(id)) {}
+
+std::optional<v1::FutureInfo> FutureProxy::Final() const {
+  absl::MutexLock lock(&mu_);
+  if (lost_.has_value()) throw RpcError(*lost_);
+  return final_;
+}
+
+bool FutureProxy::KnownDone() const {
+  absl::MutexLock lock(&mu_);
+  return known_done_;
+}
+
+bool FutureProxy::KnownFinal() const {
+  absl::MutexLock lock(&mu_);
+  return final_.has_value() || lost_.has_value();
+}
+
+void FutureProxy::Record(const v1::FutureInfo& info) {
+  if (!info.done()) return;
+  std::vector<Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (final_.has_value() || lost_.has_value()) return;
+    final_ = info;
+    known_done_ = true;
+    callbacks.swap(callbacks_);
+  }
+  PostCallbacks(std::move(callbacks));
+}
+
+void FutureProxy::RecordDone() {
+  absl::MutexLock lock(&mu_);
+  known_done_ = true;
+}
+
+void FutureProxy::RecordLost(absl::Status status) {
+  std::vector<Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (final_.has_value() || lost_.has_value()) return;
+    lost_ = std::move(status);
+    known_done_ = true;
+    callbacks.swap(callbacks_);
+  }
+  PostCallbacks(std::move(callbacks));
+}
+
+void FutureProxy::PostCallbacks(std::vector<Callback> callbacks) {
+  if (callbacks.empty()) return;
+  core_->Post([self = shared_from_this(), callbacks = std::move(callbacks)] {
+    for (const Callback& callback : callbacks) {
+      RunUserCallback([&] { callback(self); });
+    }
+  });
+}
+
+v1::FutureInfo FutureProxy::AwaitFinal(absl::Duration timeout) {
+  if (std::optional<v1::FutureInfo> info = Final()) return *std::move(info);
+  v1::ResultRequest request;
+  request.set_id(id_);
+  if (timeout != absl::InfiniteDuration()) {
+    *request.mutable_timeout() = ToProtoDuration(timeout);
+  }
+  grpc::ClientContext context;
+  core_->SetWaitDeadline(&context, timeout);
+  v1::FutureInfo info;
+  grpc::Status status = core_->stub().Result(&context, request, &info);
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    throw TimeoutError(absl::StrCat("future ", id_, " not done after ",
+                                    absl::FormatDuration(timeout)));
+  }
+  ThrowIfFailed(status);
+  Record(info);
+  return info;
+}
+
+v1::FutureInfo FutureProxy::Snapshot() {
+  if (std::optional<v1::FutureInfo> info = Final()) return *std::move(info);
+  v1::GetFutureRequest request;
+  request.set_id(id_);
+  grpc::ClientContext context;
+  core_->SetCallDeadline(&context);
+  v1::FutureInfo info;
+  ThrowIfFailed(core_->stub().GetFuture(&context, request, &info));
+  Record(info);
+  return info;
+}
+
+bool FutureProxy::Cancel() {
+  if (std::optional<v1::FutureInfo> info = Final()) {
+    return info->state() == v1::FUTURE_STATE_CANCELLED;
+  }
+  v1::CancelRequest request;
+  request.set_id(id_);
+  grpc::ClientContext context;
+  core_->SetCallDeadline(&context);
+  v1::CancelResponse response;
+  ThrowIfFailed(core_->stub().Cancel(&context, request, &response));
+  Record(response.future());
+  return response.cancelled();
+}
+
+void FutureProxy::CancelIfPending() {
+  if (KnownDone()) return;
+  if (Snapshot().state() == v1::FUTURE_STATE_PENDING) Cancel();
+}
+
+void FutureProxy::AddCallback(Callback callback) {
+  enum class Action { kKept, kRunNow, kFetchThenRun };
+  Action action = Action::kKept;
+  bool watch = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (final_.has_value() || lost_.has_value()) {
+      action = Action::kRunNow;
+    } else if (known_done_) {
+      action = Action::kFetchThenRun;
+    } else {
+      callbacks_.push_back(std::move(callback));
+      watch = !std::exchange(watched_, true);
+    }
+  }
+  switch (action) {
+    case Action::kKept:
+      if (watch) core_->Watch(shared_from_this());
+      return;
+    case Action::kFetchThenRun:
+      Snapshot();  // Done, so this makes the proxy final.
+      [[fallthrough]];
+    case Action::kRunNow:
+      RunUserCallback([&] { callback(shared_from_this()); });
+      return;
+  }
+}
+
+}  // namespace futured::internal

@@ -1,0 +1,86 @@
+// FutureProxy: the state behind every copy of one Future<T>: what this
+// process knows of a daemon future, its pending done-callbacks, and the
+// calls that ask the daemon about it.
+#ifndef FUTURED_CLIENT_SRC_FUTURE_PROXY_H_
+#define FUTURED_CLIENT_SRC_FUTURE_PROXY_H_
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "futured/info.h"
+#include "futured/v1/executor.pb.h"
+
+namespace futured::internal {
+
+class ClientCore;
+
+// Owned by shared_ptr (Future copies, the Watch stream, as_completed, map,
+// an Executor's tracking). Thread-safe. Once final (the outcome seen, or the
+// future lost with an RPC error) it never changes and never calls again.
+// Methods that call the daemon block for that call and throw RpcError.
+class FutureProxy : public std::enable_shared_from_this<FutureProxy> {
+ public:
+  using Callback = std::function<void(const std::shared_ptr<FutureProxy>&)>;
+
+  FutureProxy(std::shared_ptr<ClientCore> core, std::string id);
+
+  const std::string& id() const { return id_; }
+  ClientCore& core() const { return *core_; }
+
+  // --- What is known, without calls.
+  // The final snapshot (with outcome) if seen; throws RpcError if lost.
+  std::optional<v1::FutureInfo> Final() const;
+  // True when the future is known to be done (final, lost, or from Wait).
+  bool KnownDone() const;
+  // True when final or lost: result() would make no call.
+  bool KnownFinal() const;
+
+  // --- What the daemon said. Each may make the proxy final, which posts
+  // the pending callbacks to the client's callback thread.
+  void Record(const v1::FutureInfo& info);
+  void RecordDone();  // Wait reported it done; the outcome is still unknown
+  void RecordLost(absl::Status status);
+
+  // --- Calls (each a no-op on what is known already).
+  // Waits up to `timeout` (Result) and returns the final snapshot; throws
+  // TimeoutError, RpcError.
+  v1::FutureInfo AwaitFinal(absl::Duration timeout);
+  // GetFuture, unless final.
+  v1::FutureInfo Snapshot();
+  // Cancel, unless final; returns CancelResponse.cancelled.
+  bool Cancel();
+  // Cancels only if the daemon says it has not started (shutdown's
+  // cancel_futures); a task that starts in between is stopped all the same.
+  void CancelIfPending();
+
+  // Adds a done-callback: runs it at once in this thread when the future
+  // is known to be done (asking the daemon for the outcome if needed),
+  // else keeps it and follows the future on the Watch stream.
+  void AddCallback(Callback callback);
+
+ private:
+  // Final or lost: hands the callbacks to the callback thread.
+  void PostCallbacks(std::vector<Callback> callbacks);
+
+  // Constant after construction.
+  const std::shared_ptr<ClientCore> core_;
+  const std::string id_;
+
+  mutable absl::Mutex mu_;
+  std::optional<v1::FutureInfo> final_ ABSL_GUARDED_BY(mu_);
+  std::optional<absl::Status> lost_ ABSL_GUARDED_BY(mu_);
+  bool known_done_ ABSL_GUARDED_BY(mu_) = false;
+  bool watched_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace futured::internal
+
+#endif  // FUTURED_CLIENT_SRC_FUTURE_PROXY_H_

@@ -1,0 +1,153 @@
+// Executor::map and Executor::shutdown against the real daemon, with
+// Python's semantics (and 3.14's map buffersize).
+#include <cmath>
+#include <ranges>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "futured/futured.h"
+#include "gtest/gtest.h"
+#include "tests/integration/client_fixture.h"
+
+namespace futured::testing {
+namespace {
+
+TEST_F(ClientTest, MapYieldsResultsInInputOrder) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  Executor executor = client_->executor();
+  std::vector<int> squares;
+  for (int s : executor.map<int>("square", {1, 2, 3, 4, 5, 6, 7, 8, 9, 10})) {
+    squares.push_back(s);
+  }
+  EXPECT_EQ(squares, (std::vector<int>{1, 4, 9, 16, 25, 36, 49, 64, 81, 100}));
+  std::vector<std::string> downloads;
+  std::vector<std::vector<Value>> calls = {{ToValue("http://a"), ToValue(0)},
+                                           {ToValue("http://b"), ToValue(0)}};
+  for (const std::string& d : executor.map<std::string>(
+           "simulate_download", calls, {.spread_inputs = true})) {
+    downloads.push_back(d);
+  }
+  EXPECT_EQ(downloads, (std::vector<std::string>{"Content from http://a",
+                                                 "Content from http://b"}));
+}
+
+TEST_F(ClientTest, MapRaisesTheFirstErrorAtItsPosition) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  Executor executor = client_->executor();
+  // square(1e200) overflows: OverflowError at index 2 (and again at 4).
+  std::vector<double> inputs{1, 2, 1e200, 4, 1e300, 6};
+  std::vector<double> yielded;
+  try {
+    for (double d : executor.map<double>("square", inputs)) {
+      yielded.push_back(d);
+    }
+    ADD_FAILURE() << "map did not raise";
+  } catch (const TaskError& e) {
+    EXPECT_EQ(e.type(), "OverflowError");
+    EXPECT_NE(std::string(e.what()).find("1e+200"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(yielded, (std::vector<double>{1, 4}));
+}
+
+TEST_F(ClientTest, MapOverAnEndlessRangeKeepsABoundedNumberInFlight) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  Executor executor = client_->executor();
+  constexpr std::size_t kBuffer = 4;
+  int n = 0;
+  int64_t most_futures = 0;
+  for (int s : executor.map<int>("square", std::views::iota(0),
+                                 {.buffersize = kBuffer})) {
+    ASSERT_EQ(s, n * n);
+    if (++n % 50 == 0) {
+      most_futures = std::max(most_futures, client_->stats().futures);
+    }
+    if (n == 300) break;
+  }
+  // In flight (buffersize + 1) plus yielded ones not yet released (< 64).
+  EXPECT_LE(most_futures, static_cast<int64_t>(kBuffer + 1 + 64));
+}
+
+TEST_F(ClientTest, MapTimeoutRaisesTimeoutErrorAndCancelsTheRest) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=2"}));
+  Executor executor = client_->executor();
+  std::vector<double> yielded;
+  try {
+    for (double d : executor.map<double>(
+             "sleep",
+             {0.0, kLongSleepSeconds, kLongSleepSeconds, kLongSleepSeconds},
+             {.timeout = absl::Milliseconds(300)})) {
+      yielded.push_back(d);
+    }
+    ADD_FAILURE() << "map did not time out";
+  } catch (const TimeoutError&) {
+  }
+  // sleep(0) may or may not have been yielded in time; nothing else was.
+  EXPECT_LE(yielded.size(), 1u);
+  for (double d : yielded) EXPECT_EQ(d, 0.0);
+  ASSERT_TRUE(PollUntil([&] {
+    PoolStats pool = Pool();
+    return pool.running == 0 && pool.queued == 0;
+  })) << "the map's other tasks were not cancelled";
+}
+
+TEST_F(ClientTest, AbandoningAMapCancelsItsTasks) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=2"}));
+  Executor executor = client_->executor();
+  {
+    auto results = executor.map<double>(
+        "sleep", std::vector<double>(5, kLongSleepSeconds));
+  }
+  ASSERT_TRUE(PollUntil([&] {
+    PoolStats pool = Pool();
+    return pool.running == 0 && pool.queued == 0;
+  }));
+}
+
+TEST_F(ClientTest, ShutdownWithCancelFuturesCancelsWhatHasNotStarted) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=1"}));
+  Executor executor = client_->executor();
+  Future<double> running = executor.submit<double>("sleep", 2.0);
+  ASSERT_NO_FATAL_FAILURE(AwaitRunning(running));
+  std::vector<Future<int>> queued;
+  for (int i = 0; i < 5; ++i)
+    queued.push_back(executor.submit<int>("square", i));
+
+  executor.shutdown(/*wait=*/true, /*cancel_futures=*/true);
+  EXPECT_EQ(running.result(absl::ZeroDuration()), 2.0)
+      << "the running one finished";
+  for (const Future<int>& f : queued) {
+    EXPECT_TRUE(f.cancelled()) << f.id();
+    EXPECT_FALSE(f.info().start_time.has_value()) << f.id();
+  }
+  EXPECT_THROW(executor.submit("echo", 1), Error);
+  executor.shutdown();  // again: nothing to do
+}
+
+TEST_F(ClientTest, LeavingTheScopeWaitsAsPythonsWith) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  std::vector<Future<double>> futures;
+  {
+    Executor executor = client_->executor();
+    for (int i = 0; i < 3; ++i) {
+      futures.push_back(executor.submit<double>("sleep", 0.1));
+    }
+  }
+  for (const Future<double>& f : futures) {
+    EXPECT_EQ(f.result(absl::ZeroDuration()), 0.1);
+  }
+}
+
+TEST_F(ClientTest, ShutdownWithoutWaitReturnsAndTheFuturesGoOn) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  Executor executor = client_->executor();
+  Future<double> f = executor.submit<double>("sleep", kLongSleepSeconds);
+  executor.shutdown(/*wait=*/false);
+  EXPECT_FALSE(f.done());
+  EXPECT_THROW(executor.map("square", {1}), Error);
+  EXPECT_TRUE(f.cancel());
+}
+
+}  // namespace
+}  // namespace futured::testing
