@@ -1,0 +1,238 @@
+// futurectl: Python's concurrent.futures from the shell, against a running
+// futured daemon.
+//
+//   futurectl submit simulate_download '["http://example.com"]' --kwargs
+//   '{"seconds":1}' futurectl result <id> --timeout 5s futurectl map square
+//   '[1,2,3]'
+//
+// Output is one JSON document per line on stdout, with grpcurl's field names;
+// diagnostics go to stderr; the exit code says how the command ended (see
+// kExitCodes below and exit_code.h).
+#include <cstddef>
+#include <exception>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/time/time.h"
+#include "batch_commands.h"
+#include "command_context.h"
+#include "daemon_commands.h"
+#include "duration_arg.h"
+#include "exit_code.h"
+#include "future_commands.h"
+#include "futured/client.h"
+#include "futured/wait.h"
+#include "json_args.h"
+
+namespace futured::ctl {
+namespace {
+
+constexpr char kDefaultTarget[] = "127.0.0.1:50051";
+// The deadline of a call that does not wait for a task, without --timeout.
+constexpr absl::Duration kDefaultCallTimeout = absl::Seconds(30);
+
+constexpr char kExitCodes[] = R"(Exit codes:
+  0  ok
+  1  usage: bad flags, duration or JSON
+  2  a task failed (result; map stops at the first failing input)
+  3  timed out: --timeout passed first (the futures go on, but map cancels)
+  4  the future was cancelled (result, map)
+  5  the daemon is unreachable, shutting down or not serving
+  6  the daemon refused the call: NOT_FOUND, INVALID_ARGUMENT, ...)";
+
+// Accepts what ParseDurationArg accepts.
+CLI::Validator DurationValidator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (ParseDurationArg(text).has_value()) return "";
+        return "not a duration (e.g. 2.5, 500ms, 1m, inf): " + text;
+      },
+      "DURATION");
+}
+
+const std::map<std::string, ReturnWhen>& ReturnWhenNames() {
+  static const auto* names = new std::map<std::string, ReturnWhen>{
+      {"FIRST_COMPLETED", ReturnWhen::kFirstCompleted},
+      {"FIRST_EXCEPTION", ReturnWhen::kFirstException},
+      {"ALL_COMPLETED", ReturnWhen::kAllCompleted},
+  };
+  return *names;
+}
+
+// IDs as the positional arguments of `command`.
+void AddIds(CLI::App* command, std::vector<std::string>& ids) {
+  command->add_option("ids", ids, "future IDs")->required();
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app(
+      "Python's concurrent.futures from the shell: calls a futured "
+      "daemon and prints its answers as JSON lines.",
+      "futurectl");
+  app.footer(kExitCodes);
+  app.require_subcommand(1);
+  app.fallthrough();  // global flags also after the subcommand
+
+  std::string target = kDefaultTarget;
+  app.add_option("--target", target,
+                 "the daemon: host:port or unix:/path/to.sock")
+      ->envname("FUTURED_TARGET")
+      ->capture_default_str();
+  std::string timeout_text;
+  app.add_option("--timeout", timeout_text,
+                 "how long result, wait, as-completed and map wait (default: "
+                 "forever), and the deadline of every other call (default: "
+                 "30s); e.g. 2.5, 500ms, 1m")
+      ->check(DurationValidator());
+
+  std::vector<std::string> ids;
+  std::string id;
+
+  SubmitArgs submit_args;
+  std::string task_timeout_text;
+  CLI::App* submit = app.add_subcommand(
+      "submit", "queue a call of FUNCTION and print its future's id");
+  submit
+      ->add_option("function", submit_args.function, "a name from `functions`")
+      ->required();
+  submit
+      ->add_option("args", submit_args.args_json,
+                   "positional arguments, a JSON list")
+      ->capture_default_str();
+  submit
+      ->add_option("--kwargs", submit_args.kwargs_json,
+                   "keyword arguments, a JSON object")
+      ->capture_default_str();
+  submit->add_option("--pool", submit_args.pool, "thread, process, ...")
+      ->capture_default_str();
+  submit
+      ->add_option("--task-timeout", task_timeout_text,
+                   "the daemon fails the task with TimeoutError when this "
+                   "passes, queued or running")
+      ->check(DurationValidator());
+
+  CLI::App* status =
+      app.add_subcommand("status", "print futures without waiting");
+  AddIds(status, ids);
+
+  CLI::App* result = app.add_subcommand(
+      "result", "wait for a future and print it with its outcome");
+  result->add_option("id", id, "a future ID")->required();
+
+  CLI::App* cancel = app.add_subcommand(
+      "cancel", "cancel futures (running ones are told to stop)");
+  AddIds(cancel, ids);
+
+  ReturnWhen return_when = ReturnWhen::kAllCompleted;
+  CLI::App* wait_command = app.add_subcommand(
+      "wait", "wait until RETURN_WHEN holds; print the done and not-done IDs");
+  AddIds(wait_command, ids);
+  wait_command
+      ->add_option("--return-when", return_when,
+                   "FIRST_COMPLETED, FIRST_EXCEPTION or ALL_COMPLETED")
+      ->transform(CLI::CheckedTransformer(ReturnWhenNames(), CLI::ignore_case))
+      ->capture_default_str();
+
+  CLI::App* as_completed_command =
+      app.add_subcommand("as-completed", "print each future as it completes");
+  AddIds(as_completed_command, ids);
+
+  MapArgs map_args;
+  std::string inputs_text;
+  CLI::App* map = app.add_subcommand(
+      "map", "call FUNCTION on each input; print the outcomes in input order");
+  map->add_option("function", map_args.function, "a name from `functions`")
+      ->required();
+  map->add_option("inputs", inputs_text,
+                  "a JSON list, or - for one JSON value per line on stdin")
+      ->required();
+  map->add_option("--pool", map_args.pool, "thread, process, ...")
+      ->capture_default_str();
+  map->add_flag("--spread", map_args.spread_inputs,
+                "a list input is the call's positional arguments");
+  map->add_option("--buffersize", map_args.buffersize,
+                  "calls in flight at most")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
+  CLI::App* release =
+      app.add_subcommand("release", "make the daemon forget done futures");
+  AddIds(release, ids);
+
+  CLI::App* functions =
+      app.add_subcommand("functions", "print the registered task functions");
+  CLI::App* stats =
+      app.add_subcommand("stats", "print the daemon's pool and table figures");
+
+  std::string service;
+  CLI::App* health = app.add_subcommand(
+      "health", "grpc.health.v1 Check; exit 0 only when SERVING");
+  health->add_option("--service", service,
+                     "a service name, e.g. futured.v1.Executor (default: the "
+                     "server as a whole)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Prints the help (exit 0) or the error.
+    return app.exit(e) == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+  }
+
+  const std::optional<absl::Duration> timeout =
+      timeout_text.empty() ? std::nullopt : ParseDurationArg(timeout_text);
+  if (!task_timeout_text.empty()) {
+    submit_args.task_timeout = ParseDurationArg(task_timeout_text);
+  }
+  const Client client(
+      target,
+      ClientOptions{.call_timeout = timeout.value_or(kDefaultCallTimeout)});
+  const CommandContext context{
+      .client = client,
+      .call_timeout = timeout.value_or(kDefaultCallTimeout),
+      .wait_timeout = timeout.value_or(absl::InfiniteDuration()),
+      .out = std::cout,
+  };
+  ExitCode code = ExitCode::kOk;
+  try {
+    if (*submit) {
+      code = Submit(context, submit_args);
+    } else if (*status) {
+      code = Status(context, ids);
+    } else if (*result) {
+      code = Result(context, id);
+    } else if (*cancel) {
+      code = Cancel(context, ids);
+    } else if (*wait_command) {
+      code = Wait(context, ids, return_when);
+    } else if (*as_completed_command) {
+      code = AsCompleted(context, ids);
+    } else if (*map) {
+      map_args.inputs = inputs_text == "-"
+                            ? ReadJsonLines(std::cin, "stdin")
+                            : ParseJsonList(inputs_text, "INPUTS");
+      code = Map(context, map_args);
+    } else if (*release) {
+      code = Release(context, ids);
+    } else if (*functions) {
+      code = Functions(context);
+    } else if (*stats) {
+      code = Stats(context);
+    } else if (*health) {
+      code = Health(context, service);
+    }
+  } catch (const std::exception& e) {
+    std::cout.flush();
+    std::cerr << "futurectl: " << e.what() << std::endl;
+    code = ExitCodeForError(e);
+  }
+  return static_cast<int>(code);
+}
+
+}  // namespace
+}  // namespace futured::ctl
+
+int main(int argc, char** argv) { return futured::ctl::Run(argc, argv); }
