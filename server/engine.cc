@@ -137,6 +137,7 @@ bool Engine::Shutdown(absl::Duration grace) {
   // One grace for all pools: running tasks of each have had it by the time
   // its pool's turn comes.
   const absl::Time deadline = absl::Now() + grace;
+  for (auto& [name, pool] : pools_) pool->StopAccepting();
   bool all_stopped = true;
   for (auto& [name, pool] : pools_) {
     const absl::Duration left =

@@ -43,7 +43,13 @@ class Pool {
   // has no worker that can run it.
   virtual absl::Status Submit(std::shared_ptr<Future> future, Task task) = 0;
 
-  // Stops taking work and cancels every queued future. Waits up to `grace`
+  // Stops taking work and cancels every queued future. Never blocks; a
+  // second call does nothing. Shutdown() begins with it; the engine calls it
+  // on every pool first, so that no pool starts queued work while another
+  // waits out its grace.
+  virtual void StopAccepting() = 0;
+
+  // StopAccepting(), then waits up to `grace`
   // for running tasks to finish, then stops them and waits up to `stop_wait`
   // for that. Returns false if some task could not be stopped. Blocks.
   virtual bool Shutdown(absl::Duration grace,

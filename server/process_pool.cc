@@ -110,8 +110,7 @@ absl::Status ProcessPool::Submit(std::shared_ptr<Future> future, Task task) {
   return absl::OkStatus();
 }
 
-bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
-  if (!io_thread_.joinable()) return true;
+void ProcessPool::StopAccepting() {
   std::deque<Entry> queued;
   {
     absl::MutexLock lock(&shared_->mu);
@@ -119,6 +118,11 @@ bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
     queued.swap(shared_->queue);
   }
   for (Entry& entry : queued) entry.future->Cancel(absl::Now());
+}
+
+bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
+  if (!io_thread_.joinable()) return true;
+  StopAccepting();
   if (!AwaitIdle(grace)) {
     for (const std::shared_ptr<Future>& future : RunningFutures()) {
       future->Cancel(absl::Now());  // its token's callback kills the worker

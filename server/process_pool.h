@@ -78,6 +78,8 @@ class ProcessPool final : public Pool {
   absl::Status Submit(std::shared_ptr<Future> future, Task task) override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
+  void StopAccepting() override ABSL_LOCKS_EXCLUDED(shared_->mu);
+
   // Cancels queued futures, waits up to `grace` for running tasks, then
   // cancels them (killing their workers) and waits up to `stop_wait`; then
   // ends every worker and joins the I/O thread. Always true: a worker

@@ -59,7 +59,7 @@ absl::Status ThreadPool::Submit(std::shared_ptr<Future> future, Task task) {
   return absl::OkStatus();
 }
 
-bool ThreadPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
+void ThreadPool::StopAccepting() {
   std::deque<Entry> queued;
   {
     absl::MutexLock lock(&shared_->mu);
@@ -67,6 +67,10 @@ bool ThreadPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
     queued.swap(shared_->queue);
   }
   for (Entry& entry : queued) entry.future->Cancel(absl::Now());
+}
+
+bool ThreadPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
+  StopAccepting();
 
   bool exited = AwaitWorkersExited(grace);
   if (!exited) {

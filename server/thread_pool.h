@@ -51,6 +51,8 @@ class ThreadPool final : public Pool {
   absl::Status Submit(std::shared_ptr<Future> future, Task task) override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
+  void StopAccepting() override ABSL_LOCKS_EXCLUDED(shared_->mu);
+
   // Stops taking work and cancels every queued future. Waits up to `grace`
   // for running tasks to finish, then cancels their tokens and waits up to
   // `stop_wait` for them to stop. Returns true if every worker thread has

@@ -30,6 +30,15 @@ bool AwaitDone(Future& future) {
   return done.WaitForNotificationWithTimeout(absl::Seconds(60));
 }
 
+// Polls until `future` has left PENDING; false if it has not after 30 s.
+bool AwaitStarted(const Future& future) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (future.state() == FutureState::kPending && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return future.state() != FutureState::kPending;
+}
+
 class EngineTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(RegisterBuiltinTasks(registry_).ok()); }
@@ -167,6 +176,35 @@ TEST_F(EngineTest, ReportsPoolStatistics) {
   EXPECT_EQ(stats[0].name, "thread");
   EXPECT_EQ(stats[0].workers, 3);
   EXPECT_EQ(stats[0].queue_capacity, 50);
+}
+
+TEST_F(EngineTest, ShutdownStopsEveryPoolBeforeWaitingOnAny) {
+  Engine engine(
+      EngineOptions{.pools = {ThreadPool::Options{.name = "a", .workers = 1},
+                              ThreadPool::Options{.name = "b", .workers = 1}}},
+      &registry_, &timers_);
+  absl::StatusOr<PreparedCall> long_sleep =
+      engine.Prepare("sleep", Args({3600}), Struct(), "a");
+  absl::StatusOr<PreparedCall> short_sleep =
+      engine.Prepare("sleep", Args({0.05}), Struct(), "b");
+  ASSERT_TRUE(long_sleep.ok() && short_sleep.ok());
+  absl::StatusOr<std::shared_ptr<Future>> running_in_a =
+      engine.Start(*long_sleep, std::nullopt, Tracking::kPrivate);
+  absl::StatusOr<std::shared_ptr<Future>> running_in_b =
+      engine.Start(*short_sleep, std::nullopt, Tracking::kPrivate);
+  ASSERT_TRUE(running_in_a.ok() && running_in_b.ok());
+  ASSERT_TRUE(AwaitStarted(**running_in_a));
+  ASSERT_TRUE(AwaitStarted(**running_in_b));
+  absl::StatusOr<std::shared_ptr<Future>> queued_in_b =
+      engine.Start(*short_sleep, std::nullopt, Tracking::kPrivate);
+  ASSERT_TRUE(queued_in_b.ok());
+
+  // Pool "a" waits out the grace for its sleep; pool "b" frees its worker
+  // meanwhile, and must not start what was queued when shutdown began.
+  EXPECT_TRUE(engine.Shutdown(absl::Seconds(1)));
+  const FutureSnapshot snapshot = (*queued_in_b)->Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kCancelled);
+  EXPECT_FALSE(snapshot.start_time.has_value());
 }
 
 }  // namespace
