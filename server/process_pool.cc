@@ -47,6 +47,15 @@ int PidfdSendSignal(int pidfd, int signal_number) {
       syscall(SYS_pidfd_send_signal, pidfd, signal_number, nullptr, 0));
 }
 
+// Signals a worker through its pidfd, and the process group it leads, so
+// that what a task forked goes too. The group's ID cannot have been reused:
+// its leader, the worker, is not reaped yet (only the I/O thread reaps, and
+// it signals before it reaps).
+void SignalWorker(pid_t pid, int pidfd, int signal_number) {
+  PidfdSendSignal(pidfd, signal_number);
+  kill(-pid, signal_number);
+}
+
 std::string SignalName(int signal_number) {
   const char* abbrev = sigabbrev_np(signal_number);
   return abbrev == nullptr ? absl::StrCat("signal ", signal_number)
@@ -380,7 +389,7 @@ void ProcessPool::Dispatch(absl::Time now) {
 void ProcessPool::EscalateKills(absl::Time now) {
   for (const std::unique_ptr<Worker>& worker : workers_) {
     if (worker->kill_at <= now) {
-      PidfdSendSignal(worker->pidfd, SIGKILL);
+      SignalWorker(worker->pid, worker->pidfd, SIGKILL);
       worker->kill_at = absl::InfiniteFuture();
     }
   }
@@ -490,7 +499,7 @@ void ProcessPool::Kill(Worker& worker, int signal_number, std::string failure,
   if (!failure.empty() && worker.failure.empty()) {
     worker.failure = std::move(failure);
   }
-  PidfdSendSignal(worker.pidfd, signal_number);
+  SignalWorker(worker.pid, worker.pidfd, signal_number);
   if (signal_number != SIGKILL) {
     worker.kill_at = std::min(worker.kill_at, now + options_.kill_grace);
   }
@@ -575,7 +584,7 @@ void ProcessPool::EndAllWorkers() {
     const int timeout = PollTimeoutMs(absl::Now(), deadline);
     if (timeout == 0) {
       for (const std::unique_ptr<Worker>& worker : workers_) {
-        PidfdSendSignal(worker->pidfd, SIGKILL);
+        SignalWorker(worker->pid, worker->pidfd, SIGKILL);
       }
     }
     // After SIGKILL every worker dies promptly; wait without a timeout.
