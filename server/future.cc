@@ -91,6 +91,21 @@ CancelAction Future::Cancel(absl::Time now) {
   return action;
 }
 
+CancelAction Future::CancelIfPending(absl::Time now) {
+  std::map<CallbackId, Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (IsFinal(state_)) return CancelAction::kAlreadyDone;
+    if (state_ == FutureState::kRunning) return CancelAction::kLeftRunning;
+    callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
+  }
+  // As Cancel(): the token too, for whoever holds it while the future waits
+  // in a queue. It never runs, so no task sees it.
+  token_.Cancel();
+  RunCallbacks(std::move(callbacks));
+  return CancelAction::kCancelledPending;
+}
+
 std::map<Future::CallbackId, Future::Callback> Future::CompleteLocked(
     FutureState state, Outcome outcome, absl::Time now) {
   state_ = state;

@@ -26,6 +26,7 @@ enum class CancelAction {
   kCancelledPending,  // it had not started; it is CANCELLED and never runs
   kStopRequested,     // it was running; its token is cancelled
   kAlreadyDone,       // it was FINISHED or CANCELLED already
+  kLeftRunning,       // CancelIfPending(): it was running; left alone
 };
 
 // A consistent copy of a future's fields at one moment.
@@ -97,6 +98,13 @@ class Future {
   // Python's Future.cancel(), plus a stop request for a running task.
   // Cancels the token unless the future is already done.
   CancelAction Cancel(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Python's shutdown(cancel_futures=True) for one future: cancels it only if
+  // it has not started. PENDING -> CANCELLED (kCancelledPending; it never
+  // runs); RUNNING is left alone, token untouched (kLeftRunning); done is
+  // kAlreadyDone. The check and the transition are one step under the lock,
+  // so a task that starts concurrently is never stopped.
+  CancelAction CancelIfPending(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Cancels the token only, leaving the state alone: for a deadline that
   // has already failed the future with Finish().

@@ -169,7 +169,11 @@ grpc::ServerUnaryReactor* ExecutorService::Cancel(
   absl::StatusOr<std::shared_ptr<Future>> future =
       FindFuture(*engine_, request->id());
   if (!future.ok()) return Answer(context, future.status());
-  const CancelAction action = (*future)->Cancel(absl::Now());
+  // only_if_pending never stops a running task, so there is nothing to wait
+  // for: the answer below comes at once.
+  const CancelAction action = request->only_if_pending()
+                                  ? (*future)->CancelIfPending(absl::Now())
+                                  : (*future)->Cancel(absl::Now());
   auto fill = [action, response](const FutureSnapshot& snapshot) {
     FillCancelResponse(action, snapshot, response);
   };

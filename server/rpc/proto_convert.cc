@@ -105,6 +105,8 @@ v1::CancelAction ToProto(CancelAction action) {
       return v1::CANCEL_ACTION_STOP_REQUESTED;
     case CancelAction::kAlreadyDone:
       return v1::CANCEL_ACTION_ALREADY_DONE;
+    case CancelAction::kLeftRunning:
+      return v1::CANCEL_ACTION_LEFT_RUNNING;
   }
   return v1::CANCEL_ACTION_UNSPECIFIED;
 }

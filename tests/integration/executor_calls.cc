@@ -52,10 +52,15 @@ grpc::Status ExecutorCalls::Result(const futured::v1::ResultRequest& request,
 
 grpc::Status ExecutorCalls::Cancel(absl::string_view id,
                                    futured::v1::CancelResponse* response) {
-  grpc::ClientContext context;
-  SetDeadline(&context);
   futured::v1::CancelRequest request;
   request.set_id(std::string(id));
+  return Cancel(request, response);
+}
+
+grpc::Status ExecutorCalls::Cancel(const futured::v1::CancelRequest& request,
+                                   futured::v1::CancelResponse* response) {
+  grpc::ClientContext context;
+  SetDeadline(&context);
   return stub_->Cancel(&context, request, response);
 }
 

@@ -42,6 +42,8 @@ class ExecutorCalls {
                       absl::Duration deadline = kDefaultCallDeadline);
   grpc::Status Cancel(absl::string_view id,
                       futured::v1::CancelResponse* response);
+  grpc::Status Cancel(const futured::v1::CancelRequest& request,
+                      futured::v1::CancelResponse* response);
   grpc::Status AsCompleted(const futured::v1::AsCompletedRequest& request,
                            std::vector<futured::v1::FutureInfo>* futures);
   grpc::Status Wait(const futured::v1::WaitRequest& request,

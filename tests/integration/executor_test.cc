@@ -82,6 +82,17 @@ class ExecutorTest : public DaemonTest {
     return {};
   }
 
+  // Cancel with only_if_pending, as shutdown(cancel_futures=true) sends it.
+  CancelResponse MustCancelIfPending(const std::string& id) {
+    futured::v1::CancelRequest request;
+    request.set_id(id);
+    request.set_only_if_pending(true);
+    CancelResponse response;
+    grpc::Status status = calls_->Cancel(request, &response);
+    EXPECT_TRUE(status.ok()) << id << ": " << StatusText(status);
+    return response;
+  }
+
   // Cancels a long sleep a test started and checks it ended CANCELLED.
   void CancelSleep(const std::string& id) {
     CancelResponse response = MustCancel(id);
@@ -481,6 +492,37 @@ TEST_F(ExecutorTest, CancelDoneFutureIsAlreadyDone) {
       << again.ShortDebugString();
   EXPECT_TRUE(again.cancelled());
   EXPECT_EQ(again.future().state(), futured::v1::FUTURE_STATE_CANCELLED);
+}
+
+TEST_F(ExecutorTest, CancelOnlyIfPendingLeavesARunningFutureAndCancelsAQueued) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon(/*unix_socket=*/true, {"--threads=1"}));
+  const std::string running = MustSubmit(SleepCall(kLongSleepSeconds));
+  MustAwaitState(running, futured::v1::FUTURE_STATE_RUNNING);
+  const std::string queued = MustSubmit(SleepCall(kLongSleepSeconds));
+
+  CancelResponse left = MustCancelIfPending(running);
+  EXPECT_EQ(left.action(), futured::v1::CANCEL_ACTION_LEFT_RUNNING)
+      << left.ShortDebugString();
+  EXPECT_FALSE(left.cancelled()) << left.ShortDebugString();
+  EXPECT_EQ(left.future().state(), futured::v1::FUTURE_STATE_RUNNING);
+  EXPECT_FALSE(left.future().done());
+  EXPECT_FALSE(left.future().has_end_time());
+
+  CancelResponse cancelled = MustCancelIfPending(queued);
+  EXPECT_EQ(cancelled.action(), futured::v1::CANCEL_ACTION_CANCELLED_PENDING)
+      << cancelled.ShortDebugString();
+  EXPECT_TRUE(cancelled.cancelled());
+  EXPECT_EQ(cancelled.future().state(), futured::v1::FUTURE_STATE_CANCELLED);
+  EXPECT_FALSE(cancelled.future().has_start_time());
+
+  // The running sleep was not told to stop: it is still running, and a
+  // second only_if_pending changes nothing.
+  EXPECT_EQ(MustGetFuture(running).state(), futured::v1::FUTURE_STATE_RUNNING);
+  EXPECT_EQ(MustCancelIfPending(running).action(),
+            futured::v1::CANCEL_ACTION_LEFT_RUNNING);
+  EXPECT_EQ(MustCancelIfPending(queued).action(),
+            futured::v1::CANCEL_ACTION_ALREADY_DONE);
+  CancelSleep(running);
 }
 
 // --- AsCompleted ------------------------------------------------------------

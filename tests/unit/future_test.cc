@@ -213,6 +213,75 @@ TEST_F(FutureTest, CancelOfACancelledFutureIsAlreadyDone) {
   EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kAlreadyDone);
 }
 
+TEST_F(FutureTest, CancelIfPendingOfAPendingFutureCancelsIt) {
+  int calls = 0;
+  future_.AddDoneCallback([&calls] { ++calls; });
+  EXPECT_EQ(future_.CancelIfPending(kEnd), CancelAction::kCancelledPending);
+
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kCancelled);
+  ASSERT_TRUE(snapshot.outcome.has_value());
+  EXPECT_TRUE(IsCancelled(*snapshot.outcome));
+  EXPECT_FALSE(snapshot.start_time.has_value());
+  EXPECT_EQ(snapshot.end_time, kEnd);
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(future_.Start(kEnd));  // it never runs
+}
+
+TEST_F(FutureTest, CancelIfPendingOfARunningFutureLeavesItAlone) {
+  int calls = 0;
+  ASSERT_TRUE(future_.Start(kStart));
+  future_.AddDoneCallback([&calls] { ++calls; });
+  EXPECT_EQ(future_.CancelIfPending(kEnd), CancelAction::kLeftRunning);
+
+  EXPECT_EQ(future_.state(), FutureState::kRunning);
+  EXPECT_FALSE(future_.token().IsCancelled());
+  EXPECT_FALSE(future_.Snapshot().end_time.has_value());
+  EXPECT_EQ(calls, 0);
+
+  // Its task finishes with its value.
+  EXPECT_TRUE(future_.Finish(Num(1), kEnd));
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST_F(FutureTest, CancelIfPendingOfADoneFutureChangesNothing) {
+  ASSERT_TRUE(future_.Start(kStart));
+  ASSERT_TRUE(future_.Finish(Num(1), kEnd));
+
+  EXPECT_EQ(future_.CancelIfPending(kEnd + absl::Seconds(1)),
+            CancelAction::kAlreadyDone);
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+  EXPECT_FALSE(future_.token().IsCancelled());
+  EXPECT_EQ(future_.Snapshot().end_time, kEnd);
+}
+
+TEST_F(FutureTest, CancelIfPendingOfACancelledFutureIsAlreadyDone) {
+  ASSERT_EQ(future_.CancelIfPending(kEnd), CancelAction::kCancelledPending);
+  EXPECT_EQ(future_.CancelIfPending(kEnd), CancelAction::kAlreadyDone);
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kAlreadyDone);
+}
+
+TEST_F(FutureTest, CancelIfPendingRacingStartEitherCancelsOrLeavesRunning) {
+  // Whichever wins, the two agree: a future that started is never cancelled
+  // and its token never told, and one cancelled never starts.
+  for (int i = 0; i < 200; ++i) {
+    Future future("id-race", "square", "thread", kSubmit);
+    bool started = false;
+    std::thread starter([&] { started = future.Start(kStart); });
+    const CancelAction action = future.CancelIfPending(kEnd);
+    starter.join();
+    if (started) {
+      EXPECT_EQ(action, CancelAction::kLeftRunning);
+      EXPECT_EQ(future.state(), FutureState::kRunning);
+      EXPECT_FALSE(future.token().IsCancelled());
+    } else {
+      EXPECT_EQ(action, CancelAction::kCancelledPending);
+      EXPECT_EQ(future.state(), FutureState::kCancelled);
+    }
+  }
+}
+
 TEST_F(FutureTest, RequestStopCancelsOnlyTheToken) {
   ASSERT_TRUE(future_.Finish(
       TaskError{.type = "TimeoutError", .message = "late"}, kEnd));
