@@ -1,59 +1,42 @@
 #include "future_commands.h"
 
-#include <memory>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "command_context.h"
 #include "exit_code.h"
+#include "futured/call.h"
+#include "futured/client.h"
 #include "futured/errors.h"
 #include "futured/future.h"
 #include "futured/json.h"
-#include "futured/v1/executor.grpc.pb.h"
-#include "google/protobuf/util/json_util.h"
-#include "google/protobuf/util/time_util.h"
-#include "grpcpp/grpcpp.h"
+#include "futured/value.h"
 #include "json_args.h"
 
 namespace futured::ctl {
 
 ExitCode Submit(const CommandContext& context, const SubmitArgs& args) {
-  v1::SubmitRequest request;
-  request.set_function(args.function);
-  for (Value& arg : ParseJsonList(args.args_json, "ARGS")) {
-    *request.add_args() = std::move(arg);
+  Call call(args.function);
+  for (const Value& arg : ParseJsonList(args.args_json, "ARGS")) {
+    call.arg(arg);
   }
-  *request.mutable_kwargs() = ParseJsonObject(args.kwargs_json, "--kwargs");
-  request.set_pool(args.pool);
+  for (const auto& [name, value] :
+       ParseJsonObject(args.kwargs_json, "--kwargs").fields()) {
+    call.kwarg(name, value);
+  }
   if (args.task_timeout.has_value() &&
       *args.task_timeout != absl::InfiniteDuration()) {
-    *request.mutable_timeout() =
-        google::protobuf::util::TimeUtil::NanosecondsToDuration(
-            absl::ToInt64Nanoseconds(*args.task_timeout));
+    call.timeout(*args.task_timeout);
   }
-  // The library's Executor waits for its futures when it goes, as Python's
-  // `with` block does; a command that submits and exits must not, so this
-  // one call uses the generated stub.
-  std::unique_ptr<v1::Executor::Stub> stub =
-      v1::Executor::NewStub(grpc::CreateChannel(
-          context.client.target(), grpc::InsecureChannelCredentials()));
-  grpc::ClientContext call;
-  call.set_deadline(absl::ToChronoTime(absl::Now() + context.call_timeout));
-  v1::SubmitResponse response;
-  const grpc::Status status = stub->Submit(&call, request, &response);
-  if (!status.ok()) {
-    throw RpcError(
-        absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                     status.error_message()));
-  }
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(response, &json);
-  context.PrintLine(json);
+  // Not an Executor's submit: an Executor waits for its futures when it
+  // goes, as Python's `with` block does, and this command must exit at once.
+  const Future<> future = context.client.submit(call, args.pool);
+  context.PrintLine(
+      ToJson(ToValue(std::map<std::string, std::string>{{"id", future.id()}})));
   return ExitCode::kOk;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -54,6 +55,14 @@ Executor Client::executor(std::string pool) const {
 
 std::shared_ptr<internal::FutureProxy> Client::NewProxy(std::string id) const {
   Checked(core_);
+  return std::make_shared<internal::FutureProxy>(core_, std::move(id));
+}
+
+std::shared_ptr<internal::FutureProxy> Client::SubmitUntracked(
+    const Call& call, std::string_view pool) const {
+  internal::ClientCore& core = Checked(core_);
+  std::string id;
+  internal::ThrowIfFailed(core.Submit(call, pool, &id));
   return std::make_shared<internal::FutureProxy>(core_, std::move(id));
 }
 

@@ -7,10 +7,12 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/time/time.h"
 #include "callback_thread.h"
 #include "done_watcher.h"
+#include "futured/call.h"
 #include "futured/client.h"
 #include "futured/v1/executor.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -32,6 +34,12 @@ class ClientCore {
   const ClientOptions& options() const { return options_; }
   grpc::Channel& channel() const { return *channel_; }
   v1::Executor::Stub& stub() const { return *stub_; }
+
+  // One Submit call of `call` to the pool `pool`; sets *id on success. The
+  // caller decides what tracks the future (Executor) or that nothing does
+  // (Client::submit).
+  grpc::Status Submit(const Call& call, std::string_view pool,
+                      std::string* id) const;
 
   // Sets the deadline of a call that does not wait for a task.
   void SetCallDeadline(grpc::ClientContext* context) const;

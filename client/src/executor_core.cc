@@ -60,22 +60,10 @@ std::shared_ptr<FutureProxy> ExecutorCore::Submit(const Call& call) {
     if (shut_down_) throw Error("cannot schedule new futures after shutdown");
     ++submitting_;
   }
-  v1::SubmitRequest request;
-  request.set_function(call.function());
-  for (const Value& arg : call.args()) *request.add_args() = arg;
-  *request.mutable_kwargs() = call.kwargs();
-  request.set_pool(pool_);
-  if (call.timeout().has_value()) {
-    *request.mutable_timeout() = ToProtoDuration(*call.timeout());
-  }
-  grpc::ClientContext context;
-  client_->SetCallDeadline(&context);
-  v1::SubmitResponse response;
-  grpc::Status status = client_->stub().Submit(&context, request, &response);
+  std::string id;
+  const grpc::Status status = client_->Submit(call, pool_, &id);
   std::shared_ptr<FutureProxy> proxy;
-  if (status.ok()) {
-    proxy = std::make_shared<FutureProxy>(client_, response.id());
-  }
+  if (status.ok()) proxy = std::make_shared<FutureProxy>(client_, id);
   {
     absl::MutexLock lock(&mu_);
     --submitting_;

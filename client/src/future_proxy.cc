@@ -112,19 +112,24 @@ bool FutureProxy::Cancel() {
   if (std::optional<v1::FutureInfo> info = Final()) {
     return info->state() == v1::FUTURE_STATE_CANCELLED;
   }
+  return CallCancel(/*only_if_pending=*/false).cancelled();
+}
+
+void FutureProxy::CancelIfPending() {
+  if (KnownDone()) return;
+  CallCancel(/*only_if_pending=*/true);
+}
+
+v1::CancelResponse FutureProxy::CallCancel(bool only_if_pending) {
   v1::CancelRequest request;
   request.set_id(id_);
+  request.set_only_if_pending(only_if_pending);
   grpc::ClientContext context;
   core_->SetCallDeadline(&context);
   v1::CancelResponse response;
   ThrowIfFailed(core_->stub().Cancel(&context, request, &response));
   Record(response.future());
-  return response.cancelled();
-}
-
-void FutureProxy::CancelIfPending() {
-  if (KnownDone()) return;
-  if (Snapshot().state() == v1::FUTURE_STATE_PENDING) Cancel();
+  return response;
 }
 
 void FutureProxy::AddCallback(Callback callback) {

@@ -56,8 +56,9 @@ class FutureProxy : public std::enable_shared_from_this<FutureProxy> {
   v1::FutureInfo Snapshot();
   // Cancel, unless final; returns CancelResponse.cancelled.
   bool Cancel();
-  // Cancels only if the daemon says it has not started (shutdown's
-  // cancel_futures); a task that starts in between is stopped all the same.
+  // Cancels only if it has not started (shutdown's cancel_futures): one
+  // Cancel with only_if_pending, so the daemon decides in one step and a
+  // running task is never told to stop. No-op when known done.
   void CancelIfPending();
 
   // Adds a done-callback: runs it at once in this thread when the future
@@ -66,6 +67,9 @@ class FutureProxy : public std::enable_shared_from_this<FutureProxy> {
   void AddCallback(Callback callback);
 
  private:
+  // One Cancel call; records the snapshot it returns.
+  v1::CancelResponse CallCancel(bool only_if_pending);
+
   // Final or lost: hands the callbacks to the callback thread.
   void PostCallbacks(std::vector<Callback> callbacks);
 

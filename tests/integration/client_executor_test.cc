@@ -117,12 +117,29 @@ TEST_F(ClientTest, ShutdownWithCancelFuturesCancelsWhatHasNotStarted) {
   executor.shutdown(/*wait=*/true, /*cancel_futures=*/true);
   EXPECT_EQ(running.result(absl::ZeroDuration()), 2.0)
       << "the running one finished";
+  EXPECT_FALSE(running.cancelled());
+  EXPECT_EQ(running.info().state, FutureState::kFinished);
   for (const Future<int>& f : queued) {
     EXPECT_TRUE(f.cancelled()) << f.id();
     EXPECT_FALSE(f.info().start_time.has_value()) << f.id();
   }
   EXPECT_THROW(executor.submit("echo", 1), Error);
   executor.shutdown();  // again: nothing to do
+}
+
+TEST_F(ClientTest, ShutdownWithCancelFuturesNeverStopsARunningTask) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=1"}));
+  Executor executor = client_->executor();
+  Future<double> running = executor.submit<double>("sleep", kLongSleepSeconds);
+  ASSERT_NO_FATAL_FAILURE(AwaitRunning(running));
+  Future<int> queued = executor.submit<int>("square", 3);
+
+  // Without waiting: the running task was left alone, not told to stop.
+  executor.shutdown(/*wait=*/false, /*cancel_futures=*/true);
+  EXPECT_TRUE(queued.cancelled());
+  EXPECT_FALSE(running.done());
+  EXPECT_TRUE(running.running());
+  EXPECT_TRUE(running.cancel());  // so the test ends
 }
 
 TEST_F(ClientTest, LeavingTheScopeWaitsAsPythonsWith) {
@@ -147,6 +164,38 @@ TEST_F(ClientTest, ShutdownWithoutWaitReturnsAndTheFuturesGoOn) {
   EXPECT_FALSE(f.done());
   EXPECT_THROW(executor.map("square", {1}), Error);
   EXPECT_TRUE(f.cancel());
+}
+
+TEST_F(ClientTest, ClientSubmitRunsTheCallAndReturnsItsFuture) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  Future<int> square = client_->submit<int>(Call("square").arg(7));
+  EXPECT_EQ(square.result(), 49);
+  EXPECT_EQ(square.info().pool, "thread");
+
+  Future<std::string> download = client_->submit<std::string>(
+      Call("simulate_download").kwarg("url", "http://a").kwarg("seconds", 0),
+      "process");
+  EXPECT_EQ(download.result(), "Content from http://a");
+  EXPECT_EQ(download.info().pool, "process");
+
+  try {
+    client_->submit(Call("echo").arg(1), "no_such_pool");
+    ADD_FAILURE() << "submit to an unknown pool did not throw";
+  } catch (const RpcError& e) {
+    EXPECT_EQ(e.code(), absl::StatusCode::kNotFound) << e.what();
+  }
+}
+
+TEST_F(ClientTest, ClientSubmitIsTrackedByNoExecutor) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  Future<double> sleeper;
+  {
+    Executor executor = client_->executor();
+    sleeper = client_->submit<double>(Call("sleep").arg(kLongSleepSeconds));
+    executor.shutdown(/*wait=*/true, /*cancel_futures=*/true);
+  }  // neither shutdown nor the destructor waited for it or cancelled it
+  EXPECT_FALSE(sleeper.done());
+  EXPECT_TRUE(sleeper.cancel());  // so the test ends
 }
 
 }  // namespace

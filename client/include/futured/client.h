@@ -21,9 +21,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "futured/call.h"
 #include "futured/executor.h"
 #include "futured/future.h"
 #include "futured/info.h"
@@ -62,6 +64,18 @@ class Client {
     return Future<T>(NewProxy(std::move(id)));
   }
 
+  // Submits `call` to the daemon pool `pool` and returns its future, which
+  // nothing tracks: unlike Executor::submit, no shutdown() cancels it and
+  // nothing waits for it at scope exit, so a program may submit and exit at
+  // once while the task runs on (e.g. `futurectl submit`). Blocks for one
+  // call (ClientOptions::call_timeout). Throws as Executor::submit does:
+  // RpcError (NOT_FOUND unknown function or pool, INVALID_ARGUMENT,
+  // RESOURCE_EXHAUSTED queue full, ...).
+  template <class T = Value>
+  Future<T> submit(const Call& call, std::string_view pool = "thread") const {
+    return Future<T>(SubmitUntracked(call, pool));
+  }
+
   // Forgets done futures on the daemon; returns how many were released.
   // Throws RpcError: FAILED_PRECONDITION if one is not done (nothing is
   // released), NOT_FOUND if one is unknown.
@@ -78,6 +92,8 @@ class Client {
 
  private:
   std::shared_ptr<internal::FutureProxy> NewProxy(std::string id) const;
+  std::shared_ptr<internal::FutureProxy> SubmitUntracked(
+      const Call& call, std::string_view pool) const;
 
   std::shared_ptr<internal::ClientCore> core_;  // null when moved from
 };

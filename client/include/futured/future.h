@@ -111,8 +111,8 @@ class Future : public FutureBase {
  public:
   // An invalid Future; every method but valid() and id() throws Error.
   Future() = default;
-  // For the library; users get Futures from Executor::submit and
-  // Client::future.
+  // For the library; users get Futures from Executor::submit,
+  // Client::submit and Client::future.
   explicit Future(std::shared_ptr<internal::FutureProxy> proxy)
       : FutureBase(std::move(proxy)) {}
 
