@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "common/daemon_features.h"
 #include "common/daemon_target.h"
 #include "futured/futured.h"
 
@@ -17,14 +16,6 @@ int main(int argc, char** argv) {
   const std::vector<int> items = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
   try {
     futured::Client client(futured::examples::DaemonTarget(argc, argv));
-    if (!futured::examples::HasPool(client, "process")) {
-      std::cout << "This example needs the daemon's \"process\" pool, and "
-                   "this futured has none: run a futured with the process "
-                   "pool."
-                << std::endl;
-      return 0;
-    }
-
     std::vector<int> results;
     {
       futured::Executor executor = client.executor("process");

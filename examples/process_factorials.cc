@@ -16,7 +16,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/daemon_features.h"
 #include "common/daemon_target.h"
 #include "futured/futured.h"
 
@@ -25,14 +24,6 @@ int main(int argc, char** argv) {
   const std::vector<int> numbers = {100000, 110000, 120000, 130000};
   try {
     futured::Client client(futured::examples::DaemonTarget(argc, argv));
-    if (!futured::examples::HasPool(client, "process")) {
-      std::cout << "This example needs the daemon's \"process\" pool, and "
-                   "this futured has none: run a futured with the process "
-                   "pool."
-                << std::endl;
-      return 0;
-    }
-
     const absl::Time start_time = absl::Now();
     {
       futured::Executor executor = client.executor("process");

@@ -13,7 +13,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/daemon_features.h"
 #include "common/daemon_target.h"
 #include "futured/futured.h"
 
@@ -42,13 +41,6 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 100; ++i) numbers.push_back(i);
   try {
     futured::Client client(futured::examples::DaemonTarget(argc, argv));
-    if (!futured::examples::HasPool(client, "process")) {
-      std::cout << "This example needs the daemon's \"process\" pool, and "
-                   "this futured has none: run a futured with the process "
-                   "pool."
-                << std::endl;
-      return 0;
-    }
     const double process_time = TimeSquares(client, "process", numbers);
     const double thread_time = TimeSquares(client, "thread", numbers);
     std::cout << absl::StrFormat("ProcessPoolExecutor took %.4f seconds",

@@ -1,4 +1,4 @@
-// Whether the daemon has what an example needs: a pool, a task function.
+// Whether the daemon has what an example needs: a task function.
 // Each asks the daemon (one call; throws futured::RpcError when it cannot be
 // reached). Thread-safe.
 #ifndef FUTURED_EXAMPLES_COMMON_DAEMON_FEATURES_H_
@@ -9,9 +9,6 @@
 #include "futured/client.h"
 
 namespace futured::examples {
-
-// True if the daemon has a pool named `pool`, e.g. "process".
-bool HasPool(const Client& client, std::string_view pool);
 
 // True if the daemon has a task function named `function`, e.g. "http.get".
 bool HasFunction(const Client& client, std::string_view function);
