@@ -25,7 +25,7 @@
 #include "server/task_registry.h"
 #include "server/thread_pool.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 void WaitDone(Future& future) {
@@ -148,7 +148,7 @@ int Run(int echo_tasks, int factorial_tasks) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server
 
 int main(int argc, char** argv) {
   const int echo_tasks = argc > 1 ? std::atoi(argv[1]) : 2000;
@@ -157,5 +157,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s [echo_tasks] [factorial_tasks]\n", argv[0]);
     return EXIT_FAILURE;
   }
-  return futured::Run(echo_tasks, factorial_tasks);
+  return futured::server::Run(echo_tasks, factorial_tasks);
 }

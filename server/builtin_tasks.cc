@@ -16,7 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using ::google::protobuf::Value;
@@ -295,4 +295,4 @@ absl::Status RegisterBuiltinTasks(TaskRegistry& registry) {
   return absl::OkStatus();
 }
 
-}  // namespace futured
+}  // namespace futured::server

@@ -5,7 +5,7 @@
 #include "absl/status/status.h"
 #include "server/task_registry.h"
 
-namespace futured {
+namespace futured::server {
 
 // Registers the seed's tasks and those that test process pools.
 //   sleep(seconds)                  -> seconds slept; stops at once on cancel
@@ -28,6 +28,6 @@ namespace futured {
 //   pid()                           -> the process ID it runs in
 absl::Status RegisterBuiltinTasks(TaskRegistry& registry);
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_BUILTIN_TASKS_H_

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace futured {
+namespace futured::server {
 
 void CancellationToken::Cancel() {
   std::map<CallbackId, Callback> callbacks;
@@ -45,4 +45,4 @@ void CancellationToken::RemoveCancelCallback(CallbackId id) const {
   callbacks_.erase(id);
 }
 
-}  // namespace futured
+}  // namespace futured::server

@@ -10,7 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-namespace futured {
+namespace futured::server {
 
 // Set once by Cancel(), never reset. Thread-safe: any thread may Cancel()
 // while the task's thread polls or waits. Callbacks added with
@@ -54,6 +54,6 @@ class CancellationToken {
   mutable CallbackId next_callback_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_CANCELLATION_TOKEN_H_

@@ -9,7 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/future_id.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 constexpr absl::string_view kDefaultPool = "thread";
@@ -147,4 +147,4 @@ bool Engine::Shutdown(absl::Duration grace) {
   return all_stopped;
 }
 
-}  // namespace futured
+}  // namespace futured::server

@@ -25,7 +25,7 @@
 #include "server/thread_pool.h"
 #include "server/timer_queue.h"
 
-namespace futured {
+namespace futured::server {
 
 // One pool's configuration; its kind is the alternative held.
 using PoolOptions = std::variant<ThreadPool::Options, ProcessPool::Options>;
@@ -117,6 +117,6 @@ class Engine {
   bool shut_down_ = false;  // touched only by the owner's thread
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_ENGINE_H_

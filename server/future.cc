@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 void RunCallbacks(std::map<Future::CallbackId, Future::Callback> callbacks) {
@@ -158,4 +158,4 @@ FutureSnapshot Future::Snapshot() const {
                         .worker_pid = worker_pid_};
 }
 
-}  // namespace futured
+}  // namespace futured::server

@@ -14,7 +14,7 @@
 #include "server/cancellation_token.h"
 #include "server/outcome.h"
 
-namespace futured {
+namespace futured::server {
 
 enum class FutureState { kPending, kRunning, kFinished, kCancelled };
 
@@ -148,6 +148,6 @@ class Future {
   CallbackId next_callback_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_FUTURE_H_

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace futured {
+namespace futured::server {
 
 FutureTable::FutureTable(absl::Duration retention) : retention_(retention) {}
 
@@ -67,4 +67,4 @@ int64_t FutureTable::size() const {
   return futures_.size();
 }
 
-}  // namespace futured
+}  // namespace futured::server

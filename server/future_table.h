@@ -17,7 +17,7 @@
 #include "absl/types/span.h"
 #include "server/future.h"
 
-namespace futured {
+namespace futured::server {
 
 // Maps future IDs to futures. A done future stays until Release() or until
 // `retention` has passed since it ended (ExpireFinished), so memory stays
@@ -66,6 +66,6 @@ class FutureTable {
   std::deque<Ended> ended_ ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_FUTURE_TABLE_H_

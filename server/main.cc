@@ -86,7 +86,7 @@ ABSL_FLAG(absl::Duration, worker_kill_grace, absl::Seconds(1),
 ABSL_FLAG(std::string, worker_binary, "",
           "the futured-worker executable (default: beside this binary)");
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 constexpr char kUnixPrefix[] = "unix:";
@@ -339,7 +339,7 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -347,12 +347,13 @@ int main(int argc, char** argv) {
       "Usage: futured [--listen=127.0.0.1:50051] [--threads=N] [--processes=N] "
       "...");
   absl::ParseCommandLine(argc, argv);
-  const sigset_t stop_signals = futured::BlockStopSignals();
-  absl::StatusOr<futured::Settings> settings = futured::ReadFlags();
+  const sigset_t stop_signals = futured::server::BlockStopSignals();
+  absl::StatusOr<futured::server::Settings> settings =
+      futured::server::ReadFlags();
   if (!settings.ok()) {
     std::fprintf(stderr, "futured: %s\n",
                  std::string(settings.status().message()).c_str());
     return EXIT_FAILURE;
   }
-  return futured::Run(*settings, stop_signals);
+  return futured::server::Run(*settings, stop_signals);
 }

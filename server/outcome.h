@@ -7,7 +7,7 @@
 
 #include "google/protobuf/struct.pb.h"
 
-namespace futured {
+namespace futured::server {
 
 // The error a task raised, as Python shows it: `type: message`.
 struct TaskError {
@@ -29,6 +29,6 @@ inline bool IsCancelled(const Outcome& o) {
   return std::holds_alternative<Cancelled>(o);
 }
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_OUTCOME_H_

@@ -11,7 +11,7 @@
 #include "server/future.h"
 #include "server/task_registry.h"
 
-namespace futured {
+namespace futured::server {
 
 // A call ready to run: the task and its bound arguments.
 struct Task {
@@ -59,6 +59,6 @@ class Pool {
   virtual const std::string& name() const = 0;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_POOL_H_

@@ -21,7 +21,7 @@
 
 extern char** environ;
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 // waitid()'s P_PIDFD (linux/wait.h; glibc 2.36's sys/wait.h lacks it).
@@ -596,4 +596,4 @@ void ProcessPool::EndAllWorkers() {
   }
 }
 
-}  // namespace futured
+}  // namespace futured::server

@@ -25,7 +25,7 @@
 #include "server/pool.h"
 #include "server/worker_channel.h"
 
-namespace futured {
+namespace futured::server {
 
 // Runs tasks in `workers` processes of the futured-worker binary
 // (server/worker_main.cc), one task per process at a time, first in, first
@@ -183,6 +183,6 @@ class ProcessPool final : public Pool {
   std::thread io_thread_;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_PROCESS_POOL_H_

@@ -5,7 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace futured {
+namespace futured::server {
 
 Outcome CallTask(const TaskSpec& spec, const TaskContext& ctx,
                  const BoundArgs& args) {
@@ -23,4 +23,4 @@ Outcome CallTask(const TaskSpec& spec, const TaskContext& ctx,
   }
 }
 
-}  // namespace futured
+}  // namespace futured::server

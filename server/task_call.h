@@ -6,7 +6,7 @@
 #include "server/task_context.h"
 #include "server/task_registry.h"
 
-namespace futured {
+namespace futured::server {
 
 // Calls `spec.function`, turning an exception into the error Python would
 // show: std::bad_alloc is a MemoryError, anything else a RuntimeError.
@@ -14,6 +14,6 @@ namespace futured {
 Outcome CallTask(const TaskSpec& spec, const TaskContext& ctx,
                  const BoundArgs& args);
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_TASK_CALL_H_

@@ -6,7 +6,7 @@
 #include "absl/time/time.h"
 #include "server/cancellation_token.h"
 
-namespace futured {
+namespace futured::server {
 
 // Where a task runs: on a thread of the daemon, or in a worker process that
 // may crash or be killed without harming the daemon.
@@ -47,6 +47,6 @@ class TaskContext {
   const PoolKind pool_kind_;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_TASK_CONTEXT_H_

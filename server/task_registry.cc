@@ -13,7 +13,7 @@
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/json_util.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using ::google::protobuf::Value;
@@ -304,4 +304,4 @@ std::vector<const TaskSpec*> TaskRegistry::List() const {
   return specs;
 }
 
-}  // namespace futured
+}  // namespace futured::server

@@ -18,7 +18,7 @@
 #include "server/outcome.h"
 #include "server/task_context.h"
 
-namespace futured {
+namespace futured::server {
 
 // The JSON type a parameter accepts. kInteger is a number with no fraction.
 enum class ParamType {
@@ -113,6 +113,6 @@ class TaskRegistry {
   std::map<std::string, TaskSpec, std::less<>> specs_;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_TASK_REGISTRY_H_

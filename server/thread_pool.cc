@@ -8,7 +8,7 @@
 #include "server/task_call.h"
 #include "server/task_context.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 // Runs `task` for `future` unless the future was cancelled in the queue.
@@ -136,4 +136,4 @@ bool ThreadPool::AwaitWorkersExited(absl::Duration timeout) {
       absl::Condition(shared_.get(), &Shared::AllWorkersExited), timeout);
 }
 
-}  // namespace futured
+}  // namespace futured::server

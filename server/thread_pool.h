@@ -17,7 +17,7 @@
 #include "server/pool.h"
 #include "server/task_registry.h"
 
-namespace futured {
+namespace futured::server {
 
 // Runs tasks on `workers` threads of the daemon, first in, first out. Owned
 // by the Engine. Thread-safe: any thread may Submit() and Stats().
@@ -109,6 +109,6 @@ class ThreadPool final : public Pool {
   std::vector<std::thread> threads_;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_THREAD_POOL_H_

@@ -2,7 +2,7 @@
 
 #include <utility>
 
-namespace futured {
+namespace futured::server {
 
 TimerQueue::TimerQueue() : thread_(&TimerQueue::Run, this) {}
 
@@ -75,4 +75,4 @@ std::optional<TimerQueue::Callback> TimerQueue::TakeNextDue() {
   return std::nullopt;
 }
 
-}  // namespace futured
+}  // namespace futured::server

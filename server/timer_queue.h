@@ -14,7 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-namespace futured {
+namespace futured::server {
 
 // Schedules callbacks for Result/Wait timeouts, Submit deadlines and the
 // retention sweep without holding a thread per wait. Thread-safe. Callbacks
@@ -61,6 +61,6 @@ class TimerQueue {
   std::thread thread_;  // started last, in the constructor
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_TIMER_QUEUE_H_

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace futured {
+namespace futured::server {
 
 enum class ReturnWhen { kFirstCompleted, kFirstException, kAllCompleted };
 
@@ -41,6 +41,6 @@ class WaitCondition {
   bool raised_ = false;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_WAIT_CONDITION_H_

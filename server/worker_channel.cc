@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace futured {
+namespace futured::server {
 
 WorkerChannel::~WorkerChannel() { close(fd_); }
 
@@ -51,4 +51,4 @@ absl::Status WorkerChannel::ReadSome() {
   return absl::OkStatus();
 }
 
-}  // namespace futured
+}  // namespace futured::server

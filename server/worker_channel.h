@@ -10,7 +10,7 @@
 #include "common/frame_codec.h"
 #include "google/protobuf/message_lite.h"
 
-namespace futured {
+namespace futured::server {
 
 // The descriptor a worker process finds its end of the socket on.
 inline constexpr int kWorkerChannelFd = 3;
@@ -49,6 +49,6 @@ class WorkerChannel {
   FrameDecoder decoder_;
 };
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_WORKER_CHANNEL_H_

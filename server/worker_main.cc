@@ -38,7 +38,7 @@ ABSL_FLAG(int64_t, cpu_limit_seconds, 0,
           "CPU seconds each task may use (RLIMIT_CPU); 0: none");
 ABSL_FLAG(int64_t, max_frame_bytes, 64 << 20, "largest frame payload");
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 void SetLimit(int resource, rlim_t value) {
@@ -132,7 +132,7 @@ int Serve() {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
@@ -140,10 +140,11 @@ int main(int argc, char** argv) {
   // and check that it did not die before this line took effect.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != absl::GetFlag(FLAGS_parent_pid)) return EXIT_FAILURE;
-  futured::SetLimit(RLIMIT_CORE, 0);  // crash() and limits dump no core files
+  futured::server::SetLimit(RLIMIT_CORE,
+                            0);  // crash() and limits dump no core files
   if (const int64_t bytes = absl::GetFlag(FLAGS_memory_limit_bytes);
       bytes > 0) {
-    futured::SetLimit(RLIMIT_AS, static_cast<rlim_t>(bytes));
+    futured::server::SetLimit(RLIMIT_AS, static_cast<rlim_t>(bytes));
   }
-  return futured::Serve();
+  return futured::server::Serve();
 }

@@ -3,7 +3,7 @@
 #include <type_traits>
 #include <variant>
 
-namespace futured {
+namespace futured::server {
 
 void ToWire(const Outcome& outcome, internal::TaskResult* out) {
   std::visit(
@@ -40,4 +40,4 @@ Outcome FromWire(const internal::TaskResult& result) {
                    .message = "the worker sent a result with no outcome"};
 }
 
-}  // namespace futured
+}  // namespace futured::server

@@ -6,7 +6,7 @@
 #include "futured/internal/worker.pb.h"
 #include "server/outcome.h"
 
-namespace futured {
+namespace futured::server {
 
 // Fills the outcome fields of `out` (not its task_id).
 void ToWire(const Outcome& outcome, internal::TaskResult* out);
@@ -15,6 +15,6 @@ void ToWire(const Outcome& outcome, internal::TaskResult* out);
 // worker never sends) reads as a TaskError "WorkerProtocolError".
 Outcome FromWire(const internal::TaskResult& result);
 
-}  // namespace futured
+}  // namespace futured::server
 
 #endif  // FUTURED_SERVER_WORKER_PROTOCOL_H_

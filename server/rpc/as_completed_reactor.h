@@ -14,7 +14,7 @@
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/streaming_reactor.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // Streams each of `futures` (no duplicates) once it is done: those done
 // before the call first, by end time, then in completion order. Futures that
@@ -74,6 +74,6 @@ class AsCompletedReactor final
   size_t sent_ = 0;
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_AS_COMPLETED_REACTOR_H_

@@ -18,7 +18,7 @@
 #include "server/rpc/wait_reactor.h"
 #include "server/rpc/watch_reactor.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 namespace {
 
 const grpc::Status kShuttingDown(grpc::StatusCode::UNAVAILABLE,
@@ -311,4 +311,4 @@ ExecutorService::Watch(grpc::CallbackServerContext* context) {
   return new WatchReactor(deps(), engine_, options_.max_ids_per_call);
 }
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc

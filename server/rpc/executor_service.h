@@ -11,7 +11,7 @@
 #include "server/rpc/waiting_reactor.h"
 #include "server/timer_queue.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 struct ServiceOptions {
   int64_t max_ids_per_call = 10000;  // AsCompleted, Wait, Release
@@ -76,6 +76,6 @@ class ExecutorService final : public v1::Executor::CallbackService {
   WaitingCalls waiting_;
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_EXECUTOR_SERVICE_H_

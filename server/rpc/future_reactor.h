@@ -11,7 +11,7 @@
 #include "server/future.h"
 #include "server/rpc/waiting_reactor.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // A unary reactor that answers once `future` is done or `deadline` passes.
 // Done: OK, after fill(snapshot) has written the response. Deadline:
@@ -48,6 +48,6 @@ class FutureReactor final
   Fill fill_;
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_FUTURE_REACTOR_H_

@@ -12,7 +12,7 @@
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/streaming_reactor.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // Streams the outcomes of `futures` (one per input, in input order) as the
 // next ones in order are done; consecutive done ones share a message.
@@ -79,6 +79,6 @@ class MapReactor final : public StreamingReactor<MapReactor, v1::MapResponse> {
   size_t next_ = 0;  // index of the next item to send
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_MAP_REACTOR_H_

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 namespace {
 
 v1::FutureState ToProto(FutureState state) {
@@ -131,4 +131,4 @@ absl::StatusOr<std::optional<absl::Duration>> FromProtoTimeout(
   return d;
 }
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc

@@ -16,7 +16,7 @@
 #include "server/pool.h"
 #include "server/task_registry.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // The one place where absl and gRPC status meet; the codes are the same.
 grpc::Status ToGrpcStatus(const absl::Status& status);
@@ -34,6 +34,6 @@ absl::StatusOr<std::optional<absl::Duration>> FromProtoTimeout(
     bool field_set, const google::protobuf::Duration& duration,
     absl::string_view field);
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_PROTO_CONVERT_H_

@@ -6,7 +6,7 @@
 #include "grpcpp/support/server_callback.h"
 #include "server/rpc/waiting_reactor.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // A WaitingReactor for a server stream of `Response` (GrpcReactor is
 // grpc::ServerWriteReactor<Response>, or a ServerBidiReactor). Self provides,
@@ -78,6 +78,6 @@ class StreamingReactor : public WaitingReactor<Self, GrpcReactor> {
   bool broken_ = false;
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_STREAMING_REACTOR_H_

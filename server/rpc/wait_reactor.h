@@ -12,7 +12,7 @@
 #include "server/rpc/waiting_reactor.h"
 #include "server/wait_condition.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // Answers when `mode` is satisfied or `deadline` passes; either way OK, with
 // the done and not-done IDs (and timed_out when the condition did not hold).
@@ -64,6 +64,6 @@ class WaitReactor final
   v1::WaitResponse* const response_;
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_WAIT_REACTOR_H_

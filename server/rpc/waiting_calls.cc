@@ -2,7 +2,7 @@
 
 #include <vector>
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 bool WaitingCalls::Add(std::shared_ptr<WaitingCall> call) {
   absl::MutexLock lock(&mu_);
@@ -39,4 +39,4 @@ int64_t WaitingCalls::size() const {
   return calls_.size();
 }
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc

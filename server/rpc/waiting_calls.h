@@ -11,7 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "grpcpp/support/status.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // A waiting RPC as the registry sees it: something that can be ended.
 class WaitingCall {
@@ -49,6 +49,6 @@ class WaitingCalls {
       ABSL_GUARDED_BY(mu_);
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_WAITING_CALLS_H_

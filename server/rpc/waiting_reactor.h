@@ -15,7 +15,7 @@
 #include "server/rpc/waiting_calls.h"
 #include "server/timer_queue.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // What a waiting reactor needs from the service. Both outlive every reactor.
 struct WaitDeps {
@@ -184,6 +184,6 @@ class WaitingReactor : public Base {
   grpc::Status status_;
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_WAITING_REACTOR_H_

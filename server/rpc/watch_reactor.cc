@@ -6,7 +6,7 @@
 #include "common/future_id.h"
 #include "server/rpc/proto_convert.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 WatchReactor::WatchReactor(WaitDeps deps, const Engine* engine, int64_t max_ids)
     : StreamingReactor(deps), engine_(engine), max_ids_(max_ids) {
@@ -74,4 +74,4 @@ void WatchReactor::FillNext(v1::WatchResponse* message) {
   }
 }
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc

@@ -13,7 +13,7 @@
 #include "server/engine.h"
 #include "server/rpc/streaming_reactor.h"
 
-namespace futured::rpc {
+namespace futured::server::rpc {
 
 // A bidi stream: each WatchRequest names futures; each is sent back once it
 // is done, at once if it is done already. A future still pending is not
@@ -55,6 +55,6 @@ class WatchReactor final
   bool reads_done_ = false;
 };
 
-}  // namespace futured::rpc
+}  // namespace futured::server::rpc
 
 #endif  // FUTURED_SERVER_RPC_WATCH_REACTOR_H_

@@ -17,7 +17,7 @@
 #include "server/task_context.h"
 #include "tests/unit/value_builders.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using ::futured::testing::Args;
@@ -364,4 +364,4 @@ TEST_F(BuiltinTasksTest, PidIsThisProcessOnAThread) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

@@ -7,7 +7,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 // Long enough for any healthy run; a wait that reaches it is a failure.
@@ -103,4 +103,4 @@ TEST(CancellationTokenTest, CancelCallbackMayReadTheToken) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

@@ -10,7 +10,7 @@
 #include "server/task_registry.h"
 #include "server/timer_queue.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using google::protobuf::RepeatedPtrField;
@@ -208,4 +208,4 @@ TEST_F(EngineTest, ShutdownStopsEveryPoolBeforeWaitingOnAny) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

@@ -7,7 +7,7 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1000);
@@ -107,4 +107,4 @@ TEST(FutureTableTest, ExpiryAfterReleaseIsHarmless) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

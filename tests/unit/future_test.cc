@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "server/outcome.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using ::google::protobuf::Value;
@@ -421,4 +421,4 @@ TEST_F(FutureTest, FailAndStopFailsAPendingFutureAndNothingOnceDone) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

@@ -23,7 +23,7 @@
 #include "server/task_registry.h"
 #include "tests/unit/value_builders.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using ::futured::testing::Args;
@@ -302,4 +302,4 @@ TEST_F(ProcessPoolTest, StatsCountQueuedAndRunning) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

@@ -12,7 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/unit/value_builders.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using ::futured::testing::Args;
@@ -449,4 +449,4 @@ TEST(TaskRegistryTest, ListIsSortedByName) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

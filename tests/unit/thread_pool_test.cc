@@ -21,7 +21,7 @@
 #include "server/task_context.h"
 #include "server/task_registry.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using ::google::protobuf::Value;
@@ -403,4 +403,4 @@ TEST_F(ThreadPoolTest, RunsAsManyTasksAtOnceAsItHasWorkers) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

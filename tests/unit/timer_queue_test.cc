@@ -10,7 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 using ::testing::ElementsAre;
@@ -215,4 +215,4 @@ TEST(TimerQueueTest, DestructorDropsPendingCallbacksWithoutRunningThem) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server

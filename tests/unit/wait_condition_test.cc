@@ -2,7 +2,7 @@
 
 #include "gtest/gtest.h"
 
-namespace futured {
+namespace futured::server {
 namespace {
 
 TEST(WaitConditionTest, FirstCompletedNeedsOneDone) {
@@ -45,4 +45,4 @@ TEST(WaitConditionTest, NoFuturesIsSatisfiedInEveryMode) {
 }
 
 }  // namespace
-}  // namespace futured
+}  // namespace futured::server
