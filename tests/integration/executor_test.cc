@@ -351,6 +351,62 @@ TEST_F(ExecutorTest, EveryIdTakingCallRejectsEmptyAndUnknownIds) {
   }
 }
 
+// A negative or malformed timeout, and a return_when that is no ReturnWhen
+// value, are INVALID_ARGUMENT naming the field, on every call that takes one.
+TEST_F(ExecutorTest, BadTimeoutsAndReturnWhenAreInvalidArgument) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon(/*unix_socket=*/true));
+  const std::string id = MustSubmit(CallOf("echo", {NumberValue(1)}));
+  google::protobuf::Duration negative;
+  negative.set_seconds(-1);
+  google::protobuf::Duration mixed_signs;
+  mixed_signs.set_seconds(1);
+  mixed_signs.set_nanos(-5);
+  for (const google::protobuf::Duration& timeout : {negative, mixed_signs}) {
+    SCOPED_TRACE(timeout.ShortDebugString());
+    auto expect_invalid = [](const grpc::Status& status, const char* call) {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << call << " " << StatusText(status);
+      EXPECT_TRUE(absl::StrContains(status.error_message(), "timeout"))
+          << call << " " << StatusText(status);
+    };
+    SubmitRequest submit = CallOf("echo", {NumberValue(1)});
+    *submit.mutable_timeout() = timeout;
+    std::string ignored;
+    expect_invalid(calls_->Submit(submit, &ignored), "Submit");
+
+    ResultRequest result;
+    result.set_id(id);
+    *result.mutable_timeout() = timeout;
+    FutureInfo info;
+    expect_invalid(calls_->Result(result, &info), "Result");
+
+    AsCompletedRequest as_completed = AsCompletedFor({id});
+    *as_completed.mutable_timeout() = timeout;
+    std::vector<FutureInfo> completed;
+    expect_invalid(calls_->AsCompleted(as_completed, &completed),
+                   "AsCompleted");
+
+    WaitRequest wait = WaitFor({id}, futured::v1::RETURN_WHEN_ALL_COMPLETED);
+    *wait.mutable_timeout() = timeout;
+    WaitResponse wait_response;
+    expect_invalid(calls_->Wait(wait, &wait_response), "Wait");
+
+    MapRequest map;
+    map.set_function("square");
+    *map.add_inputs() = NumberValue(2);
+    *map.mutable_timeout() = timeout;
+    std::vector<MapItem> items;
+    expect_invalid(calls_->Map(map, &items), "Map");
+  }
+  WaitRequest wait = WaitFor({id}, static_cast<ReturnWhen>(42));
+  WaitResponse wait_response;
+  grpc::Status status = calls_->Wait(wait, &wait_response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << StatusText(status);
+  EXPECT_TRUE(absl::StrContains(status.error_message(), "return_when"))
+      << StatusText(status);
+}
+
 // --- Result -----------------------------------------------------------------
 
 TEST_F(ExecutorTest, ResultOfAFailingTaskIsAnOkCallCarryingTheError) {
