@@ -75,35 +75,33 @@ bool Future::FailAndStop(TaskError error, absl::Time now) {
 }
 
 CancelAction Future::Cancel(absl::Time now) {
+  return CancelUnlessLeftRunning(now, /*leave_running=*/false);
+}
+
+CancelAction Future::CancelIfPending(absl::Time now) {
+  return CancelUnlessLeftRunning(now, /*leave_running=*/true);
+}
+
+CancelAction Future::CancelUnlessLeftRunning(absl::Time now,
+                                             bool leave_running) {
   std::map<CallbackId, Callback> callbacks;
   CancelAction action = CancelAction::kStopRequested;
   {
     absl::MutexLock lock(&mu_);
     if (IsFinal(state_)) return CancelAction::kAlreadyDone;
+    if (state_ == FutureState::kRunning && leave_running) {
+      return CancelAction::kLeftRunning;
+    }
     if (state_ == FutureState::kPending) {
       action = CancelAction::kCancelledPending;
       callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
     }
   }
-  // Outside the lock, as the token runs its cancel callbacks.
+  // Outside the lock, as the token runs its cancel callbacks. A pending
+  // future's token is cancelled too, for whoever holds it in a queue.
   token_.Cancel();
   RunCallbacks(std::move(callbacks));
   return action;
-}
-
-CancelAction Future::CancelIfPending(absl::Time now) {
-  std::map<CallbackId, Callback> callbacks;
-  {
-    absl::MutexLock lock(&mu_);
-    if (IsFinal(state_)) return CancelAction::kAlreadyDone;
-    if (state_ == FutureState::kRunning) return CancelAction::kLeftRunning;
-    callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
-  }
-  // As Cancel(): the token too, for whoever holds it while the future waits
-  // in a queue. It never runs, so no task sees it.
-  token_.Cancel();
-  RunCallbacks(std::move(callbacks));
-  return CancelAction::kCancelledPending;
 }
 
 std::map<Future::CallbackId, Future::Callback> Future::CompleteLocked(

@@ -125,6 +125,11 @@ class Future {
   FutureSnapshot Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Cancel() and CancelIfPending(): a running future is told to stop, or
+  // left alone when `leave_running`.
+  CancelAction CancelUnlessLeftRunning(absl::Time now, bool leave_running)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Moves to a final state and returns the callbacks to run.
   std::map<CallbackId, Callback> CompleteLocked(FutureState state,
                                                 Outcome outcome, absl::Time now)
