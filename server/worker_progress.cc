@@ -42,10 +42,10 @@ void WorkerProgress::Report(double fraction, absl::string_view message) {
 }
 
 void WorkerProgress::Loop() {
-  absl::MutexLock lock(&mu_);
+  mu_.Lock();
   while (true) {
     mu_.Await(absl::Condition(this, &WorkerProgress::HasWork));
-    if (stop_) return;
+    if (stop_) break;
     const absl::Time next = last_sent_ + interval_;
     if (absl::Now() < next) {
       // Wait out the interval unless the report is dropped meanwhile.
@@ -56,12 +56,13 @@ void WorkerProgress::Loop() {
     internal::TaskProgress progress = *std::move(pending_);
     pending_.reset();
     sending_ = true;
-    mu_.Unlock();
+    mu_.Unlock();  // send_ may block on the socket; reports go on meanwhile
     send_(progress);
     mu_.Lock();
     sending_ = false;
     last_sent_ = absl::Now();
   }
+  mu_.Unlock();
 }
 
 }  // namespace futured::server

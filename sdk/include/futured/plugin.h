@@ -122,12 +122,14 @@ class Context {
   // cancelled.
   template <typename Rep, typename Period>
   bool sleep_for(std::chrono::duration<Rep, Period> d) const {
-    const auto end = std::chrono::steady_clock::now() + d;
+    using Clock = std::chrono::steady_clock;
+    const Clock::time_point end =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(d);
     while (!cancelled()) {
-      const auto left = end - std::chrono::steady_clock::now();
-      if (left <= left.zero()) return true;
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          left, std::chrono::milliseconds(20)));
+      const Clock::duration left = end - Clock::now();
+      if (left <= Clock::duration::zero()) return true;
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(left, std::chrono::milliseconds(20)));
     }
     return false;
   }

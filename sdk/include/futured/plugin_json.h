@@ -114,9 +114,6 @@ class Json {
     if (it == o.end()) throw TaskError("KeyError", "'" + key + "'");
     return it->second;
   }
-  const Json& operator[](const char* key) const {
-    return (*this)[std::string(key)];
-  }
 
   friend bool operator==(const Json& a, const Json& b) {
     return a.value_ == b.value_;
