@@ -1,6 +1,9 @@
 // Progress in the real daemon: tasks' reports in GetFuture and on the
 // FollowProgress stream in both pools, the stream's end, the client
 // library's progress() and follow(), and futurectl result --progress.
+#include <sys/wait.h>
+
+#include <csignal>
 #include <functional>
 #include <memory>
 #include <string>
@@ -246,6 +249,62 @@ TEST_F(ProgressTest, TheClientFollowTimesOut) {
       future.follow([](const futured::FutureInfo&) {}, absl::Milliseconds(50)),
       futured::TimeoutError);
   MustCancel(id);
+}
+
+TEST_F(ProgressTest, ShutdownEndsAnOpenStreamAndTheDaemonExitsZero) {
+  // A task that reports all the time, so the stream is busy writing.
+  const std::string id =
+      MustSubmit(CallOf("primes.count_below", {NumberValue(1e15)}));
+  grpc::ClientContext context;
+  SetDeadline(&context);
+  v1::FollowProgressRequest request;
+  request.set_id(id);
+  std::unique_ptr<grpc::ClientReader<FutureInfo>> reader =
+      calls_->stub().FollowProgress(&context, request);
+  FutureInfo info;
+  ASSERT_TRUE(reader->Read(&info));
+  AwaitWaitingCalls(1);
+  absl::StatusOr<int> wait_status = daemon_->Stop(SIGTERM);
+  ASSERT_TRUE(wait_status.ok()) << wait_status.status();
+  EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0);
+  daemon_.reset();
+  int read = 0;
+  while (read < kMaxMessages && reader->Read(&info)) ++read;
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(ProgressTest, ClientsCancellingBusyStreamsLeaveTheDaemonWell) {
+  constexpr int kRounds = 40;
+  for (const std::string& pool : kPools) {
+    SCOPED_TRACE(pool);
+    v1::SubmitRequest submit =
+        CallOf("primes.count_below", {NumberValue(1e15)});
+    submit.set_pool(pool);
+    const std::string id = MustSubmit(submit);
+    for (int round = 0; round < kRounds; ++round) {
+      grpc::ClientContext context;
+      SetDeadline(&context);
+      v1::FollowProgressRequest request;
+      request.set_id(id);
+      std::unique_ptr<grpc::ClientReader<FutureInfo>> reader =
+          calls_->stub().FollowProgress(&context, request);
+      FutureInfo info;
+      // Leave after a message or two, while progress keeps coming.
+      for (int i = 0; i <= round % 2 && reader->Read(&info); ++i) {
+      }
+      context.TryCancel();
+      while (reader->Read(&info)) {
+      }
+      EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED)
+          << "round " << round;
+    }
+    MustCancel(id);
+    EXPECT_EQ(MustResult(id).state(), v1::FUTURE_STATE_CANCELLED);
+  }
+  // Every stream is gone from the daemon's books.
+  MustAwaitStats([](const v1::GetStatsResponse& stats) {
+    return stats.waiting_calls() == 0;
+  });
 }
 
 // Runs `futurectl result --progress ID` in a thread while this thread waits
