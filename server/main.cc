@@ -164,7 +164,7 @@ absl::StatusOr<std::vector<std::string>> PluginsFromFlags() {
     std::error_code error;
     const std::filesystem::path absolute =
         std::filesystem::absolute(path, error);
-    if (!error) path = absolute.string();
+    if (!error) path = absolute.lexically_normal().string();
   }
   return paths;
 }
