@@ -1,6 +1,6 @@
 // Progress on a future: MakeProgress, Future::SetProgress and its
-// change-callbacks, and a thread-pool task's reports reaching its future.
-#include <atomic>
+// change-callbacks, and a task's reports reaching its future from a thread
+// pool and from a worker process.
 #include <memory>
 #include <string>
 #include <vector>
@@ -8,7 +8,9 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "server/builtin_tasks.h"
 #include "server/future.h"
+#include "server/process_pool.h"
 #include "server/progress.h"
 #include "server/task_context.h"
 #include "server/task_registry.h"
@@ -96,6 +98,38 @@ TEST(FutureProgressTest, AThreadPoolTasksReportsReachItsFuture) {
   EXPECT_EQ(snapshot.progress->message, "forty");
   release.Notify();
   pool.Shutdown(kTestTimeout);
+}
+
+TEST(FutureProgressTest, AProcessPoolTasksReportsReachItsFuture) {
+  TaskRegistry registry;
+  ASSERT_TRUE(RegisterBuiltinTasks(registry).ok());
+  ProcessPool::Options options;
+  options.workers = 1;
+  options.worker_binary = FUTURED_WORKER_BINARY;
+  ProcessPool pool(std::move(options));
+  absl::StatusOr<const TaskSpec*> sleep = registry.Find("sleep");
+  ASSERT_TRUE(sleep.ok());
+  auto future = std::make_shared<Future>("id", "sleep", "process", absl::Now());
+  ASSERT_TRUE(pool.Submit(future, Task{.spec = *sleep,
+                                       .args = BoundArgs({testing::Num(600)})})
+                  .ok());
+  // sleep reports at once; the worker sends it over its socket.
+  absl::Notification changed;
+  future->AddChangeCallback([&changed, &future] {
+    if (future->Snapshot().progress.has_value() && !changed.HasBeenNotified()) {
+      changed.Notify();
+    }
+  });
+  if (!future->Snapshot().progress.has_value()) {
+    ASSERT_TRUE(changed.WaitForNotificationWithTimeout(kTestTimeout));
+  }
+  const FutureSnapshot snapshot = future->Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kRunning);
+  EXPECT_GT(snapshot.worker_pid, 0);
+  EXPECT_NE(snapshot.progress->message.find("of 600 s"), std::string::npos)
+      << snapshot.progress->message;
+  future->Cancel(absl::Now());
+  EXPECT_TRUE(pool.Shutdown(kTestTimeout));
 }
 
 }  // namespace
