@@ -18,8 +18,9 @@
 //                   fp::ParamType::kString}}, .function = WordCount});
 //   }
 //
-// Build it with `g++ -std=c++20 -shared -fPIC myplugin.cc -o myplugin.so`
-// (nothing to link) and start `futured --plugin=./myplugin.so`.
+// Build it with `g++ -std=c++20 -shared -fPIC -I<prefix>/include myplugin.cc
+// -o myplugin.so` (nothing to link; with CMake, link futured::plugin_sdk)
+// and start `futured --plugin=./myplugin.so`.
 //
 // A task function:
 // - reads its arguments from Args, already checked by futured against the
