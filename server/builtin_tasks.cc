@@ -3,6 +3,7 @@
 #include <gmp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 
 namespace futured::server {
@@ -61,9 +63,27 @@ class BigInt {
   mpz_t value_;
 };
 
+// How often a sleeping task reports its progress.
+constexpr absl::Duration kSleepProgressStep = absl::Milliseconds(100);
+
+// Sleeps `seconds`, reporting "slept 1.2 of 5 s" about every
+// kSleepProgressStep. False if cancelled first.
+bool SleepReportingProgress(const TaskContext& ctx, double seconds) {
+  const absl::Time start = absl::Now();
+  const absl::Time end = start + absl::Seconds(seconds);
+  while (true) {
+    const absl::Time now = absl::Now();
+    const double slept = std::min(absl::ToDoubleSeconds(now - start), seconds);
+    ctx.ReportProgress(seconds > 0 ? slept / seconds : 1.0,
+                       absl::StrFormat("slept %.1f of %g s", slept, seconds));
+    if (now >= end) return true;
+    if (!ctx.SleepFor(std::min(end - now, kSleepProgressStep))) return false;
+  }
+}
+
 Outcome Sleep(const TaskContext& ctx, const BoundArgs& args) {
   const double seconds = args.Number(0);
-  if (!ctx.SleepFor(absl::Seconds(seconds))) return Cancelled{};
+  if (!SleepReportingProgress(ctx, seconds)) return Cancelled{};
   return NumberValue(seconds);
 }
 
@@ -95,7 +115,7 @@ Outcome Factorial(const TaskContext& ctx, const BoundArgs& args) {
 }
 
 Outcome SimulateDownload(const TaskContext& ctx, const BoundArgs& args) {
-  if (!ctx.SleepFor(absl::Seconds(args.Number(1)))) return Cancelled{};
+  if (!SleepReportingProgress(ctx, args.Number(1))) return Cancelled{};
   return StringValue(absl::StrCat("Content from ", args.String(0)));
 }
 
@@ -144,9 +164,16 @@ Outcome BurnCpu(const TaskContext& ctx, const BoundArgs& args) {
   const auto end =
       std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   volatile uint64_t sink = 0;
+  const auto start = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() < end) {
     for (int i = 0; i < 100000; ++i) sink = sink * 6364136223846793005u + 1;
     if (ctx.IsCancelled()) return Cancelled{};
+    const double burned =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    // Often, but cheap: reports are coalesced.
+    ctx.ReportProgress(burned / seconds,
+                       absl::StrFormat("burned %.1f of %g s", burned, seconds));
   }
   return NumberValue(seconds);
 }

@@ -8,7 +8,9 @@
 namespace futured::server {
 
 // Registers the seed's tasks and those that test process pools.
-//   sleep(seconds)                  -> seconds slept; stops at once on cancel
+//   sleep(seconds)                  -> seconds slept; stops at once on cancel;
+//                                      reports progress, as do
+//                                      simulate_download and burn_cpu
 //   echo(value)                     -> value
 //   square(x)                       -> x * x
 //   fail(type, message)             -> raises TaskError{type, message}

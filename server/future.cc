@@ -9,6 +9,12 @@ void RunCallbacks(std::map<Future::CallbackId, Future::Callback> callbacks) {
   for (auto& [id, callback] : callbacks) std::move(callback)();
 }
 
+void RunChangeCallbacks(
+    const std::vector<std::shared_ptr<const Future::ChangeCallback>>&
+        callbacks) {
+  for (const auto& callback : callbacks) (*callback)();
+}
+
 bool IsFinal(FutureState state) {
   return state == FutureState::kFinished || state == FutureState::kCancelled;
 }
@@ -38,12 +44,54 @@ Future::Future(std::string id, std::string function, std::string pool,
       deadline_(deadline) {}
 
 bool Future::Start(absl::Time now, int worker_pid) {
-  absl::MutexLock lock(&mu_);
-  if (state_ != FutureState::kPending) return false;
-  state_ = FutureState::kRunning;
-  start_time_ = now;
-  worker_pid_ = worker_pid;
+  std::vector<std::shared_ptr<const ChangeCallback>> changed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != FutureState::kPending) return false;
+    state_ = FutureState::kRunning;
+    start_time_ = now;
+    worker_pid_ = worker_pid;
+    changed = ChangeCallbacksLocked();
+  }
+  RunChangeCallbacks(changed);
   return true;
+}
+
+bool Future::SetProgress(Progress progress) {
+  std::vector<std::shared_ptr<const ChangeCallback>> changed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != FutureState::kRunning) return false;
+    progress_ = std::move(progress);
+    changed = ChangeCallbacksLocked();
+  }
+  RunChangeCallbacks(changed);
+  return true;
+}
+
+Future::CallbackId Future::AddChangeCallback(ChangeCallback callback) {
+  absl::MutexLock lock(&mu_);
+  const CallbackId id = next_callback_id_++;
+  if (!IsFinal(state_)) {
+    change_callbacks_.emplace(
+        id, std::make_shared<const ChangeCallback>(std::move(callback)));
+  }
+  return id;
+}
+
+void Future::RemoveChangeCallback(CallbackId id) {
+  absl::MutexLock lock(&mu_);
+  change_callbacks_.erase(id);
+}
+
+std::vector<std::shared_ptr<const Future::ChangeCallback>>
+Future::ChangeCallbacksLocked() const {
+  std::vector<std::shared_ptr<const ChangeCallback>> callbacks;
+  callbacks.reserve(change_callbacks_.size());
+  for (const auto& [id, callback] : change_callbacks_) {
+    callbacks.push_back(callback);
+  }
+  return callbacks;
 }
 
 bool Future::Finish(Outcome outcome, absl::Time now) {
@@ -109,6 +157,7 @@ std::map<Future::CallbackId, Future::Callback> Future::CompleteLocked(
   state_ = state;
   outcome_ = std::move(outcome);
   end_time_ = now;
+  change_callbacks_.clear();  // nothing changes any more
   return std::exchange(callbacks_, {});
 }
 
@@ -153,7 +202,8 @@ FutureSnapshot Future::Snapshot() const {
                         .start_time = start_time_,
                         .end_time = end_time_,
                         .deadline = deadline_,
-                        .worker_pid = worker_pid_};
+                        .worker_pid = worker_pid_,
+                        .progress = progress_};
 }
 
 }  // namespace futured::server

@@ -3,9 +3,12 @@
 #define FUTURED_SERVER_FUTURE_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
@@ -13,6 +16,7 @@
 #include "absl/time/time.h"
 #include "server/cancellation_token.h"
 #include "server/outcome.h"
+#include "server/progress.h"
 
 namespace futured::server {
 
@@ -41,6 +45,7 @@ struct FutureSnapshot {
   std::optional<absl::Time> end_time;
   absl::Time deadline = absl::InfiniteFuture();
   int worker_pid = 0;  // the process that ran it; 0 in a thread pool
+  std::optional<Progress> progress;  // the latest the task reported
 
   bool done() const {
     return state == FutureState::kFinished || state == FutureState::kCancelled;
@@ -61,9 +66,14 @@ struct FutureSnapshot {
 // Done-callbacks run exactly once, on the thread that completed the future
 // (or inline in AddDoneCallback if it is already done), with no lock held.
 // They must be quick and must not block.
+//
+// Change-callbacks run on every Start() and SetProgress(), on that thread,
+// with no lock held: for whoever follows a future's progress. They too must
+// be quick; one removed may still run once if a change was under way.
 class Future {
  public:
   using Callback = absl::AnyInvocable<void() &&>;
+  using ChangeCallback = std::function<void()>;
   using CallbackId = uint64_t;
 
   Future(std::string id, std::string function, std::string pool,
@@ -106,6 +116,16 @@ class Future {
   // so a task that starts concurrently is never stopped.
   CancelAction CancelIfPending(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Records the progress a RUNNING task reported and runs the
+  // change-callbacks. False (and dropped) unless RUNNING.
+  bool SetProgress(Progress progress) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Runs `callback` on each later change (see the class comment) until
+  // removed or the future is done. Returns an ID for RemoveChangeCallback.
+  CallbackId AddChangeCallback(ChangeCallback callback)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void RemoveChangeCallback(CallbackId id) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Cancels the token only, leaving the state alone: for a deadline that
   // has already failed the future with Finish().
   void RequestStop() { token_.Cancel(); }
@@ -130,6 +150,10 @@ class Future {
   CancelAction CancelUnlessLeftRunning(absl::Time now, bool leave_running)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The change-callbacks to run after a change made under the lock.
+  std::vector<std::shared_ptr<const ChangeCallback>> ChangeCallbacksLocked()
+      const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Moves to a final state and returns the callbacks to run.
   std::map<CallbackId, Callback> CompleteLocked(FutureState state,
                                                 Outcome outcome, absl::Time now)
@@ -149,7 +173,10 @@ class Future {
   std::optional<absl::Time> start_time_ ABSL_GUARDED_BY(mu_);
   std::optional<absl::Time> end_time_ ABSL_GUARDED_BY(mu_);
   int worker_pid_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<Progress> progress_ ABSL_GUARDED_BY(mu_);
   std::map<CallbackId, Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+  std::map<CallbackId, std::shared_ptr<const ChangeCallback>> change_callbacks_
+      ABSL_GUARDED_BY(mu_);
   CallbackId next_callback_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

@@ -11,10 +11,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 #include <set>
 #include <string>
+#include <system_error>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -34,6 +37,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "server/builtin_tasks.h"
 #include "server/engine.h"
+#include "server/plugin_loader.h"
+#include "server/repeated_flag.h"
 #include "server/rpc/executor_service.h"
 #include "server/task_registry.h"
 #include "server/timer_queue.h"
@@ -85,6 +90,13 @@ ABSL_FLAG(absl::Duration, worker_kill_grace, absl::Seconds(1),
           "deadline, how long before SIGKILL");
 ABSL_FLAG(std::string, worker_binary, "",
           "the futured-worker executable (default: beside this binary)");
+ABSL_FLAG(std::vector<std::string>, plugin, {},
+          "a task plugin (a shared library built with futured/plugin.h) to "
+          "load in the daemon and in every worker process; give the flag "
+          "once per plugin");
+ABSL_FLAG(std::string, plugin_dir, "",
+          "a directory whose *.so files are loaded as task plugins, in name "
+          "order, after those of --plugin");
 
 namespace futured::server {
 namespace {
@@ -93,6 +105,7 @@ constexpr char kUnixPrefix[] = "unix:";
 
 struct Settings {
   std::string listen;
+  std::vector<std::string> plugins;
   EngineOptions engine;
   rpc::ServiceOptions service;
   int max_message_bytes;
@@ -137,8 +150,29 @@ absl::StatusOr<std::string> WorkerBinary() {
   return absl::StrCat(path.substr(0, path.rfind('/') + 1), "futured-worker");
 }
 
-// The default "thread" and "process" pools, then those of --pools.
-absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags() {
+// --plugin paths, then the *.so files of --plugin_dir, made absolute so
+// that worker processes find them too.
+absl::StatusOr<std::vector<std::string>> PluginsFromFlags() {
+  std::vector<std::string> paths = absl::GetFlag(FLAGS_plugin);
+  const std::string dir = absl::GetFlag(FLAGS_plugin_dir);
+  if (!dir.empty()) {
+    absl::StatusOr<std::vector<std::string>> in_dir = PluginsInDirectory(dir);
+    if (!in_dir.ok()) return in_dir.status();
+    paths.insert(paths.end(), in_dir->begin(), in_dir->end());
+  }
+  for (std::string& path : paths) {
+    std::error_code error;
+    const std::filesystem::path absolute =
+        std::filesystem::absolute(path, error);
+    if (!error) path = absolute.lexically_normal().string();
+  }
+  return paths;
+}
+
+// The default "thread" and "process" pools, then those of --pools. Process
+// pools load `plugins` in their workers.
+absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags(
+    const std::vector<std::string>& plugins) {
   absl::StatusOr<std::string> worker_binary = WorkerBinary();
   if (!worker_binary.ok()) return worker_binary.status();
   const ThreadPool::Options threads{
@@ -154,6 +188,7 @@ absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags() {
   processes.memory_limit_bytes = absl::GetFlag(FLAGS_worker_memory_limit);
   processes.cpu_limit = absl::GetFlag(FLAGS_worker_cpu_limit);
   processes.kill_grace = absl::GetFlag(FLAGS_worker_kill_grace);
+  processes.plugins = plugins;
   for (absl::Status status : {
            Positive("threads", threads.workers),
            Positive("queue_capacity", threads.queue_capacity),
@@ -199,10 +234,13 @@ absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags() {
 }
 
 absl::StatusOr<Settings> ReadFlags() {
-  absl::StatusOr<std::vector<PoolOptions>> pools = PoolsFromFlags();
+  absl::StatusOr<std::vector<std::string>> plugins = PluginsFromFlags();
+  if (!plugins.ok()) return plugins.status();
+  absl::StatusOr<std::vector<PoolOptions>> pools = PoolsFromFlags(*plugins);
   if (!pools.ok()) return pools.status();
   Settings s{
       .listen = absl::GetFlag(FLAGS_listen),
+      .plugins = *std::move(plugins),
       .engine = {.pools = *std::move(pools),
                  .retention = absl::GetFlag(FLAGS_retention)},
       .service = {.max_ids_per_call = absl::GetFlag(FLAGS_max_ids_per_call),
@@ -284,6 +322,14 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
     Log(LogLevel::kError, absl::StrCat("cannot register tasks: ", s.message()));
     return EXIT_FAILURE;
   }
+  PluginLoader plugins(&registry);
+  for (const std::string& path : settings.plugins) {
+    if (absl::Status s = plugins.Load(path); !s.ok()) {
+      Log(LogLevel::kError, s.message());
+      return EXIT_FAILURE;
+    }
+    Log(LogLevel::kInfo, absl::StrCat("loaded plugin ", path));
+  }
   TimerQueue timers;
   Engine engine(settings.engine, &registry, &timers);
   rpc::ExecutorService service(settings.service, &engine, &timers);
@@ -346,7 +392,11 @@ int main(int argc, char** argv) {
       "futured: Python's concurrent.futures as a gRPC daemon.\n"
       "Usage: futured [--listen=127.0.0.1:50051] [--threads=N] [--processes=N] "
       "...");
+  // Before absl, which would keep only the last --plugin.
+  std::vector<std::string> plugins =
+      futured::server::TakeRepeatedFlag("plugin", &argc, argv);
   absl::ParseCommandLine(argc, argv);
+  if (!plugins.empty()) absl::SetFlag(&FLAGS_plugin, std::move(plugins));
   const sigset_t stop_signals = futured::server::BlockStopSignals();
   absl::StatusOr<futured::server::Settings> settings =
       futured::server::ReadFlags();

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "server/progress.h"
 #include "server/worker_protocol.h"
 
 extern char** environ;
@@ -215,6 +216,9 @@ ProcessPool::SpawnWorker() {
                    absl::ToInt64Seconds(
                        absl::Ceil(options_.cpu_limit, absl::Seconds(1)))),
       absl::StrCat("--max_frame_bytes=", options_.max_frame_bytes)};
+  for (const std::string& plugin : options_.plugins) {
+    args.push_back(absl::StrCat("--plugin=", plugin));
+  }
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -469,6 +473,16 @@ void ProcessPool::HandleMessage(Worker& worker,
   if (message.has_result() && worker.current.future != nullptr &&
       message.result().task_id() == worker.task_id) {
     FinishTask(worker, FromWire(message.result()));
+    return;
+  }
+  if (message.has_progress()) {
+    // One for a task that has just ended (killed, timed out) is stale.
+    const internal::TaskProgress& progress = message.progress();
+    if (worker.current.future != nullptr &&
+        progress.task_id() == worker.task_id) {
+      worker.current.future->SetProgress(
+          MakeProgress(progress.fraction(), progress.message(), absl::Now()));
+    }
     return;
   }
   Kill(worker, SIGKILL,

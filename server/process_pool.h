@@ -64,6 +64,8 @@ class ProcessPool final : public Pool {
     absl::Duration kill_grace = absl::Seconds(1);     // SIGTERM, then SIGKILL
     size_t max_frame_bytes = 64 << 20;  // largest task or result message
     int max_start_failures = 3;
+    // Task plugins every worker loads (--plugin), as the daemon did.
+    std::vector<std::string> plugins;
   };
 
   // Starts the I/O thread, which starts the workers.

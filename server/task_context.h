@@ -1,10 +1,12 @@
 // What a running task sees of the daemon: its cancellation token, its
-// deadline and the kind of pool it runs in.
+// deadline, the kind of pool it runs in and where its progress goes.
 #ifndef FUTURED_SERVER_TASK_CONTEXT_H_
 #define FUTURED_SERVER_TASK_CONTEXT_H_
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/cancellation_token.h"
+#include "server/progress.h"
 
 namespace futured::server {
 
@@ -22,9 +24,14 @@ inline const char* PoolKindName(PoolKind kind) {
 // token inside it is thread-safe).
 class TaskContext {
  public:
+  // `progress` (may be null: reports are dropped) must outlive the context.
   TaskContext(const CancellationToken& token, absl::Time deadline,
-              PoolKind pool_kind = PoolKind::kThread)
-      : token_(token), deadline_(deadline), pool_kind_(pool_kind) {}
+              PoolKind pool_kind = PoolKind::kThread,
+              ProgressSink* progress = nullptr)
+      : token_(token),
+        deadline_(deadline),
+        pool_kind_(pool_kind),
+        progress_(progress) {}
 
   // True once the future was cancelled or its deadline passed. In a process
   // pool this stays false: a task there is stopped by killing its worker.
@@ -36,6 +43,12 @@ class TaskContext {
   // kProcess when the task runs in a worker process of its own.
   PoolKind pool_kind() const { return pool_kind_; }
 
+  // Reports how far the task is: `fraction` in [0, 1] (clamped) and a short
+  // message. Cheap; rapid reports are coalesced.
+  void ReportProgress(double fraction, absl::string_view message = "") const {
+    if (progress_ != nullptr) progress_->Report(fraction, message);
+  }
+
   // Sleeps for `d` unless cancelled first. Returns false if cancelled.
   bool SleepFor(absl::Duration d) const {
     return !token_.WaitUntil(absl::Now() + d);
@@ -45,6 +58,7 @@ class TaskContext {
   const CancellationToken& token_;
   const absl::Time deadline_;
   const PoolKind pool_kind_;
+  ProgressSink* const progress_;
 };
 
 }  // namespace futured::server

@@ -5,16 +5,31 @@
 
 #include "absl/strings/str_cat.h"
 #include "server/outcome.h"
+#include "server/progress.h"
 #include "server/task_call.h"
 #include "server/task_context.h"
 
 namespace futured::server {
 namespace {
 
+// A thread-pool task's progress goes straight into its future.
+class FutureProgress final : public ProgressSink {
+ public:
+  explicit FutureProgress(Future& future) : future_(future) {}
+  void Report(double fraction, absl::string_view message) override {
+    future_.SetProgress(MakeProgress(fraction, message, absl::Now()));
+  }
+
+ private:
+  Future& future_;
+};
+
 // Runs `task` for `future` unless the future was cancelled in the queue.
 void RunTask(Future& future, const Task& task) {
   if (!future.Start(absl::Now())) return;
-  const TaskContext ctx(future.token(), future.deadline());
+  FutureProgress progress(future);
+  const TaskContext ctx(future.token(), future.deadline(), PoolKind::kThread,
+                        &progress);
   Outcome outcome =
       CallTask(*task.spec, ctx, task.args);  // before Now(): the end time
   future.Finish(std::move(outcome), absl::Now());

@@ -1,8 +1,10 @@
 // futured-worker: one worker process of a process pool. The daemon starts it
 // (ProcessPool, server/process_pool.h) with its end of a socketpair on
 // descriptor 3, sends RunTask frames and reads one TaskResult per task; the
-// worker runs one task at a time with the daemon's built-in tasks, and exits
-// when the daemon closes the socket or dies.
+// worker runs one task at a time with the daemon's built-in tasks and the
+// plugins it is given (--plugin, once per plugin), sends coalesced
+// TaskProgress frames while a task runs, and exits when the daemon closes the
+// socket or dies.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -19,15 +21,19 @@
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "futured/internal/worker.pb.h"
 #include "server/builtin_tasks.h"
 #include "server/cancellation_token.h"
+#include "server/plugin_loader.h"
+#include "server/repeated_flag.h"
 #include "server/task_call.h"
 #include "server/task_context.h"
 #include "server/task_registry.h"
 #include "server/worker_channel.h"
+#include "server/worker_progress.h"
 #include "server/worker_protocol.h"
 
 ABSL_FLAG(int, parent_pid, 0,
@@ -37,6 +43,13 @@ ABSL_FLAG(int64_t, memory_limit_bytes, 0,
 ABSL_FLAG(int64_t, cpu_limit_seconds, 0,
           "CPU seconds each task may use (RLIMIT_CPU); 0: none");
 ABSL_FLAG(int64_t, max_frame_bytes, 64 << 20, "largest frame payload");
+ABSL_FLAG(std::vector<std::string>, plugin, {},
+          "a task plugin to load; once per plugin");
+
+namespace {
+// The shortest time between two progress frames of a task.
+constexpr absl::Duration kProgressInterval = absl::Milliseconds(50);
+}  // namespace
 
 namespace futured::server {
 namespace {
@@ -60,7 +73,8 @@ void AllowCpuSeconds(int64_t seconds) {
 }
 
 internal::TaskResult Run(const TaskRegistry& registry,
-                         const internal::RunTask& request) {
+                         const internal::RunTask& request,
+                         WorkerProgress& progress) {
   internal::TaskResult result;
   result.set_task_id(request.task_id());
   absl::StatusOr<const TaskSpec*> spec = registry.Find(request.function());
@@ -78,8 +92,11 @@ internal::TaskResult Run(const TaskRegistry& registry,
           : absl::FromUnixMicros(request.deadline_unix_micros());
   // Never cancelled: the daemon stops a task here by killing the process.
   const CancellationToken token;
-  const TaskContext ctx(token, deadline, PoolKind::kProcess);
-  ToWire(CallTask(**spec, ctx, args), &result);
+  const TaskContext ctx(token, deadline, PoolKind::kProcess, &progress);
+  progress.BeginTask(request.task_id());
+  const Outcome outcome = CallTask(**spec, ctx, args);
+  progress.EndTask();  // no progress frame after the result
+  ToWire(outcome, &result);
   return result;
 }
 
@@ -90,12 +107,31 @@ int Serve() {
     Log(LogLevel::kError, absl::StrCat("futured-worker: ", s.message()));
     return EXIT_FAILURE;
   }
+  PluginLoader plugins(&registry);
+  for (const std::string& path : absl::GetFlag(FLAGS_plugin)) {
+    if (absl::Status s = plugins.Load(path); !s.ok()) {
+      Log(LogLevel::kError, absl::StrCat("futured-worker: ", s.message()));
+      return EXIT_FAILURE;
+    }
+  }
   WorkerChannel channel(
       kWorkerChannelFd,
       static_cast<size_t>(absl::GetFlag(FLAGS_max_frame_bytes)));
   internal::WorkerToDaemon ready;
   ready.mutable_ready()->set_pid(getpid());
   if (!channel.Send(ready).ok()) return EXIT_FAILURE;
+  // Progress frames go out from the reporter's thread while the task runs;
+  // the main thread sends only between tasks, after EndTask().
+  absl::Mutex send_mu;
+  WorkerProgress progress(kProgressInterval,
+                          [&](const internal::TaskProgress& report) {
+                            internal::WorkerToDaemon message;
+                            *message.mutable_progress() = report;
+                            absl::MutexLock lock(&send_mu);
+                            // A failure shows on the main thread's next send or
+                            // read.
+                            channel.Send(message).IgnoreError();
+                          });
 
   while (true) {
     internal::RunTask request;
@@ -114,7 +150,8 @@ int Serve() {
     }
     if (cpu_limit_seconds > 0) AllowCpuSeconds(cpu_limit_seconds);
     internal::WorkerToDaemon reply;
-    *reply.mutable_result() = Run(registry, request);
+    *reply.mutable_result() = Run(registry, request, progress);
+    absl::MutexLock lock(&send_mu);
     absl::Status sent = channel.Send(reply);
     if (absl::IsResourceExhausted(sent)) {
       // The result is too large for a frame: report that instead.
@@ -135,7 +172,11 @@ int Serve() {
 }  // namespace futured::server
 
 int main(int argc, char** argv) {
+  // Before absl, which would keep only the last --plugin.
+  std::vector<std::string> plugins =
+      futured::server::TakeRepeatedFlag("plugin", &argc, argv);
   absl::ParseCommandLine(argc, argv);
+  absl::SetFlag(&FLAGS_plugin, std::move(plugins));
   // Die with the daemon (strictly: with the daemon thread that started us),
   // and check that it did not die before this line took effect.
   prctl(PR_SET_PDEATHSIG, SIGKILL);

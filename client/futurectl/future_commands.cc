@@ -1,5 +1,8 @@
 #include "future_commands.h"
 
+#include <unistd.h>
+
+#include <iostream>
 #include <map>
 #include <optional>
 #include <string>
@@ -13,9 +16,11 @@
 #include "futured/client.h"
 #include "futured/errors.h"
 #include "futured/future.h"
+#include "futured/info.h"
 #include "futured/json.h"
 #include "futured/value.h"
 #include "json_args.h"
+#include "progress_bar.h"
 
 namespace futured::ctl {
 
@@ -48,8 +53,33 @@ ExitCode Status(const CommandContext& context,
   return ExitCode::kOk;
 }
 
-ExitCode Result(const CommandContext& context, const std::string& id) {
+namespace {
+
+// Follows `future` until it is done, showing each snapshot on stderr.
+void ShowProgress(const CommandContext& context, const Future<>& future) {
+  ProgressBar bar(STDERR_FILENO, 1);
+  future.follow(
+      [&bar](const FutureInfo& info) {
+        if (!bar.enabled()) {
+          std::cerr << info.json << std::endl;
+          return;
+        }
+        if (info.progress.has_value()) {
+          bar.UpdateFraction(info.progress->fraction, info.progress->message);
+        } else {
+          bar.UpdateFraction(0, FutureStateName(info.state));
+        }
+        if (info.done()) bar.Hide();  // the result line follows on stdout
+      },
+      context.wait_timeout);
+}
+
+}  // namespace
+
+ExitCode Result(const CommandContext& context, const std::string& id,
+                bool show_progress) {
   const Future<> future = context.client.future(id);
+  if (show_progress) ShowProgress(context, future);
   ExitCode code = ExitCode::kOk;
   try {
     if (future.exception(context.wait_timeout).has_value()) {

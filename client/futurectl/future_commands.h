@@ -33,8 +33,11 @@ ExitCode Status(const CommandContext& context,
 
 // Waits for the future and prints its FutureInfo with the outcome. kOk for
 // a value, kTaskFailed for an error, kCancelled; a timeout throws
-// TimeoutError (nothing printed).
-ExitCode Result(const CommandContext& context, const std::string& id);
+// TimeoutError (nothing printed). With `show_progress` it follows the
+// future's progress meanwhile (FollowProgress) on stderr: a progress bar
+// when stderr is a terminal, else each snapshot as a JSON line.
+ExitCode Result(const CommandContext& context, const std::string& id,
+                bool show_progress = false);
 
 // Cancels each future and prints {"cancelled":bool,"future":{...}}, the
 // future as it is afterwards. kOk whether or not it could be cancelled: the

@@ -122,6 +122,10 @@ int Run(int argc, char** argv) {
   CLI::App* result = app.add_subcommand(
       "result", "wait for a future and print it with its outcome");
   result->add_option("id", id, "a future ID")->required();
+  bool show_progress = false;
+  result->add_flag("--progress", show_progress,
+                   "follow the task's progress meanwhile: a bar on stderr "
+                   "when it is a terminal, else JSON lines there");
 
   CLI::App* cancel = app.add_subcommand(
       "cancel", "cancel futures (running ones are told to stop)");
@@ -203,7 +207,7 @@ int Run(int argc, char** argv) {
     } else if (*status) {
       code = Status(context, ids);
     } else if (*result) {
-      code = Result(context, id);
+      code = Result(context, id, show_progress);
     } else if (*cancel) {
       code = Cancel(context, ids);
     } else if (*wait_command) {

@@ -1,5 +1,7 @@
 // ProgressBar: the line "[#######             ] 7/20" that futurectl's map
-// and wait redraw in place on stderr while they run.
+// and wait redraw in place on stderr while they run, or
+// "[######              ] 20% block 2 of 10" for one task's progress
+// (result --progress).
 //
 // It draws only when its file descriptor is a terminal (isatty), so output
 // that is piped or redirected carries no progress at all. Hide() erases the
@@ -11,6 +13,8 @@
 #define FUTURED_CLIENT_FUTURECTL_PROGRESS_BAR_H_
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace futured::ctl {
 
@@ -29,10 +33,16 @@ class ProgressBar {
   // Redraws the bar with `done` of the total steps done.
   void Update(int64_t done);
 
+  // Redraws the bar `fraction` (in [0, 1]) full, labelled with the
+  // percentage and `message`. The total given at construction is unused.
+  void UpdateFraction(double fraction, std::string_view message);
+
   // Erases the bar's line if it is drawn.
   void Hide();
 
  private:
+  // Draws the bar with `filled` of its cells full, then `label`.
+  void Draw(int64_t filled, const std::string& label);
   void Write(const char* text, int64_t size);
 
   const int fd_;

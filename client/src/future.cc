@@ -65,6 +65,18 @@ FutureInfo FutureBase::info() const {
   return internal::FromProto(Checked(proxy_).Snapshot());
 }
 
+std::optional<Progress> FutureBase::progress() const { return info().progress; }
+
+FutureInfo FutureBase::follow(
+    const std::function<void(const FutureInfo&)>& on_change,
+    absl::Duration timeout) const {
+  return internal::FromProto(Checked(proxy_).Follow(
+      [&on_change](const v1::FutureInfo& info) {
+        on_change(internal::FromProto(info));
+      },
+      timeout));
+}
+
 Value FutureBase::ResultValue(absl::Duration timeout) const {
   return internal::OutcomeValueOrThrow(Checked(proxy_).AwaitFinal(timeout));
 }

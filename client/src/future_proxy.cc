@@ -108,6 +108,46 @@ v1::FutureInfo FutureProxy::Snapshot() {
   return info;
 }
 
+v1::FutureInfo FutureProxy::Follow(
+    const std::function<void(const v1::FutureInfo&)>& on_change,
+    absl::Duration timeout) {
+  if (std::optional<v1::FutureInfo> info = Final()) {
+    on_change(*info);
+    return *std::move(info);
+  }
+  v1::FollowProgressRequest request;
+  request.set_id(id_);
+  if (timeout != absl::InfiniteDuration()) {
+    *request.mutable_timeout() = ToProtoDuration(timeout);
+  }
+  grpc::ClientContext context;
+  core_->SetWaitDeadline(&context, timeout);
+  std::unique_ptr<grpc::ClientReader<v1::FutureInfo>> reader =
+      core_->stub().FollowProgress(&context, request);
+  v1::FutureInfo info;
+  v1::FutureInfo last;
+  try {
+    while (reader->Read(&info)) {
+      on_change(info);
+      last = info;
+    }
+  } catch (...) {
+    context.TryCancel();
+    while (reader->Read(&info)) {
+    }
+    reader->Finish();
+    throw;
+  }
+  const grpc::Status status = reader->Finish();
+  if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+    throw TimeoutError(absl::StrCat("future ", id_, " not done after ",
+                                    absl::FormatDuration(timeout)));
+  }
+  ThrowIfFailed(status);
+  Record(last);
+  return last;
+}
+
 bool FutureProxy::Cancel() {
   if (std::optional<v1::FutureInfo> info = Final()) {
     return info->state() == v1::FUTURE_STATE_CANCELLED;

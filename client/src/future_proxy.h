@@ -54,6 +54,13 @@ class FutureProxy : public std::enable_shared_from_this<FutureProxy> {
   v1::FutureInfo AwaitFinal(absl::Duration timeout);
   // GetFuture, unless final.
   v1::FutureInfo Snapshot();
+  // FollowProgress for up to `timeout`: calls on_change(info) in this thread
+  // for each snapshot the daemon streams, the final one last, and returns
+  // that. Only the final one when already final. Throws TimeoutError,
+  // RpcError, or what on_change throws (the call is then cancelled).
+  v1::FutureInfo Follow(
+      const std::function<void(const v1::FutureInfo&)>& on_change,
+      absl::Duration timeout);
   // Cancel, unless final; returns CancelResponse.cancelled.
   bool Cancel();
   // Cancels only if it has not started (shutdown's cancel_futures): one

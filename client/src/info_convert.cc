@@ -75,6 +75,13 @@ FutureInfo FromProto(const v1::FutureInfo& info) {
   out.end_time = TimeOf(info.has_end_time(), info.end_time());
   out.deadline = TimeOf(info.has_deadline(), info.deadline());
   out.worker_pid = info.worker_pid();
+  if (info.has_progress()) {
+    out.progress =
+        Progress{.fraction = info.progress().fraction(),
+                 .message = info.progress().message(),
+                 .update_time = TimeOf(true, info.progress().update_time())
+                                    .value_or(absl::InfinitePast())};
+  }
   out.json = Json(info);
   return out;
 }

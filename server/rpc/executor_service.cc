@@ -14,6 +14,7 @@
 #include "server/rpc/as_completed_reactor.h"
 #include "server/rpc/future_reactor.h"
 #include "server/rpc/map_reactor.h"
+#include "server/rpc/progress_reactor.h"
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/wait_reactor.h"
 #include "server/rpc/watch_reactor.h"
@@ -309,6 +310,25 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
 grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>*
 ExecutorService::Watch(grpc::CallbackServerContext* context) {
   return new WatchReactor(deps(), engine_, options_.max_ids_per_call);
+}
+
+grpc::ServerWriteReactor<v1::FutureInfo>* ExecutorService::FollowProgress(
+    grpc::CallbackServerContext* context,
+    const v1::FollowProgressRequest* request) {
+  using Failed = FailedStream<v1::FutureInfo>;
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      FindFuture(*engine_, request->id());
+  if (!future.ok()) return new Failed(ToGrpcStatus(future.status()));
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
+  grpc::Status on_timeout(
+      grpc::StatusCode::DEADLINE_EXCEEDED,
+      absl::StrCat(
+          "future ", request->id(), " is not done after ",
+          absl::FormatDuration(timeout->value_or(absl::ZeroDuration()))));
+  return new ProgressReactor(deps(), *std::move(future),
+                             DeadlineAfter(*timeout), std::move(on_timeout));
 }
 
 }  // namespace futured::server::rpc

@@ -21,9 +21,10 @@ struct ServiceOptions {
 };
 
 // The Executor service. Handlers never block: a call that waits (Result,
-// Wait, AsCompleted, Map, Watch, Cancel of a running task) gets a reactor that
-// a future's completion or a timer finishes. `engine` and `timers` must outlive
-// the service, and the service must outlive the grpc::Server.
+// Wait, AsCompleted, Map, Watch, FollowProgress, Cancel of a running task) gets
+// a reactor that a future's completion or a timer finishes. `engine` and
+// `timers` must outlive the service, and the service must outlive the
+// grpc::Server.
 class ExecutorService final : public v1::Executor::CallbackService {
  public:
   ExecutorService(ServiceOptions options, Engine* engine, TimerQueue* timers);
@@ -65,6 +66,9 @@ class ExecutorService final : public v1::Executor::CallbackService {
                                      v1::GetStatsResponse* response) override;
   grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>* Watch(
       grpc::CallbackServerContext* context) override;
+  grpc::ServerWriteReactor<v1::FutureInfo>* FollowProgress(
+      grpc::CallbackServerContext* context,
+      const v1::FollowProgressRequest* request) override;
 
  private:
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }

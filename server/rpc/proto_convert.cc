@@ -72,6 +72,12 @@ void ToProto(const FutureSnapshot& snapshot, v1::FutureInfo* out) {
     ToProto(snapshot.deadline, out->mutable_deadline());
   }
   out->set_worker_pid(snapshot.worker_pid);
+  if (snapshot.progress) {
+    v1::Progress* progress = out->mutable_progress();
+    progress->set_fraction(snapshot.progress->fraction);
+    progress->set_message(snapshot.progress->message);
+    ToProto(snapshot.progress->update_time, progress->mutable_update_time());
+  }
 }
 
 void ToProto(const TaskSpec& spec, v1::FunctionInfo* out) {

@@ -23,7 +23,8 @@ struct WaitDeps {
   TimerQueue& timers;
 };
 
-// Base of the reactors for Result, Cancel, Wait, AsCompleted and Map.
+// Base of the reactors for Result, Cancel, Wait, AsCompleted, Map, Watch and
+// FollowProgress.
 // `Self` derives from WaitingReactor<Self, Base>, where Base is
 // grpc::ServerUnaryReactor or grpc::ServerWriteReactor<T>.
 //
@@ -51,6 +52,7 @@ class WaitingReactor : public Base {
     handle_->Detach();
     deps_.calls.Remove(handle_.get());
     for (auto& [future, id] : watched_) future->RemoveDoneCallback(id);
+    for (auto& [future, id] : changes_) future->RemoveChangeCallback(id);
     if (timer_ != 0) deps_.timers.Cancel(timer_);
     static_cast<Self*>(this)->OnEnded();
     delete this;
@@ -82,6 +84,16 @@ class WaitingReactor : public Base {
           handle->With(on_done);
         });
     if (id != 0) watched_.emplace_back(future, id);
+  }
+
+  // Setup, step 2: runs on_change(self) under the mutex on each change of
+  // `future` (a start, a progress report; see Future::AddChangeCallback)
+  // until the call ends. `on_change` must be copyable.
+  template <typename Fn>
+  void WatchChanges(const std::shared_ptr<Future>& future, Fn on_change) {
+    const Future::CallbackId id = future->AddChangeCallback(
+        [handle = handle_, on_change] { handle->With(on_change); });
+    changes_.emplace_back(future, id);
   }
 
   // Like Watch(), but the callback is not removed when the call ends (it
@@ -176,6 +188,7 @@ class WaitingReactor : public Base {
   std::shared_ptr<Handle> handle_;  // set by Register()
   // Written during setup only; read in OnDone.
   std::vector<std::pair<std::shared_ptr<Future>, Future::CallbackId>> watched_;
+  std::vector<std::pair<std::shared_ptr<Future>, Future::CallbackId>> changes_;
   TimerQueue::TimerId timer_ = 0;
   // Guarded by the handle's mutex once setup has begun.
   bool setting_up_ = true;

@@ -74,6 +74,22 @@ class FutureBase {
   // A snapshot: the last one seen once done, else asks the daemon.
   FutureInfo info() const;
 
+  // The latest progress the task reported (a fraction in [0, 1] and a short
+  // message), or std::nullopt if it has reported none (yet). Asks the
+  // daemon unless the outcome is known.
+  std::optional<Progress> progress() const;
+
+  // Follows the future until it is done, calling `on_change` in this thread
+  // with each snapshot the daemon sends over one FollowProgress stream: the
+  // state now, then after each change (it starts, its task reports
+  // progress), the final state last. Changes faster than on_change returns
+  // are coalesced, so each snapshot is the latest. Returns the final
+  // snapshot (the outcome is then known; result() makes no call). Throws
+  // TimeoutError if not done within `timeout` (the future keeps running),
+  // RpcError, or what on_change throws. Blocks.
+  FutureInfo follow(const std::function<void(const FutureInfo&)>& on_change,
+                    absl::Duration timeout = absl::InfiniteDuration()) const;
+
   // True for every Future that is not default-constructed.
   bool valid() const { return proxy_ != nullptr; }
 

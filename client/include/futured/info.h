@@ -22,6 +22,13 @@ enum class FutureState { kPending, kRunning, kFinished, kCancelled };
 // "PENDING", "RUNNING", "FINISHED" or "CANCELLED".
 const char* FutureStateName(FutureState state);
 
+// How far a running task is, as it last reported (futured.v1.Progress).
+struct Progress {
+  double fraction = 0;  // in [0, 1]
+  std::string message;
+  absl::Time update_time;
+};
+
 // One future as the daemon last reported it (futured.v1.FutureInfo).
 struct FutureInfo {
   std::string id;
@@ -37,6 +44,7 @@ struct FutureInfo {
   std::optional<absl::Time> end_time;    // unset until done
   std::optional<absl::Time> deadline;    // unset without a Submit timeout
   int worker_pid = 0;                    // process pools only
+  std::optional<Progress> progress;      // unset until the task reports
   std::string json;                      // the daemon's answer as JSON
 
   bool done() const {
