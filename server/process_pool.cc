@@ -215,6 +215,8 @@ ProcessPool::SpawnWorker() {
                    absl::ToInt64Seconds(
                        absl::Ceil(options_.cpu_limit, absl::Seconds(1)))),
       absl::StrCat("--max_frame_bytes=", options_.max_frame_bytes)};
+  args.insert(args.end(), options_.worker_flags.begin(),
+              options_.worker_flags.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

@@ -64,6 +64,9 @@ class ProcessPool final : public Pool {
     absl::Duration kill_grace = absl::Seconds(1);     // SIGTERM, then SIGKILL
     size_t max_frame_bytes = 64 << 20;  // largest task or result message
     int max_start_failures = 3;
+    // Passed on to every worker after the pool's own flags: what the
+    // tasks there need to know (e.g. "--exec_allow=/bin/echo").
+    std::vector<std::string> worker_flags;
   };
 
   // Starts the I/O thread, which starts the workers.
