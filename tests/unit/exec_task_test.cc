@@ -84,6 +84,14 @@ class ExecTaskTest : public ::testing::Test {
     dir_ = dir;
   }
   void TearDown() override {
+    // If the runner failed to, end the commands this test started (a shell
+    // leads its command's process group).
+    if (const pid_t shell = PidIn("shell"); shell > 0 && !ProcessEnded(shell)) {
+      kill(-shell, SIGKILL);
+    }
+    if (const pid_t child = PidIn("child"); child > 0 && !ProcessEnded(child)) {
+      kill(child, SIGKILL);
+    }
     std::system(absl::StrCat("rm -rf '", dir_, "'").c_str());
     // Every child was reaped: this process has none left.
     EXPECT_EQ(waitpid(-1, nullptr, WNOHANG), -1);
