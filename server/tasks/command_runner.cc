@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/tasks/os_error.h"
 #include "server/tasks/termination_request.h"
+#include "server/tasks/unique_fd.h"
 
 namespace futured::server {
 namespace {
@@ -27,44 +28,16 @@ constexpr idtype_t kPidfdIdType = static_cast<idtype_t>(3);
 constexpr absl::Duration kStopCheck = absl::Milliseconds(50);
 constexpr size_t kIoChunk = 64 << 10;
 
-// A descriptor closed on destruction or Close().
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Close(); }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      Close();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-
-  int get() const { return fd_; }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-  int* out() { return &fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-// A pipe: [0] reads, [1] writes; both close-on-exec.
+// A pipe, both ends close-on-exec.
 struct Pipe {
-  Fd read_end;
-  Fd write_end;
+  UniqueFd read_end;
+  UniqueFd write_end;
 
   bool Open() {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return false;
-    *read_end.out() = fds[0];
-    *write_end.out() = fds[1];
+    read_end = UniqueFd(fds[0]);
+    write_end = UniqueFd(fds[1]);
     return true;
   }
 };
@@ -83,9 +56,10 @@ std::vector<char*> CStrings(const std::vector<std::string>& strings) {
   return pointers;
 }
 
-// One output stream of the command, kept up to a limit.
+// One output stream of the command, kept up to a limit. Used by the
+// Session's thread only.
 struct Output {
-  Fd fd;
+  UniqueFd fd;
   std::string* bytes;
   bool* truncated;
   size_t limit;
@@ -108,7 +82,8 @@ struct Output {
   }
 };
 
-// The spawned program: its pid, pidfd and process group (its pid).
+// The spawned program: its pid, pidfd and process group (its pid). Used
+// by the thread that spawned it only.
 class Child {
  public:
   Child(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
@@ -134,7 +109,7 @@ class Child {
 
  private:
   const pid_t pid_;
-  const Fd pidfd_;
+  const UniqueFd pidfd_;
 };
 
 // Starts the program; its ends of the pipes are closed by the caller.
@@ -193,11 +168,12 @@ int PollTimeoutMs(absl::Time now, absl::Time when) {
 }
 
 // The poll loop: feeds stdin, drains outputs, stops and reaps the child.
+// Lives for one RunCommand() call, on its thread.
 class Session {
  public:
   Session(const CommandSpec& spec, const std::function<bool()>& should_stop,
-          Child& child, Fd stdin_fd, Fd stdout_fd, Fd stderr_fd,
-          CommandResult& result)
+          Child& child, UniqueFd stdin_fd, UniqueFd stdout_fd,
+          UniqueFd stderr_fd, CommandResult& result)
       : spec_(spec),
         should_stop_(should_stop),
         child_(child),
@@ -302,7 +278,7 @@ class Session {
   const CommandSpec& spec_;
   const std::function<bool()>& should_stop_;
   Child& child_;
-  Fd stdin_;
+  UniqueFd stdin_;
   std::array<Output, 2> outputs_;
   CommandResult& result_;
   size_t stdin_written_ = 0;
@@ -335,7 +311,7 @@ std::variant<CommandResult, TaskError> RunCommand(
     }
     return OsError(error, "pidfd_open");
   }
-  for (const Fd* fd : {&in.write_end, &out.read_end, &err.read_end}) {
+  for (const UniqueFd* fd : {&in.write_end, &out.read_end, &err.read_end}) {
     SetNonBlocking(fd->get());
   }
   Child child(pid, pidfd);

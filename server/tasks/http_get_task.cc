@@ -78,7 +78,8 @@ absl::Status Validate(const BoundArgs& args) {
   return absl::OkStatus();
 }
 
-// The body as it arrives, up to a limit; libcurl's write callback.
+// The body as it arrives, up to a limit; libcurl's write callback. Used
+// by the transfer's thread only.
 struct Body {
   std::string bytes;
   size_t limit = 0;

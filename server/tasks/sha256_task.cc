@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "server/tasks/os_error.h"
 #include "server/tasks/result_object.h"
+#include "server/tasks/unique_fd.h"
 
 namespace futured::server {
 namespace {
@@ -35,7 +36,8 @@ bool IsNull(const Value& v) {
          v.kind_case() == Value::KIND_NOT_SET;
 }
 
-// A running SHA-256 computation; frees its OpenSSL context.
+// A running SHA-256 computation of one task; frees its OpenSSL context.
+// Used by one thread.
 class Sha256 {
  public:
   Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
@@ -71,25 +73,13 @@ class Sha256 {
   uint64_t bytes_ = 0;
 };
 
-// Closes a descriptor when it goes out of scope.
-class FileCloser {
- public:
-  explicit FileCloser(int fd) : fd_(fd) {}
-  ~FileCloser() { close(fd_); }
-  FileCloser(const FileCloser&) = delete;
-  FileCloser& operator=(const FileCloser&) = delete;
-
- private:
-  const int fd_;
-};
-
 Outcome HashFile(const TaskContext& ctx, const std::string& path, Sha256& sha) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
   // below anyway.
   const int fd =
       open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return OsError(errno, absl::StrCat("cannot open ", path));
-  FileCloser closer(fd);
+  const UniqueFd closer(fd);
   struct stat st {};
   if (fstat(fd, &st) != 0) {
     return OsError(errno, absl::StrCat("cannot stat ", path));
