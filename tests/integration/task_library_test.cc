@@ -2,6 +2,7 @@
 // its thread pool and in its process pool: exec's allow-list at Submit,
 // cancel and deadline killing a command's whole process group, http.get
 // against a local server, and digests that match sha256sum's.
+#include <dirent.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -58,6 +60,29 @@ bool ProcessGone(pid_t pid) {
          (close + 2 < line.size() && line[close + 2] == 'Z');
 }
 
+// Zombie children of `parent`: processes it has not reaped.
+std::vector<pid_t> ZombieChildren(pid_t parent) {
+  std::vector<pid_t> zombies;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) return zombies;
+  while (dirent* entry = readdir(proc)) {
+    pid_t pid = 0;
+    if (!absl::SimpleAtoi(entry->d_name, &pid)) continue;
+    std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
+    std::string line;
+    if (!std::getline(file, line)) continue;
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = '?';
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == parent && state == 'Z') zombies.push_back(pid);
+  }
+  closedir(proc);
+  return zombies;
+}
+
 Value Str(const std::string& s) { return StringValue(s); }
 
 Value Strings(const std::vector<std::string>& items) {
@@ -75,8 +100,8 @@ const Value& FieldOf(const FutureInfo& info, const std::string& key) {
   return it == fields.end() ? kMissing : it->second;
 }
 
-// One daemon per test, with /bin/sh and /bin/echo allowed for exec unless a
-// test starts its own; the pool is the test's parameter.
+// One daemon per test, with /bin/sh, /bin/echo and /bin/cat allowed for exec
+// unless a test starts its own; the pool is the test's parameter.
 class TaskLibraryTest : public DaemonTest,
                         public ::testing::WithParamInterface<std::string> {
  protected:
@@ -100,7 +125,7 @@ class TaskLibraryTest : public DaemonTest,
 
   void StartWithExec() {
     ASSERT_NO_FATAL_FAILURE(StartDaemon(
-        false, {"--exec_allow=/bin/sh,/bin/echo", "--processes=2"}));
+        false, {"--exec_allow=/bin/sh,/bin/echo,/bin/cat", "--processes=2"}));
   }
 
   SubmitRequest Call(const std::string& function,
@@ -189,6 +214,9 @@ TEST_P(TaskLibraryTest, ExecCancelKillsTheCommandsProcessGroup) {
       << info.ShortDebugString();
   EXPECT_TRUE(PollUntil([&] { return ProcessGone(shell); })) << shell;
   EXPECT_TRUE(PollUntil([&] { return ProcessGone(child); })) << child;
+  // Reaped: the daemon (the shell's parent in a thread pool) holds no zombie.
+  EXPECT_TRUE(
+      PollUntil([&] { return ZombieChildren(daemon_->pid()).empty(); }));
   // The pool goes on (a process pool has replaced the worker).
   const FutureInfo after = MustResult(
       MustSubmit(Call("exec", {{"argv", Strings({"/bin/echo", "again"})}})));
@@ -211,6 +239,31 @@ TEST_P(TaskLibraryTest, ExecSubmitDeadlineKillsTheCommandsProcessGroup) {
       << info.ShortDebugString();
   EXPECT_TRUE(PollUntil([&] { return ProcessGone(shell); })) << shell;
   EXPECT_TRUE(PollUntil([&] { return ProcessGone(child); })) << child;
+}
+
+TEST_P(TaskLibraryTest, ExecProgramGetsNoDescriptorsBlockedOrIgnoredSignals) {
+  ASSERT_NO_FATAL_FAILURE(StartWithExec());
+  // The daemon blocks SIGTERM and ignores SIGPIPE, and holds sockets,
+  // pipes and files; the program must see none of that. (Read by the
+  // program itself: a shell blocks signals around each fork.)
+  const FutureInfo status = MustResult(MustSubmit(
+      Call("exec", {{"argv", Strings({"/bin/cat", "/proc/self/status"})}})));
+  const std::string text = FieldOf(status, "stdout").string_value();
+  EXPECT_THAT(text, HasSubstr("SigBlk:\t0000000000000000\n"));
+  // glibc reserves signals 32 and 33 and posix_spawn leaves them be; none
+  // of the 31 standard signals may be ignored.
+  const size_t ignored = text.find("SigIgn:\t");
+  ASSERT_NE(ignored, std::string::npos) << text;
+  uint64_t mask = 0;
+  ASSERT_TRUE(absl::SimpleHexAtoi(text.substr(ignored + 8, 16), &mask)) << text;
+  EXPECT_EQ(mask & 0x7fffffffu, 0u) << text;
+
+  const FutureInfo fds = MustResult(MustSubmit(Call(
+      "exec",
+      {{"argv", Strings({"/bin/sh", "-c", "exec /bin/ls /proc/self/fd"})}})));
+  // ls's own descriptors: stdio, and the directory it is reading.
+  EXPECT_EQ(FieldOf(fds, "stdout").string_value(), "0\n1\n2\n3\n")
+      << fds.ShortDebugString();
 }
 
 TEST_P(TaskLibraryTest, ExecOwnTimeoutKillsTheGroupAndKeepsOutput) {
