@@ -36,8 +36,9 @@ namespace futured::server {
 // signal mask and dispositions, its own process group, no descriptor but
 // stdio and its socket), hands them tasks over a socketpair, reads their
 // results and reaps them through pidfds, all from one poll() loop. A worker
-// gets SIGKILL when that thread ends (PR_SET_PDEATHSIG), so none outlives
-// the pool or the daemon.
+// gets SIGTERM when that thread ends (PR_SET_PDEATHSIG), so none outlives
+// the pool or the daemon (SIGTERM rather than SIGKILL, so that a worker
+// running exec kills its command's process group first).
 //
 // - A worker that dies while running a task (a crash, exit(), a limit, the
 //   OOM killer) fails only that future, with TaskError "WorkerDiedError"
