@@ -224,6 +224,23 @@ TEST_P(TaskLibraryTest, ExecCancelKillsTheCommandsProcessGroup) {
       << after.ShortDebugString();
 }
 
+TEST_P(TaskLibraryTest, ExecCancelKillsACommandThatIgnoresSigterm) {
+  ASSERT_NO_FATAL_FAILURE(StartWithExec());
+  const std::string id = MustSubmit(
+      Call("exec",
+           {{"argv",
+             Strings({"/bin/sh", "-c",
+                      absl::StrCat("trap '' TERM; echo $$ > ", dir_,
+                                   "/shell.tmp; mv ", dir_, "/shell.tmp ", dir_,
+                                   "/shell; while :; do sleep 1; done")})}}));
+  ASSERT_TRUE(PollUntil([&] { return PidIn("shell") > 0; }));
+  const pid_t shell = PidIn("shell");
+  MustCancel(id);
+  EXPECT_EQ(MustResult(id).state(), FutureState::FUTURE_STATE_CANCELLED);
+  // SIGKILL after the grace.
+  EXPECT_TRUE(PollUntil([&] { return ProcessGone(shell); })) << shell;
+}
+
 TEST_P(TaskLibraryTest, ExecSubmitDeadlineKillsTheCommandsProcessGroup) {
   ASSERT_NO_FATAL_FAILURE(StartWithExec());
   SubmitRequest request =
