@@ -57,7 +57,8 @@ struct CommandResult {
 //
 // A program that cannot be started is an OsError TaskError (e.g.
 // FileNotFoundError for a missing cwd). Blocks until the program is reaped.
-// Thread-safe: calls share nothing.
+// Thread-safe: calls share nothing. The process must ignore SIGPIPE (futured
+// and futured-worker do), as a program may exit without reading its stdin.
 std::variant<CommandResult, TaskError> RunCommand(
     const CommandSpec& spec, const std::function<bool()>& should_stop);
 

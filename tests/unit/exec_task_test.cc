@@ -75,6 +75,8 @@ Value Argv(std::initializer_list<std::string> items) {
 class ExecTaskTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // As in futured and futured-worker: a closed stdin pipe is EPIPE.
+    signal(SIGPIPE, SIG_IGN);
     absl::StatusOr<ExecAllowList> allow = ExecAllowList::Create(
         {"/bin/sh", "/bin/echo", "/bin/cat", "/usr/bin/env", "/bin/pwd"});
     ASSERT_TRUE(allow.ok()) << allow.status();
@@ -181,6 +183,12 @@ TEST_F(ExecTaskTest, LargeOutputOnBothStreamsAndLargeInputDoNotDeadlock) {
   EXPECT_EQ(Field(outcome, "exit_code").number_value(), 0) << Describe(outcome);
   EXPECT_EQ(Field(outcome, "stdout").string_value().size(), input.size());
   EXPECT_EQ(Field(outcome, "stderr").string_value().size(), 3u << 20);
+}
+
+TEST_F(ExecTaskTest, ProgramThatIgnoresItsStdinStillEnds) {
+  Outcome outcome = Exec(Kwargs({{"argv", Argv({"/bin/sh", "-c", "exit 7"})},
+                                 {"stdin", Str(std::string(4 << 20, 'x'))}}));
+  EXPECT_EQ(Field(outcome, "exit_code").number_value(), 7) << Describe(outcome);
 }
 
 TEST_F(ExecTaskTest, OutputOverTheLimitIsTruncatedAndDrained) {
