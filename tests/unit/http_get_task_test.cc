@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -37,6 +38,8 @@ constexpr absl::Duration kTestTimeout = absl::Seconds(30);
 class HttpGetTaskTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // libcurl honours proxy variables; loopback must not go through one.
+    setenv("no_proxy", "127.0.0.1", 1);
     server_.Get("/page", [](const httplib::Request&, httplib::Response& res) {
       res.set_content(
           "<!doctype html><html><head><title>\n  Hello &amp;\n  World "
