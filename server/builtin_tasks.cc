@@ -17,6 +17,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "server/tasks/exec_task.h"
+#include "server/tasks/http_get_task.h"
+#include "server/tasks/sha256_task.h"
 
 namespace futured::server {
 namespace {
@@ -202,7 +205,8 @@ Outcome Pid(const TaskContext& ctx, const BoundArgs& args) {
 
 }  // namespace
 
-absl::Status RegisterBuiltinTasks(TaskRegistry& registry) {
+absl::Status RegisterBuiltinTasks(TaskRegistry& registry,
+                                  BuiltinTaskOptions options) {
   std::vector<TaskSpec> specs;
   specs.push_back({
       .name = "sleep",
@@ -315,6 +319,9 @@ absl::Status RegisterBuiltinTasks(TaskRegistry& registry) {
       .params = {},
       .function = Pid,
   });
+  specs.push_back(HttpGetTaskSpec());
+  specs.push_back(ExecTaskSpec(std::move(options.exec)));
+  specs.push_back(Sha256TaskSpec());
   for (TaskSpec& spec : specs) {
     absl::Status status = registry.Register(std::move(spec));
     if (!status.ok()) return status;

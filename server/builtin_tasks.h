@@ -4,8 +4,14 @@
 
 #include "absl/status/status.h"
 #include "server/task_registry.h"
+#include "server/tasks/exec_task.h"
 
 namespace futured::server {
+
+// What an operator configures of the built-in tasks.
+struct BuiltinTaskOptions {
+  ExecOptions exec;  // exec is disabled unless exec.allow lists programs
+};
 
 // Registers the seed's tasks and those that test process pools.
 //   sleep(seconds)                  -> seconds slept; stops at once on cancel;
@@ -28,7 +34,16 @@ namespace futured::server {
 //   allocate(bytes)                 -> bytes, after allocating and touching
 //                                      them; MemoryError if it cannot
 //   pid()                           -> the process ID it runs in
-absl::Status RegisterBuiltinTasks(TaskRegistry& registry);
+// and the task library, each in server/tasks/:
+//   http.get(url, timeout, max_bytes)     -> {status, url, content_type,
+//                                             bytes, title}
+//   exec(argv, stdin, env, cwd, timeout, max_output_bytes, text)
+//                                         -> {exit_code, signal, stdout,
+//                                             stderr, *_truncated}; only
+//                                             programs in options.exec.allow
+//   hash.sha256(path, data, data_base64)  -> {sha256, bytes}
+absl::Status RegisterBuiltinTasks(TaskRegistry& registry,
+                                  BuiltinTaskOptions options = {});
 
 }  // namespace futured::server
 

@@ -73,6 +73,11 @@ absl::StatusOr<PreparedCall> Engine::Prepare(
   if (!spec.ok()) return spec.status();
   absl::StatusOr<BoundArgs> bound = BindArgs(**spec, args, kwargs);
   if (!bound.ok()) return bound.status();
+  if ((*spec)->validate) {
+    if (absl::Status valid = (*spec)->validate(*bound); !valid.ok()) {
+      return valid;
+    }
+  }
   return PreparedCall{
       .spec = *spec, .args = *std::move(bound), .pool = pool_it->second.get()};
 }

@@ -65,7 +65,8 @@ class Engine {
 
   // Finds the function and pool and binds the arguments. NOT_FOUND for an
   // unknown function or pool ("" is "thread"); INVALID_ARGUMENT for
-  // arguments that do not fit the function.
+  // arguments that do not fit the function; and whatever the task's own
+  // TaskSpec::validate says of them (e.g. PERMISSION_DENIED).
   absl::StatusOr<PreparedCall> Prepare(
       absl::string_view function,
       const google::protobuf::RepeatedPtrField<google::protobuf::Value>& args,

@@ -18,6 +18,7 @@
 #include <system_error>
 #include <thread>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -41,6 +42,8 @@
 #include "server/repeated_flag.h"
 #include "server/rpc/executor_service.h"
 #include "server/task_registry.h"
+#include "server/tasks/exec_allow_list.h"
+#include "server/tasks/exec_task.h"
 #include "server/timer_queue.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -97,6 +100,14 @@ ABSL_FLAG(std::vector<std::string>, plugin, {},
 ABSL_FLAG(std::string, plugin_dir, "",
           "a directory whose *.so files are loaded as task plugins, in name "
           "order, after those of --plugin");
+ABSL_FLAG(std::vector<std::string>, exec_allow, {},
+          "absolute paths of the programs the exec task may run, compared "
+          "after resolving symbolic links; empty (the default): exec is "
+          "disabled");
+ABSL_FLAG(absl::Duration, exec_kill_grace, absl::Seconds(1),
+          "after SIGTERM to a cancelled or timed-out exec command's process "
+          "group, how long before SIGKILL (in a process pool at most half "
+          "of --worker_kill_grace)");
 
 namespace futured::server {
 namespace {
@@ -110,6 +121,7 @@ struct Settings {
   rpc::ServiceOptions service;
   int max_message_bytes;
   absl::Duration shutdown_grace;
+  BuiltinTaskOptions tasks;
 };
 
 absl::Status Positive(absl::string_view flag, int64_t value) {
@@ -233,11 +245,38 @@ absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags(
   return pools;
 }
 
+absl::StatusOr<ExecOptions> ExecFromFlags() {
+  absl::StatusOr<ExecAllowList> allow =
+      ExecAllowList::Create(absl::GetFlag(FLAGS_exec_allow));
+  if (!allow.ok()) return allow.status();
+  const absl::Duration grace = absl::GetFlag(FLAGS_exec_kill_grace);
+  if (absl::Status s = NotNegative("exec_kill_grace", grace); !s.ok()) return s;
+  return ExecOptions{.allow = *std::move(allow), .kill_grace = grace};
+}
+
+// The exec settings a worker of `pool` gets: the same allow-list, and a
+// grace that ends before the pool's own SIGKILL to the worker, so that the
+// worker can still SIGKILL the command's process group.
+std::vector<std::string> ExecWorkerFlags(const ExecOptions& exec,
+                                         const ProcessPool::Options& pool) {
+  const absl::Duration grace = std::min(exec.kill_grace, pool.kill_grace / 2);
+  return {absl::StrCat("--exec_allow=",
+                       absl::StrJoin(exec.allow.real_paths(), ",")),
+          absl::StrCat("--exec_kill_grace=", absl::FormatDuration(grace))};
+}
+
 absl::StatusOr<Settings> ReadFlags() {
   absl::StatusOr<std::vector<std::string>> plugins = PluginsFromFlags();
   if (!plugins.ok()) return plugins.status();
   absl::StatusOr<std::vector<PoolOptions>> pools = PoolsFromFlags(*plugins);
   if (!pools.ok()) return pools.status();
+  absl::StatusOr<ExecOptions> exec = ExecFromFlags();
+  if (!exec.ok()) return exec.status();
+  for (PoolOptions& pool : *pools) {
+    if (auto* process = std::get_if<ProcessPool::Options>(&pool)) {
+      process->worker_flags = ExecWorkerFlags(*exec, *process);
+    }
+  }
   Settings s{
       .listen = absl::GetFlag(FLAGS_listen),
       .plugins = *std::move(plugins),
@@ -247,7 +286,8 @@ absl::StatusOr<Settings> ReadFlags() {
                   .max_map_inputs = absl::GetFlag(FLAGS_max_map_inputs),
                   .cancel_grace = absl::GetFlag(FLAGS_cancel_grace)},
       .max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes),
-      .shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace)};
+      .shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace),
+      .tasks = {.exec = *std::move(exec)}};
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) return level.status();
@@ -318,7 +358,8 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
     return EXIT_FAILURE;
   }
   TaskRegistry registry;
-  if (absl::Status s = RegisterBuiltinTasks(registry); !s.ok()) {
+  if (absl::Status s = RegisterBuiltinTasks(registry, settings.tasks);
+      !s.ok()) {
     Log(LogLevel::kError, absl::StrCat("cannot register tasks: ", s.message()));
     return EXIT_FAILURE;
   }

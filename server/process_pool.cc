@@ -219,6 +219,8 @@ ProcessPool::SpawnWorker() {
   for (const std::string& plugin : options_.plugins) {
     args.push_back(absl::StrCat("--plugin=", plugin));
   }
+  args.insert(args.end(), options_.worker_flags.begin(),
+              options_.worker_flags.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);

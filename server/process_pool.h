@@ -36,8 +36,9 @@ namespace futured::server {
 // signal mask and dispositions, its own process group, no descriptor but
 // stdio and its socket), hands them tasks over a socketpair, reads their
 // results and reaps them through pidfds, all from one poll() loop. A worker
-// gets SIGKILL when that thread ends (PR_SET_PDEATHSIG), so none outlives
-// the pool or the daemon.
+// gets SIGTERM when that thread ends (PR_SET_PDEATHSIG), so none outlives
+// the pool or the daemon (SIGTERM rather than SIGKILL, so that a worker
+// running exec kills its command's process group first).
 //
 // - A worker that dies while running a task (a crash, exit(), a limit, the
 //   OOM killer) fails only that future, with TaskError "WorkerDiedError"
@@ -66,6 +67,9 @@ class ProcessPool final : public Pool {
     int max_start_failures = 3;
     // Task plugins every worker loads (--plugin), as the daemon did.
     std::vector<std::string> plugins;
+    // Passed on to every worker after the pool's own flags: what the
+    // tasks there need to know (e.g. "--exec_allow=/bin/echo").
+    std::vector<std::string> worker_flags;
   };
 
   // Starts the I/O thread, which starts the workers.

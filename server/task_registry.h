@@ -69,12 +69,20 @@ class BoundArgs {
 using TaskFunction =
     std::function<Outcome(const TaskContext& ctx, const BoundArgs& args)>;
 
+// Checks bound arguments before a call is queued, beyond what Param can
+// say (e.g. "exactly one of path and data", or an allow-list). Its status
+// is the Submit call's: INVALID_ARGUMENT, PERMISSION_DENIED, ... Runs on an
+// RPC thread: must be quick, must not block, and must be thread-safe.
+using ArgsValidator = std::function<absl::Status(const BoundArgs& args)>;
+
 // A registered task: name, one-line description, parameters, function.
 struct TaskSpec {
   std::string name;
   std::string description;
   std::vector<Param> params;
   TaskFunction function;
+  // Optional; run by Engine::Prepare after BindArgs.
+  ArgsValidator validate = nullptr;
 
   // "sleep(seconds: number)", "echo(value: any = null)".
   std::string Signature() const;

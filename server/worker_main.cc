@@ -32,6 +32,8 @@
 #include "server/task_call.h"
 #include "server/task_context.h"
 #include "server/task_registry.h"
+#include "server/tasks/exec_allow_list.h"
+#include "server/tasks/termination_request.h"
 #include "server/worker_channel.h"
 #include "server/worker_progress.h"
 #include "server/worker_protocol.h"
@@ -45,6 +47,10 @@ ABSL_FLAG(int64_t, cpu_limit_seconds, 0,
 ABSL_FLAG(int64_t, max_frame_bytes, 64 << 20, "largest frame payload");
 ABSL_FLAG(std::vector<std::string>, plugin, {},
           "a task plugin to load; once per plugin");
+ABSL_FLAG(std::vector<std::string>, exec_allow, {},
+          "the programs the exec task may run (the daemon's --exec_allow)");
+ABSL_FLAG(absl::Duration, exec_kill_grace, absl::Seconds(1),
+          "SIGTERM to an exec command's process group, then SIGKILL after");
 
 namespace {
 // The shortest time between two progress frames of a task.
@@ -100,10 +106,26 @@ internal::TaskResult Run(const TaskRegistry& registry,
   return result;
 }
 
+absl::StatusOr<BuiltinTaskOptions> TaskOptionsFromFlags() {
+  absl::StatusOr<ExecAllowList> allow =
+      ExecAllowList::Create(absl::GetFlag(FLAGS_exec_allow));
+  if (!allow.ok()) return allow.status();
+  return BuiltinTaskOptions{
+      .exec = {.allow = *std::move(allow),
+               .kill_grace = absl::GetFlag(FLAGS_exec_kill_grace)}};
+}
+
 int Serve() {
   const int64_t cpu_limit_seconds = absl::GetFlag(FLAGS_cpu_limit_seconds);
+  absl::StatusOr<BuiltinTaskOptions> options = TaskOptionsFromFlags();
+  if (!options.ok()) {
+    Log(LogLevel::kError,
+        absl::StrCat("futured-worker: ", options.status().message()));
+    return EXIT_FAILURE;
+  }
   TaskRegistry registry;
-  if (absl::Status s = RegisterBuiltinTasks(registry); !s.ok()) {
+  if (absl::Status s = RegisterBuiltinTasks(registry, *std::move(options));
+      !s.ok()) {
     Log(LogLevel::kError, absl::StrCat("futured-worker: ", s.message()));
     return EXIT_FAILURE;
   }
@@ -165,6 +187,8 @@ int Serve() {
       sent = channel.Send(reply);
     }
     if (!sent.ok()) return EXIT_FAILURE;
+    // The daemon sent SIGTERM while exec stopped its command: go now.
+    DieIfTerminationRequested();
   }
 }
 
@@ -177,9 +201,18 @@ int main(int argc, char** argv) {
       futured::server::TakeRepeatedFlag("plugin", &argc, argv);
   absl::ParseCommandLine(argc, argv);
   absl::SetFlag(&FLAGS_plugin, std::move(plugins));
+  // SIGTERM lets a running exec command's process group be killed first
+  // (server/tasks/termination_request.h); a write to a closed pipe is an
+  // error to handle, not death.
+  if (!futured::server::InstallTerminationRequestHandler().ok()) {
+    return EXIT_FAILURE;
+  }
+  signal(SIGPIPE, SIG_IGN);
   // Die with the daemon (strictly: with the daemon thread that started us),
-  // and check that it did not die before this line took effect.
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // and check that it did not die before this line took effect. SIGTERM, so
+  // that a running command's process group dies too; any other task dies at
+  // once, as with SIGKILL.
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != absl::GetFlag(FLAGS_parent_pid)) return EXIT_FAILURE;
   futured::server::SetLimit(RLIMIT_CORE,
                             0);  // crash() and limits dump no core files

@@ -29,8 +29,11 @@ ExitCode Submit(const CommandContext& context, const SubmitArgs& args) {
   for (const Value& arg : ParseJsonList(args.args_json, "ARGS")) {
     call.arg(arg);
   }
-  for (const auto& [name, value] :
-       ParseJsonObject(args.kwargs_json, "--kwargs").fields()) {
+  // Held in a variable: a range-for over a member of a temporary would read
+  // the fields after the temporary is gone.
+  const google::protobuf::Struct kwargs =
+      ParseJsonObject(args.kwargs_json, "--kwargs");
+  for (const auto& [name, value] : kwargs.fields()) {
     call.kwarg(name, value);
   }
   if (args.task_timeout.has_value() &&

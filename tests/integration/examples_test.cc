@@ -3,9 +3,15 @@
 // and, where the seed fixes it, order. Times are printed by the examples but
 // never checked: only their format is.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -14,6 +20,7 @@
 #include "futured/futured.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "tests/integration/client_fixture.h"
 #include "tests/integration/program_run.h"
 
@@ -38,6 +45,9 @@ std::string Seconds(int decimals) {
 class ExamplesTest : public ClientTest {
  protected:
   void SetUp() override {
+    // The daemon inherits this: its http.get must reach the test's local
+    // server directly even where proxy variables are set.
+    setenv("no_proxy", "127.0.0.1", 1);
     // Enough threads for the widest example (as_completed: five at once).
     ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=8"}));
   }
@@ -134,16 +144,68 @@ TEST_F(ExamplesTest, TimeoutsAndExceptionsInSubmissionOrder) {
                           "Task timed out"));
 }
 
-TEST_F(ExamplesTest, WebScraperSaysItNeedsHttpGet) {
-  for (const FunctionInfo& function : client_->functions()) {
-    if (function.name == "http.get") {
-      GTEST_SKIP() << "http.get exists: the scraper needs a test against a "
-                      "local HTTP server";
-    }
+TEST_F(ExamplesTest, WebScraperPrintsTitlesFromALocalServer) {
+  // The seed's sites stand in for by a cpp-httplib server on 127.0.0.1.
+  httplib::Server server;
+  const std::string long_title(60, 'T');
+  server.Get("/python", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("<title>Welcome to Python.org</title>", "text/html");
+  });
+  server.Get("/long", [&](const httplib::Request&, httplib::Response& res) {
+    res.set_content(absl::StrCat("<title>", long_title, "</title>"),
+                    "text/html");
+  });
+  server.Get("/untitled", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("<p>nothing</p>", "text/html");
+  });
+  server.Get("/missing", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 404;
+  });
+  const int port = server.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  std::thread serving([&] { server.listen_after_bind(); });
+  // A bound socket that does not listen: connections to it are refused.
+  const int unlistened = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(unlistened, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(unlistened, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)),
+            0);
+  socklen_t length = sizeof(addr);
+  getsockname(unlistened, reinterpret_cast<sockaddr*>(&addr), &length);
+  const int refused_port = ntohs(addr.sin_port);
+  const std::string base = absl::StrCat("http://127.0.0.1:", port);
+  const std::vector<std::string> urls = {
+      base + "/python", base + "/long", base + "/untitled", base + "/missing",
+      absl::StrCat("http://127.0.0.1:", refused_port, "/")};
+  std::vector<std::string> argv = {ExamplePath("web_scraper"),
+                                   daemon_->address()};
+  argv.insert(argv.end(), urls.begin(), urls.end());
+  absl::StatusOr<ProgramResult> result = RunProgram(argv);
+  server.stop();
+  serving.join();
+  close(unlistened);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_code, 0) << result->err;
+  const std::vector<std::string> lines = Lines(result->out);
+  ASSERT_THAT(lines, SizeIs(12)) << result->out;
+  for (size_t i = 0; i < urls.size(); ++i) {
+    EXPECT_EQ(lines[i], absl::StrCat("Fetching ", urls[i]));
   }
-  const std::vector<std::string> lines = Run("web_scraper");
-  ASSERT_THAT(lines, SizeIs(1));
-  EXPECT_THAT(lines[0], HasSubstr("needs the daemon's http.get task"));
+  // As completed: in whatever order the fetches finished.
+  EXPECT_THAT(
+      std::vector<std::string>(lines.begin() + 5, lines.begin() + 10),
+      UnorderedElementsAre(
+          absl::StrCat("✓ ", urls[0], " - Title: Welcome to Python.org..."),
+          absl::StrCat("✓ ", urls[1], " - Title: ", long_title.substr(0, 50),
+                       "..."),
+          absl::StrCat("✓ ", urls[2], " - Title: No title found..."),
+          absl::StrCat("✗ ", urls[3], " - Error: error-404"),
+          absl::StrCat("✗ ", urls[4], " - Error: error-ConnectionError")));
+  EXPECT_EQ(lines[10], "");
+  EXPECT_THAT(lines[11],
+              MatchesRegex(absl::StrCat("Scraped 5 websites in ", Seconds(2))));
 }
 
 TEST_F(ExamplesTest, StartupOverheadTimesBothPools) {

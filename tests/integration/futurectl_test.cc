@@ -199,6 +199,17 @@ TEST_F(FuturectlTest, SubmitWithKeywordArgumentsAndPool) {
             "Content from http://example.com");
 }
 
+TEST_F(FuturectlTest, KeywordArgumentsReachTheTask) {
+  // Only keyword arguments, each changing the outcome: none may be lost.
+  const std::string id = Submit(
+      {"fail", "--kwargs", "{\"type\": \"KeyError\", \"message\": \"k\"}"});
+  const ProgramResult result = Ctl({"result", id});
+  EXPECT_EQ(result.exit_code, kTaskFailed) << result.err;
+  const Value info = OneJson(result);
+  EXPECT_EQ(StringAt(info, {"outcome", "error", "type"}), "KeyError");
+  EXPECT_EQ(StringAt(info, {"outcome", "error", "message"}), "k");
+}
+
 TEST_F(FuturectlTest, TaskFailedIsExitTwoWithTheError) {
   const std::string id = Submit({"fail", "[\"ValueError\", \"bad input\"]"});
   const ProgramResult result = Ctl({"result", id});

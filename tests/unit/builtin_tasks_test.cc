@@ -85,9 +85,16 @@ TEST_F(BuiltinTasksTest, RegistersExactlyTheBuiltins) {
       signatures,
       ElementsAre("allocate(bytes: integer)", "burn_cpu(seconds: number)",
                   "crash(kind: string, code: integer = 1)", "echo(value: any)",
+                  "exec(argv: list, stdin: string = \"\", env: object = {}, "
+                  "cwd: string = \"\", timeout: any = null, max_output_bytes: "
+                  "integer = 1048576, text: bool = true)",
                   "factorial(n: integer)",
                   "fail(type: string = \"RuntimeError\", message: string = "
                   "\"task failed\")",
+                  "hash.sha256(path: any = null, data: any = null, "
+                  "data_base64: any = null)",
+                  "http.get(url: string, timeout: number = 30, max_bytes: "
+                  "integer = 10485760)",
                   "pid()",
                   "potentially_failing_task(task_id: integer, fail: bool = "
                   "false, sleep_time: number = 2)",

@@ -102,6 +102,38 @@ TEST_F(EngineTest, PrepareRejectsUnknownFunctionPoolAndBadArgs) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST_F(EngineTest, PrepareReturnsTheTasksOwnValidateStatus) {
+  int validated = 0;
+  ASSERT_TRUE(
+      registry_
+          .Register({.name = "guarded",
+                     .params = {{.name = "x", .type = ParamType::kNumber}},
+                     .function = [](const TaskContext&, const BoundArgs& args)
+                         -> Outcome { return args.Get(0); },
+                     .validate =
+                         [&validated](const BoundArgs& args) {
+                           ++validated;
+                           return args.Number(0) < 0
+                                      ? absl::PermissionDeniedError(
+                                            "no negatives")
+                                      : absl::OkStatus();
+                         }})
+          .ok());
+  auto engine = NewEngine();
+  EXPECT_TRUE(engine->Prepare("guarded", Args({1}), Struct(), "").ok());
+  absl::StatusOr<PreparedCall> refused =
+      engine->Prepare("guarded", Args({-1}), Struct(), "");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(refused.status().message(), "no negatives");
+  // Arguments that do not bind never reach the hook.
+  RepeatedPtrField<Value> text;
+  text.Add()->set_string_value("x");
+  EXPECT_EQ(engine->Prepare("guarded", text, Struct(), "").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(validated, 2);
+}
+
 TEST_F(EngineTest, TimeoutFailsARunningTaskAndStopsIt) {
   auto engine = NewEngine();
   absl::StatusOr<PreparedCall> call =
