@@ -87,6 +87,7 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::Start(
   absl::Status queued =
       call.pool->Submit(future, Task{.spec = call.spec, .args = call.args});
   if (!queued.ok()) return queued;
+  RecordWhenDone(future);
   if (tracking == Tracking::kInTable) table_.Insert(future);
   if (timeout) ScheduleDeadline(future);
   return future;
@@ -105,6 +106,21 @@ void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
         f->FailAndStop(std::move(timeout), absl::Now());
       });
   future->AddDoneCallback([timers = timers_, timer] { timers->Cancel(timer); });
+}
+
+void Engine::RecordWhenDone(const std::shared_ptr<Future>& future) {
+  // A weak reference: the future holds its callbacks, so a strong one would
+  // be a cycle until it completes.
+  std::weak_ptr<Future> weak = future;
+  future->AddDoneCallback([metrics = metrics_, weak] {
+    std::shared_ptr<Future> f = weak.lock();
+    if (f == nullptr) return;
+    const TaskOutcome outcome =
+        f->state() == FutureState::kCancelled
+            ? TaskOutcome::kCancelled
+            : (f->Raised() ? TaskOutcome::kFailed : TaskOutcome::kFinished);
+    metrics->Record(f->function(), outcome, f->RunTime());
+  });
 }
 
 void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {
