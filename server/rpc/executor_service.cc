@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/future_id.h"
+#include "common/log.h"
 #include "server/rpc/as_completed_reactor.h"
 #include "server/rpc/future_reactor.h"
 #include "server/rpc/map_reactor.h"
@@ -26,6 +27,12 @@ const grpc::Status kShuttingDown(grpc::StatusCode::UNAVAILABLE,
 
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
                                  const grpc::Status& status) {
+  if (!status.ok() && LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug,
+        absl::StrCat("call from ", context->peer(),
+                     " refused: ", static_cast<int>(status.error_code()), " ",
+                     status.error_message()));
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
@@ -118,7 +125,7 @@ void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 grpc::ServerUnaryReactor* ExecutorService::Submit(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::SubmitResponse* response) {
-  if (waiting_.draining()) return Answer(context, kShuttingDown);
+  if (!accepting()) return Answer(context, kShuttingDown);
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return Answer(context, timeout.status());
@@ -129,6 +136,12 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
       engine_->Start(*call, *timeout, Tracking::kInTable);
   if (!future.ok()) return Answer(context, future.status());
   response->set_id((*future)->id());
+  if (LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug,
+        absl::StrCat("Submit from ", context->peer(), ": ", request->function(),
+                     " in pool '", (*future)->pool(), "' -> ",
+                     (*future)->id()));
+  }
   return Answer(context, grpc::Status::OK);
 }
 
@@ -219,7 +232,7 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
 grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
     grpc::CallbackServerContext* context, const v1::MapRequest* request) {
   using Failed = FailedStream<v1::MapResponse>;
-  if (waiting_.draining()) return new Failed(kShuttingDown);
+  if (!accepting()) return new Failed(kShuttingDown);
   if (request->inputs_size() > options_.max_map_inputs) {
     return new Failed(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -300,8 +313,12 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
   for (const PoolStats& stats : engine_->PoolStatistics()) {
     ToProto(stats, response->add_pools());
   }
+  for (const FunctionStats& stats : engine_->FunctionStatistics()) {
+    ToProto(stats, response->add_functions());
+  }
   response->set_futures(engine_->FutureCount());
   response->set_waiting_calls(waiting_.size());
+  response->set_version(options_.version);
   ToProto(start_time_, response->mutable_start_time());
   return Answer(context, grpc::Status::OK);
 }
