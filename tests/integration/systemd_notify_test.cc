@@ -215,7 +215,7 @@ TEST(SystemdNotifyTest, NoWatchdogPingsWithoutWatchdogUsec) {
       NotifySocket::Bind(/*abstract=*/true);
   ASSERT_TRUE(notify.ok()) << notify.status();
   absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-      DaemonProcess::Start({.env = {(*notify)->Variable()}});
+      DaemonProcess::Start({.flags = {}, .env = {(*notify)->Variable()}});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   absl::StatusOr<std::string> ready = (*notify)->Receive();
   ASSERT_TRUE(ready.ok()) << ready.status();
