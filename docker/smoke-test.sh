@@ -5,15 +5,24 @@
 #   bash docker/smoke-test.sh
 # Uses docker or podman, whichever exists (podman as set up by
 # ../shared/tools/container-setup: export CONTAINERS_CONF first).
-# Environment: FUTURECTL (default build/client/futurectl/futurectl, built
+# Environment: ENGINE (docker or podman; default: docker if its engine
+# answers, else podman), FUTURECTL (default build/client/futurectl/futurectl, built
 # on the host), PORT (host port, default 50551), IMAGE (default
 # futured:smoke).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started=$(date +%s)
-engine=$(command -v docker || command -v podman || true)
-[[ -n "$engine" ]] || { echo "smoke-test: neither docker nor podman" >&2; exit 1; }
+# A docker CLI without a reachable engine does not count.
+engine=${ENGINE:-}
+if [[ -z "$engine" ]]; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    engine=docker
+  elif command -v podman >/dev/null; then
+    engine=podman
+  fi
+fi
+[[ -n "$engine" ]] || { echo "smoke-test: no working docker, and no podman" >&2; exit 1; }
 futurectl=${FUTURECTL:-build/client/futurectl/futurectl}
 [[ -x "$futurectl" ]] || {
   echo "smoke-test: $futurectl missing; build it: bash .ci/run --build-only" >&2

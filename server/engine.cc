@@ -18,6 +18,12 @@ absl::Duration ExpiryPeriod(absl::Duration retention) {
   return std::clamp(retention / 10, absl::Milliseconds(100), absl::Seconds(10));
 }
 
+std::vector<std::string> FunctionNames(const TaskRegistry& registry) {
+  std::vector<std::string> names;
+  for (const TaskSpec* spec : registry.List()) names.push_back(spec->name);
+  return names;
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options, const TaskRegistry* registry,
@@ -25,7 +31,8 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
     : options_(std::move(options)),
       registry_(registry),
       timers_(timers),
-      table_(options_.retention) {
+      table_(options_.retention),
+      metrics_(std::make_shared<TaskMetrics>(FunctionNames(*registry))) {
   for (const PoolOptions& pool_options : options_.pools) {
     std::unique_ptr<Pool> pool = std::visit(
         [](const auto& o) -> std::unique_ptr<Pool> {

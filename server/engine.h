@@ -121,7 +121,7 @@ class Engine {
   FutureTable table_;
   // Shared with done-callbacks, which may run after the engine is gone (a
   // thread-pool task that ignored shutdown).
-  const std::shared_ptr<TaskMetrics> metrics_ = std::make_shared<TaskMetrics>();
+  const std::shared_ptr<TaskMetrics> metrics_;
   std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools_;
   const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
   bool shut_down_ = false;  // touched only by the owner's thread

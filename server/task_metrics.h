@@ -43,11 +43,13 @@ struct FunctionStats {
 
 // Counts each done future by function and outcome, and its run time. Owned
 // by the Engine. Thread-safe: Record() is called from the thread that
-// completes a future and takes only a reader lock (a writer lock the first
-// time a function is seen) plus relaxed atomic increments.
+// completes a future. For the functions named at construction it takes no
+// lock, only relaxed atomic increments; any other function takes a reader
+// lock (a writer lock the first time).
 class TaskMetrics {
  public:
-  TaskMetrics() = default;
+  // `functions`: the registered tasks, known up front.
+  explicit TaskMetrics(const std::vector<std::string>& functions = {});
   TaskMetrics(const TaskMetrics&) = delete;
   TaskMetrics& operator=(const TaskMetrics&) = delete;
 
@@ -71,9 +73,17 @@ class TaskMetrics {
 
   Counters& CountersFor(absl::string_view function) ABSL_LOCKS_EXCLUDED(mu_);
 
+  static void Add(Counters& counters, TaskOutcome outcome,
+                  std::optional<absl::Duration> run_time);
+  static FunctionStats Read(const std::string& name, const Counters& counters);
+
+  // Constant after construction: read without a lock.
+  absl::flat_hash_map<std::string, std::unique_ptr<Counters>> known_;
+
   mutable absl::Mutex mu_;
-  // Entries are never removed, so a Counters& stays valid.
-  absl::flat_hash_map<std::string, std::unique_ptr<Counters>> functions_
+  // Functions not known up front. Entries are never removed, so a
+  // Counters& stays valid.
+  absl::flat_hash_map<std::string, std::unique_ptr<Counters>> others_
       ABSL_GUARDED_BY(mu_);
 };
 

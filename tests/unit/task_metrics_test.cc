@@ -36,6 +36,19 @@ TEST(TaskMetricsTest, CountsOutcomesAndCumulativeRunTimeBuckets) {
   EXPECT_NEAR(square.run_seconds_sum, 1002.0705, 1e-6);
 }
 
+TEST(TaskMetricsTest, KnownAndUnknownFunctionsAreCountedAlikeIdleOnesLeftOut) {
+  TaskMetrics metrics({"square", "echo"});
+  metrics.Record("square", TaskOutcome::kFinished, absl::Milliseconds(2));
+  metrics.Record("late", TaskOutcome::kFailed, absl::Milliseconds(2));
+  std::vector<FunctionStats> all = metrics.Snapshot();
+  ASSERT_EQ(all.size(), 2u);  // "echo" never completed a future
+  EXPECT_EQ(all[0].name, "late");
+  EXPECT_EQ(all[0].failed, 1);
+  EXPECT_EQ(all[1].name, "square");
+  EXPECT_EQ(all[1].finished, 1);
+  EXPECT_EQ(all[1].run_time_buckets[1], 1);  // le 0.005
+}
+
 TEST(TaskMetricsTest, BoundaryValueFallsInItsBucket) {
   TaskMetrics metrics;
   metrics.Record("f", TaskOutcome::kFinished, absl::Seconds(1));
@@ -45,7 +58,7 @@ TEST(TaskMetricsTest, BoundaryValueFallsInItsBucket) {
 }
 
 TEST(TaskMetricsTest, ConcurrentRecordsAreAllCounted) {
-  TaskMetrics metrics;
+  TaskMetrics metrics({"even"});  // one known up front, one not
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&metrics, t] {
