@@ -540,6 +540,12 @@ void ProcessPool::Reap(Worker& worker) {
     }
     return;
   }
+  {
+    // Counted before its future is finished, so that whoever hears of the
+    // failure sees the restart in GetStats too.
+    absl::MutexLock lock(&shared_->mu);
+    if (!shared_->stopping) ++shared_->restarts;
+  }
   if (worker.current.future != nullptr) {
     std::string message =
         absl::StrCat("worker process ", worker.pid, " ", death,
@@ -569,8 +575,6 @@ void ProcessPool::Reap(Worker& worker) {
         absl::StrCat("process pool '", name(), "': idle worker process ",
                      worker.pid, " ", death));
   }
-  absl::MutexLock lock(&shared_->mu);
-  if (!shared_->stopping) ++shared_->restarts;
 }
 
 void ProcessPool::EndAllWorkers() {
