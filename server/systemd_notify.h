@@ -19,10 +19,10 @@ namespace futured::server {
 // Where and how often to notify the service manager, read from the
 // environment systemd gives a Type=notify service.
 struct NotifyEnvironment {
-  std::string socket;  // $NOTIFY_SOCKET: a path, or "@name" (abstract)
+  std::string socket = {};  // $NOTIFY_SOCKET: a path, or "@name" (abstract)
   // Half of $WATCHDOG_USEC when set (and $WATCHDOG_PID, if set, is us), as
   // sd_watchdog_enabled(3) advises; unset otherwise.
-  std::optional<absl::Duration> watchdog_interval;
+  std::optional<absl::Duration> watchdog_interval = {};
 };
 
 // Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID and removes them from
