@@ -37,9 +37,10 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
                                  const grpc::Status& status) {
   if (!status.ok() && LogEnabled(LogLevel::kDebug)) {
     Log(LogLevel::kDebug,
-        absl::StrCat("call from ", context->peer(),
-                     " refused: ", static_cast<int>(status.error_code()), " ",
-                     status.error_message()));
+        absl::StrCat("call from ", context->peer(), " refused: ",
+                     absl::StatusCodeToString(
+                         static_cast<absl::StatusCode>(status.error_code())),
+                     " ", status.error_message()));
   }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
