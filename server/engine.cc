@@ -18,6 +18,12 @@ absl::Duration ExpiryPeriod(absl::Duration retention) {
   return std::clamp(retention / 10, absl::Milliseconds(100), absl::Seconds(10));
 }
 
+std::vector<std::string> FunctionNames(const TaskRegistry& registry) {
+  std::vector<std::string> names;
+  for (const TaskSpec* spec : registry.List()) names.push_back(spec->name);
+  return names;
+}
+
 }  // namespace
 
 Engine::Engine(EngineOptions options, const TaskRegistry* registry,
@@ -25,7 +31,8 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
     : options_(std::move(options)),
       registry_(registry),
       timers_(timers),
-      table_(options_.retention) {
+      table_(options_.retention),
+      metrics_(std::make_shared<TaskMetrics>(FunctionNames(*registry))) {
   for (const PoolOptions& pool_options : options_.pools) {
     std::unique_ptr<Pool> pool = std::visit(
         [](const auto& o) -> std::unique_ptr<Pool> {
@@ -92,6 +99,7 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::Start(
   absl::Status queued =
       call.pool->Submit(future, Task{.spec = call.spec, .args = call.args});
   if (!queued.ok()) return queued;
+  RecordWhenDone(future);
   if (tracking == Tracking::kInTable) table_.Insert(future);
   if (timeout) ScheduleDeadline(future);
   return future;
@@ -110,6 +118,21 @@ void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
         f->FailAndStop(std::move(timeout), absl::Now());
       });
   future->AddDoneCallback([timers = timers_, timer] { timers->Cancel(timer); });
+}
+
+void Engine::RecordWhenDone(const std::shared_ptr<Future>& future) {
+  // A weak reference: the future holds its callbacks, so a strong one would
+  // be a cycle until it completes.
+  std::weak_ptr<Future> weak = future;
+  future->AddDoneCallback([metrics = metrics_, weak] {
+    std::shared_ptr<Future> f = weak.lock();
+    if (f == nullptr) return;
+    const TaskOutcome outcome =
+        f->state() == FutureState::kCancelled
+            ? TaskOutcome::kCancelled
+            : (f->Raised() ? TaskOutcome::kFailed : TaskOutcome::kFinished);
+    metrics->Record(f->function(), outcome, f->RunTime());
+  });
 }
 
 void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {

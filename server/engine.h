@@ -21,6 +21,7 @@
 #include "server/future_table.h"
 #include "server/pool.h"
 #include "server/process_pool.h"
+#include "server/task_metrics.h"
 #include "server/task_registry.h"
 #include "server/thread_pool.h"
 #include "server/timer_queue.h"
@@ -86,6 +87,10 @@ class Engine {
 
   std::vector<const TaskSpec*> Functions() const { return registry_->List(); }
   std::vector<PoolStats> PoolStatistics() const;
+  // Done futures by function and outcome, and their run times.
+  std::vector<FunctionStats> FunctionStatistics() const {
+    return metrics_->Snapshot();
+  }
   int64_t FutureCount() const { return table_.size(); }
   TimerQueue& timers() const { return *timers_; }
 
@@ -105,6 +110,8 @@ class Engine {
   };
 
   void ScheduleDeadline(const std::shared_ptr<Future>& future);
+  // Counts the future in metrics_ once it is done.
+  void RecordWhenDone(const std::shared_ptr<Future>& future);
   // Schedules the next sweep of the future table. Requires state->mu.
   void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu);
@@ -113,6 +120,9 @@ class Engine {
   const TaskRegistry* const registry_;
   TimerQueue* const timers_;
   FutureTable table_;
+  // Shared with done-callbacks, which may run after the engine is gone (a
+  // thread-pool task that ignored shutdown).
+  const std::shared_ptr<TaskMetrics> metrics_;
   std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools_;
   const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
   bool shut_down_ = false;  // touched only by the owner's thread

@@ -191,6 +191,12 @@ bool Future::Raised() const {
   return state_ == FutureState::kFinished && outcome_ && IsError(*outcome_);
 }
 
+std::optional<absl::Duration> Future::RunTime() const {
+  absl::MutexLock lock(&mu_);
+  if (!start_time_ || !end_time_) return std::nullopt;
+  return *end_time_ - *start_time_;
+}
+
 FutureSnapshot Future::Snapshot() const {
   absl::MutexLock lock(&mu_);
   return FutureSnapshot{.id = id_,

@@ -142,6 +142,9 @@ class Future {
   bool done() const ABSL_LOCKS_EXCLUDED(mu_);
   // FINISHED with a TaskError outcome: what FIRST_EXCEPTION waits for.
   bool Raised() const ABSL_LOCKS_EXCLUDED(mu_);
+  // How long its task ran (end - start), once done; unset if it never
+  // started. Cheaper than Snapshot(): no outcome is copied.
+  std::optional<absl::Duration> RunTime() const ABSL_LOCKS_EXCLUDED(mu_);
   FutureSnapshot Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:

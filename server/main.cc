@@ -24,7 +24,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -37,14 +39,19 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "server/builtin_tasks.h"
+#include "server/config.h"
 #include "server/engine.h"
+#include "server/metrics_http.h"
 #include "server/plugin_loader.h"
+#include "server/prometheus_text.h"
 #include "server/repeated_flag.h"
 #include "server/rpc/executor_service.h"
+#include "server/systemd_notify.h"
 #include "server/task_registry.h"
 #include "server/tasks/exec_allow_list.h"
 #include "server/tasks/exec_task.h"
 #include "server/timer_queue.h"
+#include "server/version.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "address to serve on: host:port (port 0 picks a free port) or "
@@ -108,6 +115,9 @@ ABSL_FLAG(absl::Duration, exec_kill_grace, absl::Seconds(1),
           "after SIGTERM to a cancelled or timed-out exec command's process "
           "group, how long before SIGKILL (in a process pool at most half "
           "of --worker_kill_grace)");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of the Prometheus endpoint (GET /metrics), e.g. "
+          "127.0.0.1:9464; port 0 picks a free port; empty: off");
 
 namespace futured::server {
 namespace {
@@ -122,30 +132,33 @@ struct Settings {
   int max_message_bytes;
   absl::Duration shutdown_grace;
   BuiltinTaskOptions tasks;
+  std::string metrics_listen;  // empty: no metrics endpoint
 };
 
-absl::Status Positive(absl::string_view flag, int64_t value) {
+// Checks take the setting as ConfigSources::Describe() names it, e.g.
+// "--threads (from environment variable FUTURED_THREADS)".
+absl::Status Positive(absl::string_view setting, int64_t value) {
   if (value > 0) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      absl::StrCat("--", flag, " must be positive, got ", value));
+      absl::StrCat(setting, " must be positive, got ", value));
 }
 
-absl::Status PositiveDuration(absl::string_view flag, absl::Duration value) {
+absl::Status PositiveDuration(absl::string_view setting, absl::Duration value) {
   if (value > absl::ZeroDuration()) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
-      "--", flag, " must be positive, got ", absl::FormatDuration(value)));
+      setting, " must be positive, got ", absl::FormatDuration(value)));
 }
 
-absl::Status NotNegative(absl::string_view flag, int64_t value) {
+absl::Status NotNegative(absl::string_view setting, int64_t value) {
   if (value >= 0) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      absl::StrCat("--", flag, " must not be negative, got ", value));
+      absl::StrCat(setting, " must not be negative, got ", value));
 }
 
-absl::Status NotNegative(absl::string_view flag, absl::Duration value) {
+absl::Status NotNegative(absl::string_view setting, absl::Duration value) {
   if (value >= absl::ZeroDuration()) return absl::OkStatus();
   return absl::InvalidArgumentError(absl::StrCat(
-      "--", flag, " must not be negative, got ", absl::FormatDuration(value)));
+      setting, " must not be negative, got ", absl::FormatDuration(value)));
 }
 
 // futured-worker in the directory of the running binary.
@@ -184,7 +197,10 @@ absl::StatusOr<std::vector<std::string>> PluginsFromFlags() {
 // The default "thread" and "process" pools, then those of --pools. Process
 // pools load `plugins` in their workers.
 absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags(
-    const std::vector<std::string>& plugins) {
+    const ConfigSources& sources, const std::vector<std::string>& plugins) {
+  auto name = [&sources](absl::string_view flag) {
+    return sources.Describe(flag);
+  };
   absl::StatusOr<std::string> worker_binary = WorkerBinary();
   if (!worker_binary.ok()) return worker_binary.status();
   const ThreadPool::Options threads{
@@ -202,14 +218,16 @@ absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags(
   processes.kill_grace = absl::GetFlag(FLAGS_worker_kill_grace);
   processes.plugins = plugins;
   for (absl::Status status : {
-           Positive("threads", threads.workers),
-           Positive("queue_capacity", threads.queue_capacity),
-           Positive("processes", processes.workers),
-           Positive("process_queue_capacity", processes.queue_capacity),
-           NotNegative("max_tasks_per_child", processes.max_tasks_per_child),
-           NotNegative("worker_memory_limit", processes.memory_limit_bytes),
-           NotNegative("worker_cpu_limit", processes.cpu_limit),
-           NotNegative("worker_kill_grace", processes.kill_grace),
+           Positive(name("threads"), threads.workers),
+           Positive(name("queue_capacity"), threads.queue_capacity),
+           Positive(name("processes"), processes.workers),
+           Positive(name("process_queue_capacity"), processes.queue_capacity),
+           NotNegative(name("max_tasks_per_child"),
+                       processes.max_tasks_per_child),
+           NotNegative(name("worker_memory_limit"),
+                       processes.memory_limit_bytes),
+           NotNegative(name("worker_cpu_limit"), processes.cpu_limit),
+           NotNegative(name("worker_kill_grace"), processes.kill_grace),
        }) {
     if (!status.ok()) return status;
   }
@@ -222,13 +240,13 @@ absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags(
         !absl::SimpleAtoi(parts[2], &workers) || workers <= 0 ||
         (parts[1] != "thread" && parts[1] != "process")) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "--pools entry '", spec,
+          name("pools"), ": entry '", spec,
           "' is not name:kind:workers with kind thread or process and "
           "workers > 0"));
     }
     if (!names.insert(parts[0]).second) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--pools names pool '", parts[0], "' twice"));
+          absl::StrCat(name("pools"), " names pool '", parts[0], "' twice"));
     }
     if (parts[1] == "thread") {
       ThreadPool::Options pool = threads;
@@ -245,12 +263,12 @@ absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags(
   return pools;
 }
 
-absl::StatusOr<ExecOptions> ExecFromFlags() {
+absl::StatusOr<ExecOptions> ExecFromFlags(absl::string_view name) {
   absl::StatusOr<ExecAllowList> allow =
       ExecAllowList::Create(absl::GetFlag(FLAGS_exec_allow));
   if (!allow.ok()) return allow.status();
   const absl::Duration grace = absl::GetFlag(FLAGS_exec_kill_grace);
-  if (absl::Status s = NotNegative("exec_kill_grace", grace); !s.ok()) return s;
+  if (absl::Status s = NotNegative(name, grace); !s.ok()) return s;
   return ExecOptions{.allow = *std::move(allow), .kill_grace = grace};
 }
 
@@ -265,12 +283,16 @@ std::vector<std::string> ExecWorkerFlags(const ExecOptions& exec,
           absl::StrCat("--exec_kill_grace=", absl::FormatDuration(grace))};
 }
 
-absl::StatusOr<Settings> ReadFlags() {
+absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
+  auto name = [&sources](absl::string_view flag) {
+    return sources.Describe(flag);
+  };
   absl::StatusOr<std::vector<std::string>> plugins = PluginsFromFlags();
   if (!plugins.ok()) return plugins.status();
-  absl::StatusOr<std::vector<PoolOptions>> pools = PoolsFromFlags(*plugins);
+  absl::StatusOr<std::vector<PoolOptions>> pools =
+      PoolsFromFlags(sources, *plugins);
   if (!pools.ok()) return pools.status();
-  absl::StatusOr<ExecOptions> exec = ExecFromFlags();
+  absl::StatusOr<ExecOptions> exec = ExecFromFlags(name("exec_kill_grace"));
   if (!exec.ok()) return exec.status();
   for (PoolOptions& pool : *pools) {
     if (auto* process = std::get_if<ProcessPool::Options>(&pool)) {
@@ -284,25 +306,33 @@ absl::StatusOr<Settings> ReadFlags() {
                  .retention = absl::GetFlag(FLAGS_retention)},
       .service = {.max_ids_per_call = absl::GetFlag(FLAGS_max_ids_per_call),
                   .max_map_inputs = absl::GetFlag(FLAGS_max_map_inputs),
-                  .cancel_grace = absl::GetFlag(FLAGS_cancel_grace)},
+                  .cancel_grace = absl::GetFlag(FLAGS_cancel_grace),
+                  .version = Version()},
       .max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes),
       .shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace),
-      .tasks = {.exec = *std::move(exec)}};
+      .tasks = {.exec = *std::move(exec)},
+      .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)};
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));
-  if (!level.ok()) return level.status();
+  if (!level.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name("log_level"), ": ", level.status().message()));
+  }
   SetLogLevel(*level);
   for (absl::Status status : {
-           Positive("max_ids_per_call", s.service.max_ids_per_call),
-           Positive("max_map_inputs", s.service.max_map_inputs),
-           Positive("max_message_bytes", s.max_message_bytes),
-           PositiveDuration("retention", s.engine.retention),
-           NotNegative("shutdown_grace", s.shutdown_grace),
-           NotNegative("cancel_grace", s.service.cancel_grace),
+           Positive(name("max_ids_per_call"), s.service.max_ids_per_call),
+           Positive(name("max_map_inputs"), s.service.max_map_inputs),
+           Positive(name("max_message_bytes"), s.max_message_bytes),
+           PositiveDuration(name("retention"), s.engine.retention),
+           NotNegative(name("shutdown_grace"), s.shutdown_grace),
+           NotNegative(name("cancel_grace"), s.service.cancel_grace),
        }) {
     if (!status.ok()) return status;
   }
-  if (s.listen.empty()) return absl::InvalidArgumentError("--listen is empty");
+  if (s.listen.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name("listen"), " is empty"));
+  }
   return s;
 }
 
@@ -351,7 +381,52 @@ int WaitForStopSignal(const sigset_t& set) {
   return signal_number;
 }
 
-int Run(const Settings& settings, const sigset_t& stop_signals) {
+// Pool sizes for the start-up line: "thread (6 threads), process (2
+// processes)".
+std::string DescribePools(const Engine& engine) {
+  std::vector<std::string> pools;
+  for (const PoolStats& pool : engine.PoolStatistics()) {
+    pools.push_back(
+        absl::StrCat(pool.name, " (", pool.workers, " ",
+                     pool.kind == "process" ? "processes" : "threads", ")"));
+  }
+  return absl::StrJoin(pools, ", ");
+}
+
+// The figures /metrics serves, read at each scrape.
+DaemonFigures GatherFigures(const Engine& engine,
+                            const rpc::ExecutorService& service,
+                            absl::Time start_time) {
+  return DaemonFigures{.pools = engine.PoolStatistics(),
+                       .functions = engine.FunctionStatistics(),
+                       .futures = engine.FutureCount(),
+                       .waiting_calls = service.waiting_calls(),
+                       .start_time = start_time,
+                       .version = Version()};
+}
+
+// SIGTERM/SIGINT: refuse new work, give running tasks the grace, cancel the
+// rest, answer waiting calls with each future's final state, then stop
+// serving. Returns whether every task stopped.
+bool GracefulShutdown(const Settings& settings, grpc::Server& server,
+                      rpc::ExecutorService& service, Engine& engine) {
+  service.StopAccepting();
+  server.GetHealthCheckService()->Shutdown();
+  // Done-callbacks answer the waiting calls as the futures end.
+  const bool all_stopped = engine.Shutdown(settings.shutdown_grace);
+  // What is left: Watch streams, and calls on a task that ignored
+  // cancellation.
+  service.Drain();
+  // Every waiting call has been answered; what is left are quick unary
+  // calls in flight and idle connections, which would hold Shutdown until
+  // its deadline.
+  server.Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(250)));
+  return all_stopped;
+}
+
+int Run(const Settings& settings, const sigset_t& stop_signals,
+        NotifyEnvironment notify_environment) {
+  const absl::Time start_time = absl::Now();
   absl::StatusOr<int> lock_fd = LockUnixSocket(settings.listen);
   if (!lock_fd.ok()) {
     Log(LogLevel::kError, lock_fd.status().message());
@@ -374,6 +449,23 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
   TimerQueue timers;
   Engine engine(settings.engine, &registry, &timers);
   rpc::ExecutorService service(settings.service, &engine, &timers);
+  // After the engine, so that its watchdog thread, which probes the engine,
+  // is joined first.
+  SystemdNotifier notifier(std::move(notify_environment));
+
+  std::unique_ptr<MetricsHttpServer> metrics;
+  if (!settings.metrics_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
+        MetricsHttpServer::Start(settings.metrics_listen, [&] {
+          return RenderPrometheusText(
+              GatherFigures(engine, service, start_time));
+        });
+    if (!started.ok()) {
+      Log(LogLevel::kError, started.status().message());
+      return EXIT_FAILURE;
+    }
+    metrics = *std::move(started);
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -393,27 +485,35 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
   server->GetHealthCheckService()->SetServingStatus(
       v1::Executor::service_full_name(), true);
   const std::string address = BoundAddress(settings.listen, port);
-  std::vector<std::string> pools;
-  for (const PoolStats& pool : engine.PoolStatistics()) {
-    pools.push_back(
-        absl::StrCat(pool.name, " (", pool.workers, " ",
-                     pool.kind == "process" ? "processes" : "threads", ")"));
-  }
-  Log(LogLevel::kInfo, absl::StrCat("serving on ", address, " with pools ",
-                                    absl::StrJoin(pools, ", ")));
+  Log(LogLevel::kInfo,
+      absl::StrCat("futured ", Version(), " (pid ", getpid(), ") serving on ",
+                   address, " with pools ", DescribePools(engine)));
   std::printf("futured listening on %s\n", address.c_str());
+  if (metrics != nullptr) {
+    Log(LogLevel::kInfo, absl::StrCat("metrics on ", metrics->url()));
+    std::printf("futured metrics on %s\n", metrics->url().c_str());
+  }
   std::fflush(stdout);
+  if (absl::Status s =
+          notifier.Notify(absl::StrCat("READY=1\nSTATUS=serving on ", address));
+      !s.ok()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("cannot notify systemd: ", s.message()));
+  }
+  notifier.StartWatchdog([&engine] {
+    // Takes every pool's lock: a wedged pool stops the pings.
+    engine.PoolStatistics();
+    return true;
+  });
 
   const int signal_number = WaitForStopSignal(stop_signals);
   Log(LogLevel::kInfo,
-      absl::StrCat("received ", strsignal(signal_number), "; shutting down"));
-  service.Drain();
-  server->GetHealthCheckService()->Shutdown();
-  // Every waiting call has been answered; what is left are quick unary
-  // calls in flight and idle connections, which would hold Shutdown until
-  // its deadline.
-  server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Milliseconds(250)));
-  const bool all_stopped = engine.Shutdown(settings.shutdown_grace);
+      absl::StrCat("received ", strsignal(signal_number),
+                   "; shutting down: refusing new work, running tasks get ",
+                   absl::FormatDuration(settings.shutdown_grace)));
+  notifier.Notify("STOPPING=1\nSTATUS=shutting down").IgnoreError();
+  const bool all_stopped = GracefulShutdown(settings, *server, service, engine);
+  metrics.reset();
   server.reset();
   if (!all_stopped) {
     // A task ignored its cancellation token; its thread cannot be joined.
@@ -425,26 +525,68 @@ int Run(const Settings& settings, const sigset_t& stop_signals) {
   return EXIT_SUCCESS;
 }
 
+// The flags futured defines (those of this file), which the environment may
+// set and --help lists.
+bool IsFuturedFlagFile(absl::string_view filename) {
+  return absl::EndsWith(filename, "server/main.cc");
+}
+
+std::set<std::string> FuturedFlagNames() {
+  std::set<std::string> names;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (IsFuturedFlagFile(flag->Filename())) names.emplace(name);
+  }
+  return names;
+}
+
+// Flags, then FUTURED_* variables, then checks; exits on a bad setting.
+absl::StatusOr<Settings> Configure(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Python's concurrent.futures as a gRPC daemon.\n"
+      "Usage: futured [--listen=127.0.0.1:50051] [--flagfile=FILE] "
+      "[--flag=value ...]\n"
+      "Each flag may also be set by the environment variable "
+      "FUTURED_<FLAG IN UPPER CASE>;\nthe command line wins over the "
+      "environment, the environment over a --flagfile.");
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = IsFuturedFlagFile;
+  usage.contains_helpshort_flags = IsFuturedFlagFile;
+  usage.version_string = VersionText;
+  usage.normalize_filename = [](absl::string_view filename) {
+    const size_t server = filename.rfind("server/");
+    return std::string(
+        server == absl::string_view::npos ? filename : filename.substr(server));
+  };
+  absl::SetFlagsUsageConfig(usage);
+  // Before absl, which would keep only the last --plugin.
+  std::vector<std::string> plugins = TakeRepeatedFlag("plugin", &argc, argv);
+  absl::ParseCommandLine(argc, argv);
+  ConfigSources sources(FuturedFlagNames(), argc, argv);
+  if (absl::Status s = sources.ApplyEnvironment(); !s.ok()) return s;
+  // The command line wins over FUTURED_PLUGIN.
+  if (!plugins.empty()) absl::SetFlag(&FLAGS_plugin, std::move(plugins));
+  return ReadFlags(sources);
+}
+
 }  // namespace
 }  // namespace futured::server
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "futured: Python's concurrent.futures as a gRPC daemon.\n"
-      "Usage: futured [--listen=127.0.0.1:50051] [--threads=N] [--processes=N] "
-      "...");
-  // Before absl, which would keep only the last --plugin.
-  std::vector<std::string> plugins =
-      futured::server::TakeRepeatedFlag("plugin", &argc, argv);
-  absl::ParseCommandLine(argc, argv);
-  if (!plugins.empty()) absl::SetFlag(&FLAGS_plugin, std::move(plugins));
-  const sigset_t stop_signals = futured::server::BlockStopSignals();
   absl::StatusOr<futured::server::Settings> settings =
-      futured::server::ReadFlags();
+      futured::server::Configure(argc, argv);
   if (!settings.ok()) {
     std::fprintf(stderr, "futured: %s\n",
                  std::string(settings.status().message()).c_str());
     return EXIT_FAILURE;
   }
-  return futured::server::Run(*settings, stop_signals);
+  // Before any thread starts: it edits the environment.
+  absl::StatusOr<futured::server::NotifyEnvironment> notify =
+      futured::server::TakeNotifyEnvironment();
+  if (!notify.ok()) {
+    std::fprintf(stderr, "futured: %s\n",
+                 std::string(notify.status().message()).c_str());
+    return EXIT_FAILURE;
+  }
+  const sigset_t stop_signals = futured::server::BlockStopSignals();
+  return futured::server::Run(*settings, stop_signals, *std::move(notify));
 }

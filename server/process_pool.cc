@@ -556,6 +556,12 @@ void ProcessPool::Reap(Worker& worker) {
     }
     return;
   }
+  {
+    // Counted before its future is finished, so that whoever hears of the
+    // failure sees the restart in GetStats too.
+    absl::MutexLock lock(&shared_->mu);
+    if (!shared_->stopping) ++shared_->restarts;
+  }
   if (worker.current.future != nullptr) {
     std::string message =
         absl::StrCat("worker process ", worker.pid, " ", death,
@@ -571,13 +577,20 @@ void ProcessPool::Reap(Worker& worker) {
                       " (by the kernel's out-of-memory killer, or by another "
                       "process)");
     }
+    // A worker killed to stop its cancelled task died as asked.
+    if (!worker.stopping) {
+      Log(LogLevel::kWarning,
+          absl::StrCat("process pool '", name(), "': ", message));
+    }
     FinishTask(worker, worker.stopping
                            ? Outcome(Cancelled{})
                            : Outcome(TaskError{.type = "WorkerDiedError",
                                                .message = message}));
+  } else if (!exited || info.si_status != 0) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("process pool '", name(), "': idle worker process ",
+                     worker.pid, " ", death));
   }
-  absl::MutexLock lock(&shared_->mu);
-  if (!shared_->stopping) ++shared_->restarts;
 }
 
 void ProcessPool::EndAllWorkers() {

@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "common/future_id.h"
+#include "common/log.h"
 #include "server/rpc/as_completed_reactor.h"
 #include "server/rpc/future_reactor.h"
 #include "server/rpc/map_reactor.h"
@@ -25,8 +26,23 @@ namespace {
 const grpc::Status kShuttingDown(grpc::StatusCode::UNAVAILABLE,
                                  "futured is shutting down");
 
+// One debug line per request: "Result from ipv4:127.0.0.1:5000: <detail>".
+void LogRequest(grpc::CallbackServerContext* context, absl::string_view method,
+                absl::string_view detail) {
+  if (!LogEnabled(LogLevel::kDebug)) return;
+  Log(LogLevel::kDebug,
+      absl::StrCat(method, " from ", context->peer(), ": ", detail));
+}
+
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
                                  const grpc::Status& status) {
+  if (!status.ok() && LogEnabled(LogLevel::kDebug)) {
+    Log(LogLevel::kDebug,
+        absl::StrCat("call from ", context->peer(), " refused: ",
+                     absl::StatusCodeToString(
+                         static_cast<absl::StatusCode>(status.error_code())),
+                     " ", status.error_message()));
+  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
   return reactor;
@@ -119,7 +135,7 @@ void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 grpc::ServerUnaryReactor* ExecutorService::Submit(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::SubmitResponse* response) {
-  if (waiting_.draining()) return Answer(context, kShuttingDown);
+  if (!accepting()) return Answer(context, kShuttingDown);
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return Answer(context, timeout.status());
@@ -130,6 +146,11 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
       engine_->Start(*call, *timeout, Tracking::kInTable);
   if (!future.ok()) return Answer(context, future.status());
   response->set_id((*future)->id());
+  if (LogEnabled(LogLevel::kDebug)) {
+    LogRequest(context, "Submit",
+               absl::StrCat(request->function(), " in pool '",
+                            (*future)->pool(), "' -> ", (*future)->id()));
+  }
   return Answer(context, grpc::Status::OK);
 }
 
@@ -146,6 +167,7 @@ grpc::ServerUnaryReactor* ExecutorService::GetFuture(
 grpc::ServerUnaryReactor* ExecutorService::Result(
     grpc::CallbackServerContext* context, const v1::ResultRequest* request,
     v1::FutureInfo* response) {
+  LogRequest(context, "Result", request->id());
   absl::StatusOr<std::shared_ptr<Future>> future =
       FindFuture(*engine_, request->id());
   if (!future.ok()) return Answer(context, future.status());
@@ -167,6 +189,7 @@ grpc::ServerUnaryReactor* ExecutorService::Result(
 grpc::ServerUnaryReactor* ExecutorService::Cancel(
     grpc::CallbackServerContext* context, const v1::CancelRequest* request,
     v1::CancelResponse* response) {
+  LogRequest(context, "Cancel", request->id());
   absl::StatusOr<std::shared_ptr<Future>> future =
       FindFuture(*engine_, request->id());
   if (!future.ok()) return Answer(context, future.status());
@@ -192,6 +215,7 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
     grpc::CallbackServerContext* context,
     const v1::AsCompletedRequest* request) {
   using Failed = FailedStream<v1::AsCompletedResponse>;
+  LogRequest(context, "AsCompleted", absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
@@ -205,6 +229,7 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
 grpc::ServerUnaryReactor* ExecutorService::Wait(
     grpc::CallbackServerContext* context, const v1::WaitRequest* request,
     v1::WaitResponse* response) {
+  LogRequest(context, "Wait", absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<ReturnWhen> mode = FromProto(request->return_when());
   if (!mode.ok()) return Answer(context, mode.status());
   absl::StatusOr<std::optional<absl::Duration>> timeout =
@@ -220,7 +245,10 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
 grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
     grpc::CallbackServerContext* context, const v1::MapRequest* request) {
   using Failed = FailedStream<v1::MapResponse>;
-  if (waiting_.draining()) return new Failed(kShuttingDown);
+  LogRequest(context, "Map",
+             absl::StrCat(request->function(), " over ", request->inputs_size(),
+                          " inputs"));
+  if (!accepting()) return new Failed(kShuttingDown);
   if (request->inputs_size() > options_.max_map_inputs) {
     return new Failed(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
@@ -301,8 +329,12 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
   for (const PoolStats& stats : engine_->PoolStatistics()) {
     ToProto(stats, response->add_pools());
   }
+  for (const FunctionStats& stats : engine_->FunctionStatistics()) {
+    ToProto(stats, response->add_functions());
+  }
   response->set_futures(engine_->FutureCount());
   response->set_waiting_calls(waiting_.size());
+  response->set_version(options_.version);
   ToProto(start_time_, response->mutable_start_time());
   return Answer(context, grpc::Status::OK);
 }

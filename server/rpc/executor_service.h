@@ -2,7 +2,9 @@
 #ifndef FUTURED_SERVER_RPC_EXECUTOR_SERVICE_H_
 #define FUTURED_SERVER_RPC_EXECUTOR_SERVICE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "absl/time/time.h"
 #include "futured/v1/executor.grpc.pb.h"
@@ -18,6 +20,7 @@ struct ServiceOptions {
   int64_t max_map_inputs = 100000;
   // How long Cancel waits for a running task to stop before answering.
   absl::Duration cancel_grace = absl::Seconds(2);
+  std::string version;  // reported by GetStats
 };
 
 // The Executor service. Handlers never block: a call that waits (Result,
@@ -29,9 +32,18 @@ class ExecutorService final : public v1::Executor::CallbackService {
  public:
   ExecutorService(ServiceOptions options, Engine* engine, TimerQueue* timers);
 
-  // Shutdown, step one: new calls get UNAVAILABLE and every waiting call is
-  // ended with UNAVAILABLE. Never blocks for long.
+  // Shutdown, step one: Submit and Map get UNAVAILABLE from now on; calls
+  // that wait on existing futures go on, so that they can be answered with
+  // each future's final state as the engine shuts down. Never blocks.
+  void StopAccepting() { accepting_.store(false); }
+
+  // Shutdown, once the engine has stopped: new calls get UNAVAILABLE and
+  // every call still waiting (a Watch stream, a call on a task that ignored
+  // cancellation) is ended with UNAVAILABLE. Never blocks for long.
   void Drain();
+
+  // RPCs waiting on futures now, for metrics.
+  int64_t waiting_calls() const { return waiting_.size(); }
 
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
@@ -72,12 +84,14 @@ class ExecutorService final : public v1::Executor::CallbackService {
 
  private:
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
+  bool accepting() const { return accepting_.load() && !waiting_.draining(); }
 
   const ServiceOptions options_;
   Engine* const engine_;
   TimerQueue* const timers_;
   const absl::Time start_time_;
   WaitingCalls waiting_;
+  std::atomic<bool> accepting_{true};  // false once StopAccepting() ran
 };
 
 }  // namespace futured::server::rpc

@@ -103,6 +103,20 @@ void ToProto(const PoolStats& stats, v1::PoolStats* out) {
   out->set_worker_restarts(stats.worker_restarts);
 }
 
+void ToProto(const FunctionStats& stats, v1::FunctionStats* out) {
+  out->set_function(stats.name);
+  out->set_finished(stats.finished);
+  out->set_failed(stats.failed);
+  out->set_cancelled(stats.cancelled);
+  for (size_t i = 0; i < kRunTimeBuckets.size(); ++i) {
+    v1::HistogramBucket* bucket = out->add_run_time_buckets();
+    bucket->set_le(kRunTimeBuckets[i]);
+    bucket->set_count(stats.run_time_buckets[i]);
+  }
+  out->set_run_count(stats.run_count);
+  out->set_run_seconds_sum(stats.run_seconds_sum);
+}
+
 v1::CancelAction ToProto(CancelAction action) {
   switch (action) {
     case CancelAction::kCancelledPending:

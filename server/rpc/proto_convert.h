@@ -14,6 +14,7 @@
 #include "grpcpp/support/status.h"
 #include "server/future.h"
 #include "server/pool.h"
+#include "server/task_metrics.h"
 #include "server/task_registry.h"
 
 namespace futured::server::rpc {
@@ -26,6 +27,7 @@ void ToProto(const Outcome& outcome, v1::Outcome* out);
 void ToProto(const FutureSnapshot& snapshot, v1::FutureInfo* out);
 void ToProto(const TaskSpec& spec, v1::FunctionInfo* out);
 void ToProto(const PoolStats& stats, v1::PoolStats* out);
+void ToProto(const FunctionStats& stats, v1::FunctionStats* out);
 v1::CancelAction ToProto(CancelAction action);
 
 // nullopt when `field_set` is false (the field is absent); INVALID_ARGUMENT

@@ -91,7 +91,26 @@ std::string DescribeWaitStatus(int status) {
 // process group, so a Ctrl-C on the test run reaches it, and it gets SIGKILL
 // if the test dies first (ctest's timeout): posix_spawn cannot ask for that,
 // so this forks and makes only async-signal-safe calls before exec.
-absl::StatusOr<pid_t> Spawn(char* const argv[], int child_stdout) {
+// The test's environment with `overrides` ("NAME=value") added or replacing
+// variables of the same name.
+std::vector<std::string> ChildEnvironment(
+    const std::vector<std::string>& overrides) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const absl::string_view entry = *e;
+    const absl::string_view name = entry.substr(0, entry.find('='));
+    const bool replaced = std::any_of(
+        overrides.begin(), overrides.end(), [name](const std::string& o) {
+          return absl::string_view(o).substr(0, o.find('=')) == name;
+        });
+    if (!replaced) env.emplace_back(entry);
+  }
+  env.insert(env.end(), overrides.begin(), overrides.end());
+  return env;
+}
+
+absl::StatusOr<pid_t> Spawn(char* const argv[], char* const envp[],
+                            int child_stdout) {
   const pid_t parent = getpid();
   sigset_t all_signals;
   sigfillset(&all_signals);
@@ -112,7 +131,7 @@ absl::StatusOr<pid_t> Spawn(char* const argv[], int child_stdout) {
     sigset_t no_signals;
     sigemptyset(&no_signals);
     sigprocmask(SIG_SETMASK, &no_signals, nullptr);
-    execve(argv[0], argv, environ);
+    execve(argv[0], argv, envp);
     _exit(127);
   }
   const int fork_error = errno;
@@ -146,14 +165,21 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
   daemon->stdout_fd_ = pipe_fds[0];
   const int child_stdout = pipe_fds[1];
 
-  std::vector<std::string> args = {FUTURED_BINARY,
-                                   absl::StrCat("--listen=", listen)};
+  std::vector<std::string> args = {FUTURED_BINARY};
+  if (options.add_listen_flag) {
+    args.push_back(absl::StrCat("--listen=", listen));
+  }
   args.insert(args.end(), options.flags.begin(), options.flags.end());
   std::vector<char*> argv;
   for (std::string& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
 
-  absl::StatusOr<pid_t> pid = Spawn(argv.data(), child_stdout);
+  std::vector<std::string> env = ChildEnvironment(options.env);
+  std::vector<char*> envp;
+  for (std::string& entry : env) envp.push_back(entry.data());
+  envp.push_back(nullptr);
+
+  absl::StatusOr<pid_t> pid = Spawn(argv.data(), envp.data(), child_stdout);
   close(child_stdout);
   if (!pid.ok()) return pid.status();
   daemon->pid_ = *pid;
@@ -161,6 +187,14 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
   daemon->pidfd_ = PidfdOpen(*pid);  // always close-on-exec
   if (daemon->pidfd_ < 0) return ErrnoStatus("pidfd_open", errno);
 
+  if (!options.wait_until_serving) {
+    if (!options.unix_socket) {
+      return absl::InvalidArgumentError(
+          "wait_until_serving = false needs a unix socket");
+    }
+    daemon->address_ = listen;
+    return daemon;
+  }
   // Read stdout until the one line the daemon prints once it serves.
   const absl::Time deadline = absl::Now() + kStartTimeout;
   std::string out;
@@ -199,12 +233,13 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
   }
 
   absl::string_view line(out.data(), out.find('\n'));
+  daemon->stdout_buffer_ = out.substr(out.find('\n') + 1);
   if (!absl::ConsumePrefix(&line, kListeningPrefix)) {
     return absl::InternalError(
         absl::StrCat("unexpected first line from futured: \"", line, "\""));
   }
   daemon->address_ = std::string(line);
-  if (options.unix_socket) {
+  if (options.unix_socket && options.add_listen_flag) {
     if (daemon->address_ != listen) {
       return absl::InternalError(absl::StrCat("futured listens on \"",
                                               daemon->address_,
@@ -240,6 +275,32 @@ DaemonProcess::~DaemonProcess() {
     std::error_code ignored;
     std::filesystem::remove_all(temp_dir_, ignored);
   }
+}
+
+absl::StatusOr<std::string> DaemonProcess::ReadStdoutLine(
+    absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (stdout_buffer_.find('\n') == std::string::npos) {
+    absl::StatusOr<bool> readable = PollReadable(stdout_fd_, deadline);
+    if (!readable.ok()) return readable.status();
+    if (!*readable) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "no line from futured within ", absl::FormatDuration(timeout),
+          "; so far: \"", stdout_buffer_, "\""));
+    }
+    char buf[512];
+    const ssize_t n = read(stdout_fd_, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return ErrnoStatus("read daemon stdout", errno);
+    }
+    if (n == 0) return absl::UnavailableError("futured closed its stdout");
+    stdout_buffer_.append(buf, static_cast<size_t>(n));
+  }
+  const size_t newline = stdout_buffer_.find('\n');
+  std::string line = stdout_buffer_.substr(0, newline);
+  stdout_buffer_.erase(0, newline + 1);
+  return line;
 }
 
 std::shared_ptr<grpc::Channel> DaemonProcess::NewChannel() const {

@@ -25,6 +25,16 @@ class DaemonProcess {
   struct Options {
     bool unix_socket = false;
     std::vector<std::string> flags;  // extra flags, e.g. "--threads=2"
+    // Added to (or replacing, by name) the test's environment: "NAME=value".
+    std::vector<std::string> env = {};
+    // Whether Start() adds --listen (a test of FUTURED_LISTEN leaves it out
+    // and names 127.0.0.1:0 itself).
+    bool add_listen_flag = true;
+    // Whether Start() waits for the listening line. Without it (unix
+    // sockets only, whose address is known in advance) Start() returns once
+    // the process is spawned: for a test that learns readiness otherwise,
+    // as systemd does.
+    bool wait_until_serving = true;
   };
 
   // Spawns the binary named by the FUTURED_BINARY compile definition with
@@ -43,6 +53,12 @@ class DaemonProcess {
   std::shared_ptr<grpc::Channel> NewChannel() const;
   std::unique_ptr<futured::v1::Executor::Stub> NewStub() const;
 
+  // The next line the daemon prints on stdout after its listening line
+  // (e.g. "futured metrics on http://..."), without the newline. Waits at
+  // most `timeout`; DEADLINE_EXCEEDED then, UNAVAILABLE at end of file.
+  absl::StatusOr<std::string> ReadStdoutLine(
+      absl::Duration timeout = absl::Seconds(30));
+
   // Sends `signal` and waits at most `timeout` for the process to exit.
   // Returns its wait status (use WIFEXITED/WEXITSTATUS), or
   // DEADLINE_EXCEEDED (the process is then SIGKILLed and reaped).
@@ -55,6 +71,7 @@ class DaemonProcess {
   pid_t pid_ = -1;
   int pidfd_ = -1;
   int stdout_fd_ = -1;
+  std::string stdout_buffer_;  // read from stdout_fd_, not yet returned
   std::string address_;
   std::string temp_dir_;
 };

@@ -1,6 +1,8 @@
 // Graceful shutdown of the real daemon: SIGTERM and SIGINT end it with exit
-// status 0, every waiting Result call is answered rather than left hanging,
-// and a unix socket file is removed on the way out.
+// status 0; new work is refused (UNAVAILABLE) while running tasks get
+// --shutdown_grace; every waiting Result call is answered with its future's
+// final state rather than left hanging; a unix socket file is removed on the
+// way out.
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -20,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/integration/async_result_calls.h"
@@ -55,21 +58,20 @@ void StartRunningSleep(ExecutorCalls& calls, std::string* id) {
   ASSERT_TRUE(info.ok()) << info.status();
 }
 
-// Expects every call ended UNAVAILABLE (the daemon's shutdown answer) or, if
-// the connection went first, CANCELLED; prints how many got which.
-void ExpectAllUnavailable(const AsyncResultCalls& waiters,
-                          absl::string_view what) {
+// Expects every call answered OK with the future in `state` (its final
+// state at shutdown); prints how many got which answer.
+void ExpectAllEndedIn(const AsyncResultCalls& waiters, v1::FutureState state,
+                      absl::string_view what) {
   std::map<std::string, int> outcomes;
   for (const AsyncResultCalls::Call& call : waiters.calls()) {
-    ++outcomes[StatusText(call.status)];
-    const grpc::StatusCode code = call.status.error_code();
-    EXPECT_TRUE(code == grpc::StatusCode::UNAVAILABLE ||
-                code == grpc::StatusCode::CANCELLED)
-        << what << ": " << StatusText(call.status) << " "
-        << call.response.ShortDebugString();
+    ++outcomes[absl::StrCat(StatusText(call.status), " ",
+                            v1::FutureState_Name(call.response.state()))];
+    EXPECT_TRUE(call.status.ok()) << what << ": " << StatusText(call.status);
+    EXPECT_EQ(call.response.state(), state)
+        << what << ": " << call.response.ShortDebugString();
   }
-  for (const auto& [status, count] : outcomes) {
-    std::cout << what << ": " << count << " x " << status << "\n";
+  for (const auto& [outcome, count] : outcomes) {
+    std::cout << what << ": " << count << " x " << outcome << "\n";
   }
 }
 
@@ -81,7 +83,7 @@ void ExpectExitedZero(absl::StatusOr<int> wait_status) {
 
 TEST(ShutdownTest, SigtermAnswersEveryWaitingResultAndExitsZero) {
   absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-      DaemonProcess::Start({.flags = {"--threads=1"}});
+      DaemonProcess::Start({.flags = {"--threads=1", "--shutdown_grace=1s"}});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   ExecutorCalls calls((*daemon)->NewChannel());
 
@@ -108,8 +110,89 @@ TEST(ShutdownTest, SigtermAnswersEveryWaitingResultAndExitsZero) {
       << on_queued.Ended() << " of 10 ended";
   ASSERT_TRUE(on_running.WaitAll(absl::Seconds(30)))
       << on_running.Ended() << " of 5 ended";
-  ExpectAllUnavailable(on_queued, "Result on the queued future");
-  ExpectAllUnavailable(on_running, "Result on the running future");
+  // The queued future was cancelled at once; the running one after the
+  // grace. Either way its waiters hear the final state.
+  ExpectAllEndedIn(on_queued, v1::FUTURE_STATE_CANCELLED,
+                   "Result on the queued future");
+  ExpectAllEndedIn(on_running, v1::FUTURE_STATE_CANCELLED,
+                   "Result on the running future");
+}
+
+// Polls the health service (every 10 ms, at most 30 s) until the daemon
+// says NOT_SERVING: it has received its stop signal.
+void AwaitNotServing(const std::shared_ptr<grpc::Channel>& channel) {
+  std::unique_ptr<grpc::health::v1::Health::Stub> health =
+      grpc::health::v1::Health::NewStub(channel);
+  for (int i = 0; i < 3000; ++i) {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(5));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = health->Check(&context, request, &response);
+    if (status.ok() && response.status() ==
+                           grpc::health::v1::HealthCheckResponse::NOT_SERVING) {
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ADD_FAILURE() << "the daemon never said NOT_SERVING";
+}
+
+// Clients waiting during shutdown: a task that ends within the grace gives
+// its waiters its value; one that outlives the grace is cancelled and its
+// waiters hear FUTURE_STATE_CANCELLED. Meanwhile new work is UNAVAILABLE
+// but questions about existing futures are still answered.
+TEST(ShutdownTest, WaitingClientsGetEachFuturesFinalState) {
+  // The grace is far longer than the short task needs, however slow the
+  // machine; the long task is cancelled when it ends.
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+      DaemonProcess::Start({.flags = {"--threads=2", "--shutdown_grace=10s"}});
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  std::shared_ptr<grpc::Channel> channel = (*daemon)->NewChannel();
+  ExecutorCalls calls(channel);
+  std::string outliving;
+  ASSERT_NO_FATAL_FAILURE(StartRunningSleep(calls, &outliving));
+  // Started only after SIGTERM would be too late: it must be running.
+  std::string short_task;
+  ASSERT_TRUE(calls
+                  .Submit(CallOf("echo", {StringValue("finished in time")}),
+                          &short_task)
+                  .ok());
+  std::string within_grace = SubmitSleep(calls, 1);
+  ASSERT_FALSE(within_grace.empty());
+  ASSERT_TRUE(calls.AwaitState(within_grace, v1::FUTURE_STATE_RUNNING).ok());
+
+  AsyncResultCalls on_within(calls.stub(), within_grace, 3);
+  AsyncResultCalls on_outliving(calls.stub(), outliving, 3);
+  ASSERT_TRUE(calls
+                  .AwaitStats([](const v1::GetStatsResponse& s) {
+                    return s.waiting_calls() >= 6;
+                  })
+                  .ok());
+
+  ASSERT_EQ(kill((*daemon)->pid(), SIGTERM), 0);
+  AwaitNotServing(channel);
+  std::string refused;
+  grpc::Status submit =
+      calls.Submit(CallOf("square", {NumberValue(2)}), &refused);
+  EXPECT_EQ(submit.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << StatusText(submit);
+  v1::FutureInfo done;
+  grpc::Status get = calls.GetFuture(short_task, &done);
+  EXPECT_TRUE(get.ok()) << StatusText(get);
+  EXPECT_EQ(done.state(), v1::FUTURE_STATE_FINISHED);
+
+  ASSERT_TRUE(on_within.WaitAll(absl::Seconds(60)));
+  for (const AsyncResultCalls::Call& call : on_within.calls()) {
+    EXPECT_TRUE(call.status.ok()) << StatusText(call.status);
+    EXPECT_EQ(call.response.state(), v1::FUTURE_STATE_FINISHED);
+    EXPECT_EQ(call.response.outcome().value().number_value(), 1)
+        << call.response.ShortDebugString();
+  }
+  ASSERT_TRUE(on_outliving.WaitAll(absl::Seconds(60)));
+  ExpectAllEndedIn(on_outliving, v1::FUTURE_STATE_CANCELLED,
+                   "Result on the task that outlived the grace");
+  ExpectExitedZero((*daemon)->Stop(SIGTERM, kStopTimeout));
 }
 
 TEST(ShutdownTest, SigintExitsZero) {

@@ -143,7 +143,10 @@ TEST_F(WatchTest, TooManyIdsInOneRequestEndTheStream) {
       << StatusText(status);
 }
 
-TEST_F(WatchTest, ShutdownEndsAWaitingStreamAndTheDaemonExitsZero) {
+// Shutdown cancels the running task, the stream carries its final state,
+// and then ends with UNAVAILABLE (a Watch stream waits for more names, so
+// only the daemon can end it).
+TEST_F(WatchTest, ShutdownSendsTheFinalStateThenEndsTheStream) {
   StartWatching();
   const std::string id = MustSubmit(CallOf("sleep", {NumberValue(60)}));
   ASSERT_TRUE(stream_->Write(Follow({id})));
@@ -158,7 +161,11 @@ TEST_F(WatchTest, ShutdownEndsAWaitingStreamAndTheDaemonExitsZero) {
   daemon_.reset();
 
   WatchResponse response;
-  EXPECT_FALSE(stream_->Read(&response));
+  ASSERT_TRUE(stream_->Read(&response));
+  ASSERT_EQ(response.futures_size(), 1) << response.DebugString();
+  EXPECT_EQ(response.futures(0).id(), id);
+  EXPECT_EQ(response.futures(0).state(), v1::FUTURE_STATE_CANCELLED);
+  EXPECT_FALSE(stream_->Read(&response)) << response.DebugString();
   grpc::Status status = stream_->Finish();
   stream_.reset();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAVAILABLE)

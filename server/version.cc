@@ -1,0 +1,28 @@
+#include "server/version.h"
+
+#include "absl/base/config.h"
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/common.h"
+#include "grpcpp/grpcpp.h"
+
+// Set by server/CMakeLists.txt on this file only, at configure time.
+#ifndef FUTURED_VERSION
+#error "FUTURED_VERSION must be defined by the build"
+#endif
+
+namespace futured::server {
+
+const char* Version() { return FUTURED_VERSION; }
+
+std::string VersionText() {
+  const std::string commit = FUTURED_GIT_COMMIT;
+  return absl::StrCat(
+      "futured ", FUTURED_VERSION,
+      commit.empty() ? "" : absl::StrCat(" (git ", commit, ")"), "\n",
+      "built with ", FUTURED_COMPILER, ", ", FUTURED_BUILD_TYPE, "; gRPC ",
+      grpc::Version(), ", protobuf ",
+      google::protobuf::internal::VersionString(GOOGLE_PROTOBUF_VERSION),
+      ", abseil ", ABSL_LTS_RELEASE_VERSION, "\n");
+}
+
+}  // namespace futured::server

@@ -1,0 +1,152 @@
+// futured's configuration as an operator meets it: flags, FUTURED_*
+// environment variables and a --flagfile with command line > environment >
+// flagfile > default; bad values refused at start naming the setting and
+// where it came from; --help and --version.
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/daemon_process.h"
+#include "tests/integration/executor_calls.h"
+#include "tests/integration/program_run.h"
+
+namespace futured::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A flagfile in a fresh temporary directory, removed at the end.
+class Flagfile {
+ public:
+  explicit Flagfile(const std::string& text) {
+    std::string dir =
+        (std::filesystem::temp_directory_path() / "futured-config-XXXXXX")
+            .string();
+    if (mkdtemp(dir.data()) != nullptr) dir_ = dir;
+    path_ = absl::StrCat(dir_, "/futured.flags");
+    std::ofstream(path_) << text;
+  }
+  ~Flagfile() {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  std::string Flag() const { return absl::StrCat("--flagfile=", path_); }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+// The thread pool's worker count of a daemon started with `flags` and `env`.
+int ThreadWorkers(std::vector<std::string> flags,
+                  std::vector<std::string> env) {
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+      DaemonProcess::Start({.flags = std::move(flags), .env = std::move(env)});
+  if (!daemon.ok()) {
+    ADD_FAILURE() << daemon.status();
+    return -1;
+  }
+  ExecutorCalls calls((*daemon)->NewChannel());
+  v1::GetStatsResponse stats;
+  grpc::Status status = calls.GetStats(&stats);
+  EXPECT_TRUE(status.ok()) << StatusText(status);
+  int workers = -1;
+  for (const v1::PoolStats& pool : stats.pools()) {
+    if (pool.name() == "thread") workers = static_cast<int>(pool.workers());
+  }
+  absl::StatusOr<int> exit = (*daemon)->Stop(SIGTERM);
+  EXPECT_TRUE(exit.ok() && WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0);
+  return workers;
+}
+
+// Runs futured to its (quick) end: a refused setting, --help or --version.
+ProgramResult RunFutured(std::vector<std::string> args,
+                         std::vector<std::string> env = {}) {
+  args.insert(args.begin(), FUTURED_BINARY);
+  absl::StatusOr<ProgramResult> result =
+      RunProgram(args, {.env = std::move(env), .timeout = absl::Seconds(60)});
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.value_or(ProgramResult());
+}
+
+TEST(ConfigTest, PrecedenceIsCommandLineEnvironmentFlagfileDefault) {
+  Flagfile file("--threads=3\n");
+  EXPECT_EQ(ThreadWorkers({file.Flag()}, {}), 3);
+  EXPECT_EQ(ThreadWorkers({file.Flag()}, {"FUTURED_THREADS=5"}), 5);
+  EXPECT_EQ(ThreadWorkers({file.Flag(), "--threads=7"}, {"FUTURED_THREADS=5"}),
+            7);
+  EXPECT_EQ(ThreadWorkers({"--threads", "2"}, {"FUTURED_THREADS=5"}), 2);
+}
+
+TEST(ConfigTest, ListenFromTheEnvironment) {
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+      DaemonProcess::Start({.flags = {},
+                            .env = {"FUTURED_LISTEN=127.0.0.1:0"},
+                            .add_listen_flag = false});
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  EXPECT_TRUE(absl::StartsWith((*daemon)->address(), "127.0.0.1:"));
+  absl::StatusOr<int> exit = (*daemon)->Stop(SIGTERM);
+  ASSERT_TRUE(exit.ok()) << exit.status();
+}
+
+TEST(ConfigTest, BadValuesAreRefusedNamingTheSettingAndItsSource) {
+  ProgramResult env = RunFutured({}, {"FUTURED_THREADS=0"});
+  EXPECT_NE(env.exit_code, 0);
+  EXPECT_THAT(env.err, HasSubstr("--threads (from environment variable "
+                                 "FUTURED_THREADS) must be positive, got 0"));
+
+  ProgramResult unparsable = RunFutured({}, {"FUTURED_SHUTDOWN_GRACE=soon"});
+  EXPECT_NE(unparsable.exit_code, 0);
+  EXPECT_THAT(unparsable.err, HasSubstr("FUTURED_SHUTDOWN_GRACE='soon'"));
+  EXPECT_THAT(unparsable.err, HasSubstr("--shutdown_grace"));
+
+  Flagfile file("--retention=-1s\n");
+  ProgramResult from_file = RunFutured({file.Flag()});
+  EXPECT_NE(from_file.exit_code, 0);
+  EXPECT_THAT(from_file.err,
+              HasSubstr("--retention (from the --flagfile) must be positive"));
+
+  ProgramResult flag = RunFutured({"--log_level=loud"});
+  EXPECT_NE(flag.exit_code, 0);
+  EXPECT_THAT(flag.err, HasSubstr("--log_level: log level 'loud'"));
+
+  ProgramResult metrics = RunFutured({"--metrics_listen=nonsense"});
+  EXPECT_NE(metrics.exit_code, 0);
+  EXPECT_THAT(metrics.err, HasSubstr("metrics address 'nonsense'"));
+}
+
+TEST(ConfigTest, VersionPrintsVersionAndBuildInfo) {
+  ProgramResult result = RunFutured({"--version"});
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_THAT(result.out, HasSubstr(absl::StrCat("futured ", FUTURED_VERSION)));
+  EXPECT_THAT(result.out, HasSubstr("gRPC 1."));
+  EXPECT_THAT(result.out, HasSubstr("protobuf 3."));
+  EXPECT_THAT(result.out, HasSubstr("built with "));
+}
+
+TEST(ConfigTest, HelpListsFuturedsOwnFlagsOnly) {
+  ProgramResult result = RunFutured({"--help"});
+  // abseil's --help exits 1 after printing, as --helpfull does.
+  EXPECT_THAT(result.out, HasSubstr("Usage: futured"));
+  EXPECT_THAT(result.out, HasSubstr("FUTURED_<FLAG IN UPPER CASE>"));
+  for (const char* flag : {"--listen", "--threads", "--shutdown_grace",
+                           "--metrics_listen", "--log_level"}) {
+    EXPECT_THAT(result.out, HasSubstr(flag));
+  }
+  EXPECT_THAT(result.out, Not(HasSubstr("--flagfile (")));
+}
+
+}  // namespace
+}  // namespace futured::testing
