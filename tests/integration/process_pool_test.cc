@@ -27,6 +27,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/executor_calls.h"
+#include "tests/sanitizer_build.h"
 
 namespace futured::testing {
 namespace {
@@ -305,6 +306,9 @@ TEST_F(ProcessPoolTest, SubmitTimeoutKillsTheWorkerAtTheDeadline) {
 }
 
 TEST_F(ProcessPoolTest, TaskOverTheMemoryLimitFailsWithMemoryError) {
+  if (futured::testing::kAddressSanitizer) {
+    GTEST_SKIP() << "an address-space limit cannot hold ASan's shadow memory";
+  }
   StartDaemon({"--processes=1", "--worker_memory_limit=268435456"});
   const FutureInfo info = MustResult(
       MustSubmit(InProcessPool(CallOf("allocate", {NumberValue(1 << 30)}))));
