@@ -142,6 +142,11 @@ bool Future::Raised() const {
   return state_ == FutureState::kFinished && outcome_ && IsError(*outcome_);
 }
 
+std::optional<absl::Time> Future::end_time() const {
+  absl::MutexLock lock(&mu_);
+  return end_time_;
+}
+
 FutureSnapshot Future::Snapshot() const {
   absl::MutexLock lock(&mu_);
   return FutureSnapshot{.id = id_,
