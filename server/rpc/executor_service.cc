@@ -115,20 +115,52 @@ ExecutorService::ExecutorService(ServiceOptions options, Engine* engine,
 
 void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 
+absl::StatusOr<std::string> ExecutorService::SubmitOne(
+    const v1::SubmitRequest& request) {
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request.has_timeout(), request.timeout(), "timeout");
+  if (!timeout.ok()) return timeout.status();
+  absl::StatusOr<PreparedCall> call = engine_->Prepare(
+      request.function(), request.args(), request.kwargs(), request.pool());
+  if (!call.ok()) return call.status();
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      engine_->Start(*std::move(call), *timeout, Tracking::kInTable);
+  if (!future.ok()) return future.status();
+  return (*future)->id();
+}
+
 grpc::ServerUnaryReactor* ExecutorService::Submit(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::SubmitResponse* response) {
   if (waiting_.draining()) return Answer(context, kShuttingDown);
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
-  if (!timeout.ok()) return Answer(context, timeout.status());
-  absl::StatusOr<PreparedCall> call = engine_->Prepare(
-      request->function(), request->args(), request->kwargs(), request->pool());
-  if (!call.ok()) return Answer(context, call.status());
-  absl::StatusOr<std::shared_ptr<Future>> future =
-      engine_->Start(*call, *timeout, Tracking::kInTable);
-  if (!future.ok()) return Answer(context, future.status());
-  response->set_id((*future)->id());
+  absl::StatusOr<std::string> id = SubmitOne(*request);
+  if (!id.ok()) return Answer(context, id.status());
+  response->set_id(*std::move(id));
+  return Answer(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
+    grpc::CallbackServerContext* context, const v1::SubmitBatchRequest* request,
+    v1::SubmitBatchResponse* response) {
+  if (waiting_.draining()) return Answer(context, kShuttingDown);
+  if (request->requests_size() > options_.max_ids_per_call) {
+    return Answer(
+        context,
+        absl::ResourceExhaustedError(absl::StrCat(
+            request->requests_size(), " calls in one batch; at most ",
+            options_.max_ids_per_call, " allowed (--max_ids_per_call)")));
+  }
+  response->mutable_results()->Reserve(request->requests_size());
+  for (const v1::SubmitRequest& item : request->requests()) {
+    v1::SubmitBatchResult* result = response->add_results();
+    absl::StatusOr<std::string> id = SubmitOne(item);
+    if (id.ok()) {
+      result->set_id(*std::move(id));
+    } else {
+      result->set_code(static_cast<int32_t>(id.status().code()));
+      result->set_message(std::string(id.status().message()));
+    }
+  }
   return Answer(context, grpc::Status::OK);
 }
 
@@ -253,9 +285,9 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
   // Start them all, or none.
   std::vector<std::shared_ptr<Future>> futures;
   futures.reserve(calls.size());
-  for (const PreparedCall& call : calls) {
+  for (PreparedCall& call : calls) {
     absl::StatusOr<std::shared_ptr<Future>> future =
-        engine_->Start(call, std::nullopt, Tracking::kPrivate);
+        engine_->Start(std::move(call), std::nullopt, Tracking::kPrivate);
     if (!future.ok()) {
       for (const auto& started : futures) started->Cancel(absl::Now());
       return new Failed(ToGrpcStatus(future.status()));

@@ -3,7 +3,9 @@
 #define FUTURED_SERVER_RPC_EXECUTOR_SERVICE_H_
 
 #include <cstdint>
+#include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.grpc.pb.h"
 #include "server/engine.h"
@@ -14,7 +16,7 @@
 namespace futured::server::rpc {
 
 struct ServiceOptions {
-  int64_t max_ids_per_call = 10000;  // AsCompleted, Wait, Release
+  int64_t max_ids_per_call = 10000;  // AsCompleted, Wait, Release, SubmitBatch
   int64_t max_map_inputs = 100000;
   // How long Cancel waits for a running task to stop before answering.
   absl::Duration cancel_grace = absl::Seconds(2);
@@ -35,6 +37,10 @@ class ExecutorService final : public v1::Executor::CallbackService {
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
                                    v1::SubmitResponse* response) override;
+  grpc::ServerUnaryReactor* SubmitBatch(
+      grpc::CallbackServerContext* context,
+      const v1::SubmitBatchRequest* request,
+      v1::SubmitBatchResponse* response) override;
   grpc::ServerUnaryReactor* GetFuture(grpc::CallbackServerContext* context,
                                       const v1::GetFutureRequest* request,
                                       v1::FutureInfo* response) override;
@@ -67,6 +73,9 @@ class ExecutorService final : public v1::Executor::CallbackService {
       grpc::CallbackServerContext* context) override;
 
  private:
+  // Submit's work for one request: checks, binds and queues it; the ID.
+  absl::StatusOr<std::string> SubmitOne(const v1::SubmitRequest& request);
+
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
 
   const ServiceOptions options_;
