@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "executor_core.h"
 #include "futured/errors.h"
@@ -49,6 +50,11 @@ void Executor::shutdown(bool wait, bool cancel_futures) {
 
 std::shared_ptr<internal::FutureProxy> Executor::Submit(const Call& call) {
   return Checked(core_).Submit(call);
+}
+
+std::vector<std::shared_ptr<internal::FutureProxy>> Executor::SubmitBatch(
+    const std::vector<Call>& calls) {
+  return Checked(core_).SubmitBatch(calls);
 }
 
 std::unique_ptr<internal::MapStream> Executor::NewMapStream(

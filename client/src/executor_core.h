@@ -34,9 +34,25 @@ class ExecutorCore {
   // ValueError.
   std::shared_ptr<FutureProxy> Submit(const Call& call);
 
+  // Submits `calls` with one SubmitBatch call per chunk, and returns a proxy
+  // per call, in order. A call the daemon refused gets a proxy that is lost
+  // with that status (its result() throws RpcError); the others run. Throws
+  // Error after Shutdown, RpcError if a whole chunk fails.
+  std::vector<std::shared_ptr<FutureProxy>> SubmitBatch(
+      const std::vector<Call>& calls);
+
+  // Throws Error after Shutdown: for map, which submits through the Map
+  // call instead of Submit.
+  void CheckOpen();
+
   void Shutdown(bool wait, bool cancel_futures);
 
  private:
+  // Counts a submit in progress; throws Error after Shutdown.
+  void BeginSubmit();
+  // Ends it, tracking `proxies`.
+  void EndSubmit(const std::vector<std::shared_ptr<FutureProxy>>& proxies);
+
   // Drops tracked futures that are done, asking the daemon about the rest.
   void Prune();
 
