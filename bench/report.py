@@ -128,7 +128,7 @@ def main():
         print("".join(f"    {line}" for line in f), end="")
     with open(os.path.join(directory, "load")) as f:
         print("".join(f"    {line}" for line in f), end="")
-    runs = len(glob.glob(os.path.join(directory, "futured.*")))
+    runs = len(glob.glob(os.path.join(directory, "futured.[0-9]*")))
     print(f"\nMedians of {runs} run(s).\n")
     print("| workload | futured | baseline | baseline figure | futured / baseline | target |")
     print("|---|---|---|---|---|---|")

@@ -41,8 +41,13 @@ futured_sizes=(
 for run in $(seq 1 "$runs"); do
   echo "run $run of $runs" >&2
   echo "run=$run $(uptime)" >> "$out/load"
+  # Everything but the memory figure, then that alone on a fresh daemon,
+  # so no memory freed by earlier workloads hides in its RSS delta.
   "$build_dir/bench/futured-bench" "${futured_sizes[@]}" "${bench_args[@]}" \
+    --workloads=echo,sync,sync_map,pipelined,one_rpc,map,as_completed,sleeps,factorials,waiters \
     > "$out/futured.$run"
+  "$build_dir/bench/futured-bench" "${futured_sizes[@]}" "${bench_args[@]}" \
+    --workloads=retained > "$out/futured_memory.$run"
   echo "run=$run after futured $(uptime)" >> "$out/load"
   "$python" bench/peers/python_executors.py --scale "$scale" > "$out/python.$run"
   "$python" bench/peers/dask_distributed.py --scale "$scale" > "$out/dask.$run" \

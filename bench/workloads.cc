@@ -4,13 +4,16 @@
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "bench/proc_sample.h"
@@ -63,6 +66,46 @@ absl::Status Collect(const Daemon& d, Batch& batch, Figures& figures) {
   return absl::OkStatus();
 }
 
+// Batches submitted and not yet collected, handed from the submitting
+// thread to the collecting one; at most `window` at once.
+class BatchQueue {
+ public:
+  explicit BatchQueue(int64_t window) : window_(window) {}
+
+  // Blocks while `window` batches wait.
+  void Push(Batch batch) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &BatchQueue::HasRoom));
+    batches_.push_back(std::move(batch));
+  }
+  // The oldest batch; nullopt once Close()d and empty.
+  std::optional<Batch> Pop() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    mu_.Await(absl::Condition(this, &BatchQueue::HasBatchOrClosed));
+    if (batches_.empty()) return std::nullopt;
+    Batch batch = std::move(batches_.front());
+    batches_.pop_front();
+    return batch;
+  }
+  void Close() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+  }
+
+ private:
+  bool HasRoom() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return static_cast<int64_t>(batches_.size()) < window_;
+  }
+  bool HasBatchOrClosed() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return closed_ || !batches_.empty();
+  }
+
+  const int64_t window_;
+  absl::Mutex mu_;
+  std::deque<Batch> batches_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 }  // namespace
 
 absl::StatusOr<Figures> Pipelined(const Daemon& d, const std::string& pool,
@@ -70,24 +113,34 @@ absl::StatusOr<Figures> Pipelined(const Daemon& d, const std::string& pool,
   return Guarded([&]() -> absl::StatusOr<Figures> {
     Figures figures{.workload = absl::StrCat(pool, ".pipelined")};
     Executor executor = d.client->executor(pool);
-    std::deque<Batch> in_flight;
-    int64_t submitted = 0;
+    BatchQueue queue(sizes.window);
+    absl::Status submit_status;
     const absl::Time start = absl::Now();
-    while (submitted < sizes.pipelined || !in_flight.empty()) {
-      while (submitted < sizes.pipelined &&
-             static_cast<int64_t>(in_flight.size()) < sizes.window) {
-        const int64_t n = std::min(sizes.batch, sizes.pipelined - submitted);
-        Batch batch{.submitted = absl::Now()};
-        batch.futures = executor.submit_batch(EchoCalls(submitted, n));
-        submitted += n;
-        in_flight.push_back(std::move(batch));
+    // One thread submits batches while this one collects the oldest.
+    std::thread submitter([&] {
+      try {
+        for (int64_t first = 0; first < sizes.pipelined; first += sizes.batch) {
+          const int64_t n = std::min(sizes.batch, sizes.pipelined - first);
+          Batch batch{.submitted = absl::Now()};
+          batch.futures = executor.submit_batch(EchoCalls(first, n));
+          queue.Push(std::move(batch));
+        }
+      } catch (const Error& e) {
+        submit_status = absl::UnavailableError(e.what());
       }
-      absl::Status collected = Collect(d, in_flight.front(), figures);
-      if (!collected.ok()) return collected;
-      in_flight.pop_front();
+      queue.Close();
+    });
+    absl::Status collected;
+    int64_t count = 0;
+    while (std::optional<Batch> batch = queue.Pop()) {
+      if (collected.ok()) collected = Collect(d, *batch, figures);
+      count += static_cast<int64_t>(batch->futures.size());
     }
+    submitter.join();
+    if (!submit_status.ok()) return submit_status;
+    if (!collected.ok()) return collected;
     figures.seconds = absl::ToDoubleSeconds(absl::Now() - start);
-    figures.count = sizes.pipelined;
+    figures.count = count;
     return figures;
   });
 }
