@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
@@ -95,4 +96,14 @@ BENCHMARK(BM_CompletionFanOut)->Arg(1)->Arg(100)->Arg(10000);
 }  // namespace
 }  // namespace futured::server
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+#ifdef NDEBUG
+  // As futured's release build does (server/main.cc).
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

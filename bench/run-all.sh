@@ -54,7 +54,7 @@ for run in $(seq 1 "$runs"); do
     2> "$out/dask.$run.log"
   echo "run=$run after peers $(uptime)" >> "$out/load"
 done
-"$build_dir/bench/hot_paths_bench" --benchmark_min_time=0.2 \
+"$build_dir/bench/hot_paths_bench" --benchmark_min_time=1 \
   > "$out/hot_paths" 2>&1
 
 "$python" bench/report.py "$out"
