@@ -56,6 +56,14 @@ grpc::Status ClientCore::Submit(const Call& call, std::string_view pool,
   return status;
 }
 
+grpc::Status ClientCore::Run(const Call& call, std::string_view pool,
+                             v1::FutureInfo* info) const {
+  const v1::SubmitRequest request = ToSubmitRequest(call, pool);
+  grpc::ClientContext context;
+  SetWaitDeadline(&context, call.timeout().value_or(absl::InfiniteDuration()));
+  return stub_->Run(&context, request, info);
+}
+
 grpc::Status ClientCore::SubmitBatch(
     absl::Span<const Call> calls, std::string_view pool,
     std::vector<absl::StatusOr<std::string>>* results) const {

@@ -44,6 +44,12 @@ class ClientCore {
   grpc::Status Submit(const Call& call, std::string_view pool,
                       std::string* id) const;
 
+  // One Run call: submits `call` to `pool` and waits until it is done (no
+  // deadline unless the call has a timeout: then timeout + call_timeout);
+  // sets *info to the done future.
+  grpc::Status Run(const Call& call, std::string_view pool,
+                   v1::FutureInfo* info) const;
+
   // One SubmitBatch call of `calls` to `pool`; on success sets *results to
   // one entry per call, in order: its future's ID, or what Submit would have
   // answered for it. The call as a whole fails only for too many calls or a

@@ -8,6 +8,7 @@
 
 #include "executor_core.h"
 #include "futured/errors.h"
+#include "info_convert.h"
 
 namespace futured {
 namespace {
@@ -50,6 +51,10 @@ void Executor::shutdown(bool wait, bool cancel_futures) {
 
 std::shared_ptr<internal::FutureProxy> Executor::Submit(const Call& call) {
   return Checked(core_).Submit(call);
+}
+
+Value Executor::Run(const Call& call) {
+  return internal::OutcomeValueOrThrow(Checked(core_).Run(call));
 }
 
 std::vector<std::shared_ptr<internal::FutureProxy>> Executor::SubmitBatch(

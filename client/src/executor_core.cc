@@ -97,6 +97,13 @@ std::shared_ptr<FutureProxy> ExecutorCore::Submit(const Call& call) {
   return proxies.front();
 }
 
+v1::FutureInfo ExecutorCore::Run(const Call& call) {
+  CheckOpen();
+  v1::FutureInfo info;
+  ThrowIfFailed(client_->Run(call, pool_, &info));
+  return info;
+}
+
 std::vector<std::shared_ptr<FutureProxy>> ExecutorCore::SubmitBatch(
     const std::vector<Call>& calls) {
   BeginSubmit();

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "futured/call.h"
+#include "futured/v1/future.pb.h"
 
 namespace futured::internal {
 
@@ -40,6 +41,10 @@ class ExecutorCore {
   // Error after Shutdown, RpcError if a whole chunk fails.
   std::vector<std::shared_ptr<FutureProxy>> SubmitBatch(
       const std::vector<Call>& calls);
+
+  // Runs `call` in one Run call and returns the done future's info; throws
+  // Error after Shutdown, RpcError.
+  v1::FutureInfo Run(const Call& call);
 
   // Throws Error after Shutdown: for map, which submits through the Map
   // call instead of Submit.

@@ -15,6 +15,7 @@
 #include "server/rpc/future_reactor.h"
 #include "server/rpc/map_reactor.h"
 #include "server/rpc/proto_convert.h"
+#include "server/rpc/run_reactor.h"
 #include "server/rpc/wait_reactor.h"
 #include "server/rpc/watch_reactor.h"
 
@@ -115,16 +116,21 @@ ExecutorService::ExecutorService(ServiceOptions options, Engine* engine,
 
 void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 
-absl::StatusOr<std::string> ExecutorService::SubmitOne(
-    const v1::SubmitRequest& request) {
+absl::StatusOr<std::shared_ptr<Future>> ExecutorService::StartOne(
+    const v1::SubmitRequest& request, Tracking tracking) {
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request.has_timeout(), request.timeout(), "timeout");
   if (!timeout.ok()) return timeout.status();
   absl::StatusOr<PreparedCall> call = engine_->Prepare(
       request.function(), request.args(), request.kwargs(), request.pool());
   if (!call.ok()) return call.status();
+  return engine_->Start(*std::move(call), *timeout, tracking);
+}
+
+absl::StatusOr<std::string> ExecutorService::SubmitOne(
+    const v1::SubmitRequest& request) {
   absl::StatusOr<std::shared_ptr<Future>> future =
-      engine_->Start(*std::move(call), *timeout, Tracking::kInTable);
+      StartOne(request, Tracking::kInTable);
   if (!future.ok()) return future.status();
   return (*future)->id();
 }
@@ -137,6 +143,19 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
   if (!id.ok()) return Answer(context, id.status());
   response->set_id(*std::move(id));
   return Answer(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Run(
+    grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
+    v1::FutureInfo* response) {
+  if (waiting_.draining()) return Answer(context, kShuttingDown);
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      StartOne(*request, Tracking::kPrivate);
+  if (!future.ok()) return Answer(context, future.status());
+  return new RunReactor(deps(), *std::move(future),
+                        [response](const FutureSnapshot& snapshot) {
+                          ToProto(snapshot, response);
+                        });
 }
 
 grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(

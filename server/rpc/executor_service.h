@@ -3,6 +3,7 @@
 #define FUTURED_SERVER_RPC_EXECUTOR_SERVICE_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -37,6 +38,9 @@ class ExecutorService final : public v1::Executor::CallbackService {
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
                                    v1::SubmitResponse* response) override;
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
+                                const v1::SubmitRequest* request,
+                                v1::FutureInfo* response) override;
   grpc::ServerUnaryReactor* SubmitBatch(
       grpc::CallbackServerContext* context,
       const v1::SubmitBatchRequest* request,
@@ -73,7 +77,10 @@ class ExecutorService final : public v1::Executor::CallbackService {
       grpc::CallbackServerContext* context) override;
 
  private:
-  // Submit's work for one request: checks, binds and queues it; the ID.
+  // Submit's work for one request: checks, binds and queues it.
+  absl::StatusOr<std::shared_ptr<Future>> StartOne(
+      const v1::SubmitRequest& request, Tracking tracking);
+  // StartOne into the table; the future's ID.
   absl::StatusOr<std::string> SubmitOne(const v1::SubmitRequest& request);
 
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }

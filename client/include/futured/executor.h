@@ -71,6 +71,23 @@ class Executor {
     return Future<T>(Submit(call));
   }
 
+  // submit(...).result() in one round trip (the daemon's Run call): runs
+  // function(args...) and returns its result as T, or throws its TaskError
+  // (CancelledError, RpcError as submit does, ValueError if the result does
+  // not convert, Error after shutdown()). Blocks until the task is done;
+  // nothing of it stays on the daemon, and shutdown() never waits for it.
+  template <class T = Value, class... Args>
+  T run(std::string_view function, const Args&... args) {
+    Call call{std::string(function)};
+    (call.arg(args), ...);
+    return run<T>(call);
+  }
+  // The same with keyword arguments or a server-side timeout (call.h).
+  template <class T = Value>
+  T run(const Call& call) {
+    return FromValue<T>(Run(call));
+  }
+
   // Submits many calls in one round trip per 1,000 (the daemon's
   // SubmitBatch): the pipelined form of submit, for many small tasks.
   // Returns a future per call, in order. A call the daemon refuses (unknown
@@ -134,6 +151,8 @@ class Executor {
   explicit Executor(std::shared_ptr<internal::ExecutorCore> core);
 
   std::shared_ptr<internal::FutureProxy> Submit(const Call& call);
+  // The value of a Run call's outcome; throws its error.
+  Value Run(const Call& call);
   std::vector<std::shared_ptr<internal::FutureProxy>> SubmitBatch(
       const std::vector<Call>& calls);
   std::unique_ptr<internal::MapStream> NewMapStream(
