@@ -29,9 +29,10 @@
 #include "tests/integration/daemon_process.h"
 
 ABSL_FLAG(std::vector<std::string>, workloads,
-          std::vector<std::string>({"echo", "sync", "sync_map", "pipelined",
-                                    "one_rpc", "map", "as_completed", "sleeps",
-                                    "factorials", "waiters", "retained"}),
+          std::vector<std::string>({"echo", "sync", "sync_run", "sync_map",
+                                    "pipelined", "one_rpc", "map",
+                                    "as_completed", "sleeps", "factorials",
+                                    "waiters", "retained"}),
           "workloads to run, in this order");
 ABSL_FLAG(std::vector<std::string>, pools,
           std::vector<std::string>({"thread", "process"}),
@@ -138,15 +139,11 @@ absl::Status RunWorkload(const std::string& name, const Daemon& daemon,
     bool per_pool;
   };
   const std::vector<Entry> entries = {
-      {"sync", SyncRoundTrip, false},
-      {"sync_map", SyncMapOfOne, false},
-      {"pipelined", Pipelined, true},
-      {"one_rpc", OneRpcPerTask, true},
-      {"map", Map, true},
-      {"as_completed", AsCompleted, false},
-      {"sleeps", Sleeps, true},
-      {"factorials", Factorials, false},
-      {"waiters", Waiters, false},
+      {"sync", SyncRoundTrip, false},       {"sync_run", SyncRun, false},
+      {"sync_map", SyncMapOfOne, false},    {"pipelined", Pipelined, true},
+      {"one_rpc", OneRpcPerTask, true},     {"map", Map, true},
+      {"as_completed", AsCompleted, false}, {"sleeps", Sleeps, true},
+      {"factorials", Factorials, false},    {"waiters", Waiters, false},
       {"retained", RetainedMemory, false},
   };
   for (const Entry& entry : entries) {

@@ -44,7 +44,7 @@ for run in $(seq 1 "$runs"); do
   # Everything but the memory figure, then that alone on a fresh daemon,
   # so no memory freed by earlier workloads hides in its RSS delta.
   "$build_dir/bench/futured-bench" "${futured_sizes[@]}" "${bench_args[@]}" \
-    --workloads=echo,sync,sync_map,pipelined,one_rpc,map,as_completed,sleeps,factorials,waiters \
+    --workloads=echo,sync,sync_run,sync_map,pipelined,one_rpc,map,as_completed,sleeps,factorials,waiters \
     > "$out/futured.$run"
   "$build_dir/bench/futured-bench" "${futured_sizes[@]}" "${bench_args[@]}" \
     --workloads=retained > "$out/futured_memory.$run"

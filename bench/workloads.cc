@@ -201,6 +201,24 @@ absl::StatusOr<Figures> SyncRoundTrip(const Daemon& d, const std::string& pool,
   });
 }
 
+absl::StatusOr<Figures> SyncRun(const Daemon& d, const std::string& pool,
+                                const Sizes& sizes) {
+  return Guarded([&]() -> absl::StatusOr<Figures> {
+    Figures figures{.workload = absl::StrCat(pool, ".sync_run")};
+    Executor executor = d.client->executor(pool);
+    for (int i = 0; i < 200; ++i) (void)executor.run("echo", i);
+    const absl::Time start = absl::Now();
+    for (int64_t i = 0; i < sizes.sync; ++i) {
+      const absl::Time before = absl::Now();
+      (void)executor.run("echo", i);
+      figures.latencies.Add(absl::Now() - before);
+    }
+    figures.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    figures.count = sizes.sync;
+    return figures;
+  });
+}
+
 absl::StatusOr<Figures> SyncMapOfOne(const Daemon& d, const std::string& pool,
                                      const Sizes& sizes) {
   return Guarded([&]() -> absl::StatusOr<Figures> {

@@ -61,6 +61,8 @@ absl::StatusOr<Figures> OneRpcPerTask(const Daemon& d, const std::string& pool,
                                       const Sizes& sizes);
 absl::StatusOr<Figures> SyncRoundTrip(const Daemon& d, const std::string& pool,
                                       const Sizes& sizes);
+absl::StatusOr<Figures> SyncRun(const Daemon& d, const std::string& pool,
+                                const Sizes& sizes);
 absl::StatusOr<Figures> SyncMapOfOne(const Daemon& d, const std::string& pool,
                                      const Sizes& sizes);
 absl::StatusOr<Figures> Map(const Daemon& d, const std::string& pool,
