@@ -5,14 +5,17 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 
 namespace futured {
 namespace {
 
 constexpr size_t kMaxIdLength = 128;
+// Random bytes fetched from the kernel per getrandom() call: 256 IDs' worth,
+// so that a burst of submits does not make a system call each.
+constexpr size_t kRandomBufferBytes = 4096;
 
 void FillRandom(uint8_t* data, size_t size) {
   while (size > 0) {
@@ -26,17 +29,39 @@ void FillRandom(uint8_t* data, size_t size) {
   }
 }
 
+// Each thread's unused CSPRNG bytes; every byte is handed out once.
+struct RandomBuffer {
+  std::array<uint8_t, kRandomBufferBytes> bytes;
+  size_t used = kRandomBufferBytes;
+
+  void Take(uint8_t* out, size_t size) {
+    if (used + size > bytes.size()) {
+      FillRandom(bytes.data(), bytes.size());
+      used = 0;
+    }
+    std::memcpy(out, bytes.data() + used, size);
+    std::memset(bytes.data() + used, 0, size);  // not kept once handed out
+    used += size;
+  }
+};
+
 }  // namespace
 
 std::string NewFutureId() {
+  thread_local RandomBuffer random;
   std::array<uint8_t, 16> b;
-  FillRandom(b.data(), b.size());
+  random.Take(b.data(), b.size());
   b[6] = (b[6] & 0x0f) | 0x40;  // version 4
   b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
-  return absl::StrFormat(
-      "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-      b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-      b[12], b[13], b[14], b[15]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');
+  size_t out = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (out == 8 || out == 13 || out == 18 || out == 23) ++out;  // dashes
+    id[out++] = kHex[b[i] >> 4];
+    id[out++] = kHex[b[i] & 0x0f];
+  }
+  return id;
 }
 
 absl::Status ValidateFutureId(absl::string_view id) {

@@ -90,14 +90,14 @@ absl::StatusOr<PreparedCall> Engine::Prepare(
 }
 
 absl::StatusOr<std::shared_ptr<Future>> Engine::Start(
-    const PreparedCall& call, std::optional<absl::Duration> timeout,
+    PreparedCall call, std::optional<absl::Duration> timeout,
     Tracking tracking) {
   const absl::Time now = absl::Now();
   const absl::Time deadline = timeout ? now + *timeout : absl::InfiniteFuture();
   auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
                                          call.pool->name(), now, deadline);
-  absl::Status queued =
-      call.pool->Submit(future, Task{.spec = call.spec, .args = call.args});
+  absl::Status queued = call.pool->Submit(
+      future, Task{.spec = call.spec, .args = std::move(call.args)});
   if (!queued.ok()) return queued;
   RecordWhenDone(future);
   if (tracking == Tracking::kInTable) table_.Insert(future);

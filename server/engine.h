@@ -78,7 +78,7 @@ class Engine {
   // kills its worker). RESOURCE_EXHAUSTED when the pool's queue is full;
   // UNAVAILABLE once shutting down or while a process pool has no worker.
   absl::StatusOr<std::shared_ptr<Future>> Start(
-      const PreparedCall& call, std::optional<absl::Duration> timeout,
+      PreparedCall call, std::optional<absl::Duration> timeout,
       Tracking tracking);
 
   // The table's lookup and release.

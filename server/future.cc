@@ -197,6 +197,11 @@ std::optional<absl::Duration> Future::RunTime() const {
   return *end_time_ - *start_time_;
 }
 
+std::optional<absl::Time> Future::end_time() const {
+  absl::MutexLock lock(&mu_);
+  return end_time_;
+}
+
 FutureSnapshot Future::Snapshot() const {
   absl::MutexLock lock(&mu_);
   return FutureSnapshot{.id = id_,

@@ -146,6 +146,9 @@ class Future {
   // started. Cheaper than Snapshot(): no outcome is copied.
   std::optional<absl::Duration> RunTime() const ABSL_LOCKS_EXCLUDED(mu_);
   FutureSnapshot Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
+  // When it became done; unset until then. Snapshot().end_time without the
+  // copy, for the future table.
+  std::optional<absl::Time> end_time() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   // Cancel() and CancelIfPending(): a running future is told to stop, or

@@ -1,5 +1,8 @@
 #include "server/future_table.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -9,18 +12,27 @@ namespace futured::server {
 FutureTable::FutureTable(absl::Duration retention) : retention_(retention) {}
 
 void FutureTable::Insert(std::shared_ptr<Future> future) {
+  if (future->id().size() > kMaxIdSize) {
+    std::fprintf(stderr, "FutureTable: id '%s' is longer than %zu bytes\n",
+                 future->id().c_str(), kMaxIdSize);
+    std::abort();
+  }
   Future* raw = future.get();
   {
     absl::MutexLock lock(&mu_);
-    futures_.emplace(future->id(), std::move(future));
+    const absl::string_view key = future->id();
+    futures_.emplace(key, std::move(future));
   }
   raw->AddDoneCallback([this, raw] { OnDone(*raw); });
 }
 
 void FutureTable::OnDone(const Future& future) {
-  const FutureSnapshot snapshot = future.Snapshot();
+  Ended ended{.end_time = future.end_time().value_or(absl::Now()),
+              .id = {},
+              .id_size = static_cast<uint8_t>(future.id().size())};
+  std::memcpy(ended.id.data(), future.id().data(), ended.id_size);
   absl::MutexLock lock(&mu_);
-  ended_.push_back({snapshot.end_time.value_or(absl::Now()), snapshot.id});
+  ended_.push_back(ended);
 }
 
 absl::StatusOr<std::shared_ptr<Future>> FutureTable::Find(
@@ -56,7 +68,7 @@ int64_t FutureTable::ExpireFinished(absl::Time now) {
   absl::MutexLock lock(&mu_);
   int64_t removed = 0;
   while (!ended_.empty() && ended_.front().end_time + retention_ <= now) {
-    removed += futures_.erase(ended_.front().id);
+    removed += futures_.erase(ended_.front().view());
     ended_.pop_front();
   }
   return removed;

@@ -2,6 +2,8 @@
 #ifndef FUTURED_SERVER_FUTURE_TABLE_H_
 #define FUTURED_SERVER_FUTURE_TABLE_H_
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -23,13 +25,21 @@ namespace futured::server {
 // `retention` has passed since it ended (ExpireFinished), so memory stays
 // bounded. Thread-safe. Must outlive every future inserted into it that can
 // still complete (it registers a done-callback on each).
+//
+// Memory per retained future matters (a daemon may hold millions): the
+// table keys by a view of the future's own ID, and the list of ended
+// futures holds IDs inline, so an entry allocates nothing of its own. IDs
+// are at most kMaxIdSize bytes (NewFutureId's UUIDs).
 class FutureTable {
  public:
+  static constexpr size_t kMaxIdSize = 36;
+
   explicit FutureTable(absl::Duration retention);
   FutureTable(const FutureTable&) = delete;
   FutureTable& operator=(const FutureTable&) = delete;
 
-  // Adds `future`, whose ID must be new.
+  // Adds `future`, whose ID must be new and at most kMaxIdSize bytes (a
+  // longer one is a programming error: the process aborts).
   void Insert(std::shared_ptr<Future> future) ABSL_LOCKS_EXCLUDED(mu_);
 
   // NOT_FOUND for an ID not in the table (never made, released or expired).
@@ -49,9 +59,13 @@ class FutureTable {
   int64_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // A done future's ID, inline, and when it ended.
   struct Ended {
     absl::Time end_time;
-    std::string id;
+    std::array<char, kMaxIdSize> id;
+    uint8_t id_size;
+
+    absl::string_view view() const { return {id.data(), id_size}; }
   };
 
   void OnDone(const Future& future) ABSL_LOCKS_EXCLUDED(mu_);
@@ -59,7 +73,8 @@ class FutureTable {
   const absl::Duration retention_;
 
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::shared_ptr<Future>> futures_
+  // Keyed by a view of the value's id(), which lives as long as the entry.
+  absl::flat_hash_map<absl::string_view, std::shared_ptr<Future>> futures_
       ABSL_GUARDED_BY(mu_);
   // Done futures in the order they ended (end times nearly sorted); entries
   // whose future was released already are skipped.

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
@@ -21,6 +22,18 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
                                    args);
 }
 
+v1::SubmitRequest ToSubmitRequest(const Call& call, std::string_view pool) {
+  v1::SubmitRequest request;
+  request.set_function(call.function());
+  request.mutable_args()->Add(call.args().begin(), call.args().end());
+  *request.mutable_kwargs() = call.kwargs();
+  request.set_pool(std::string(pool));
+  if (call.timeout().has_value()) {
+    *request.mutable_timeout() = ToProtoDuration(*call.timeout());
+  }
+  return request;
+}
+
 }  // namespace
 
 ClientCore::ClientCore(std::string target, ClientOptions options)
@@ -34,19 +47,50 @@ ClientCore::~ClientCore() { Close(); }
 
 grpc::Status ClientCore::Submit(const Call& call, std::string_view pool,
                                 std::string* id) const {
-  v1::SubmitRequest request;
-  request.set_function(call.function());
-  for (const Value& arg : call.args()) *request.add_args() = arg;
-  *request.mutable_kwargs() = call.kwargs();
-  request.set_pool(std::string(pool));
-  if (call.timeout().has_value()) {
-    *request.mutable_timeout() = ToProtoDuration(*call.timeout());
-  }
+  const v1::SubmitRequest request = ToSubmitRequest(call, pool);
   grpc::ClientContext context;
   SetCallDeadline(&context);
   v1::SubmitResponse response;
   grpc::Status status = stub_->Submit(&context, request, &response);
   if (status.ok()) *id = response.id();
+  return status;
+}
+
+grpc::Status ClientCore::Run(const Call& call, std::string_view pool,
+                             v1::FutureInfo* info) const {
+  const v1::SubmitRequest request = ToSubmitRequest(call, pool);
+  grpc::ClientContext context;
+  SetWaitDeadline(&context, call.timeout().value_or(absl::InfiniteDuration()));
+  return stub_->Run(&context, request, info);
+}
+
+grpc::Status ClientCore::SubmitBatch(
+    absl::Span<const Call> calls, std::string_view pool,
+    std::vector<absl::StatusOr<std::string>>* results) const {
+  v1::SubmitBatchRequest request;
+  request.mutable_requests()->Reserve(static_cast<int>(calls.size()));
+  for (const Call& call : calls) {
+    *request.add_requests() = ToSubmitRequest(call, pool);
+  }
+  grpc::ClientContext context;
+  SetCallDeadline(&context);
+  v1::SubmitBatchResponse response;
+  grpc::Status status = stub_->SubmitBatch(&context, request, &response);
+  if (!status.ok()) return status;
+  if (response.results_size() != request.requests_size()) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        "SubmitBatch answered a different number of calls");
+  }
+  results->clear();
+  results->reserve(calls.size());
+  for (v1::SubmitBatchResult& result : *response.mutable_results()) {
+    if (result.code() == 0) {
+      results->emplace_back(std::move(*result.mutable_id()));
+    } else {
+      results->emplace_back(absl::Status(
+          static_cast<absl::StatusCode>(result.code()), result.message()));
+    }
+  }
   return status;
 }
 

@@ -8,8 +8,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "callback_thread.h"
 #include "done_watcher.h"
 #include "futured/call.h"
@@ -40,6 +43,20 @@ class ClientCore {
   // (Client::submit).
   grpc::Status Submit(const Call& call, std::string_view pool,
                       std::string* id) const;
+
+  // One Run call: submits `call` to `pool` and waits until it is done (no
+  // deadline unless the call has a timeout: then timeout + call_timeout);
+  // sets *info to the done future.
+  grpc::Status Run(const Call& call, std::string_view pool,
+                   v1::FutureInfo* info) const;
+
+  // One SubmitBatch call of `calls` to `pool`; on success sets *results to
+  // one entry per call, in order: its future's ID, or what Submit would have
+  // answered for it. The call as a whole fails only for too many calls or a
+  // daemon that is unreachable or shutting down.
+  grpc::Status SubmitBatch(
+      absl::Span<const Call> calls, std::string_view pool,
+      std::vector<absl::StatusOr<std::string>>* results) const;
 
   // Sets the deadline of a call that does not wait for a task.
   void SetCallDeadline(grpc::ClientContext* context) const;

@@ -4,9 +4,11 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "executor_core.h"
 #include "futured/errors.h"
+#include "info_convert.h"
 
 namespace futured {
 namespace {
@@ -49,6 +51,15 @@ void Executor::shutdown(bool wait, bool cancel_futures) {
 
 std::shared_ptr<internal::FutureProxy> Executor::Submit(const Call& call) {
   return Checked(core_).Submit(call);
+}
+
+Value Executor::Run(const Call& call) {
+  return internal::OutcomeValueOrThrow(Checked(core_).Run(call));
+}
+
+std::vector<std::shared_ptr<internal::FutureProxy>> Executor::SubmitBatch(
+    const std::vector<Call>& calls) {
+  return Checked(core_).SubmitBatch(calls);
 }
 
 std::unique_ptr<internal::MapStream> Executor::NewMapStream(

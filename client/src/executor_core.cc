@@ -7,8 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "client_core.h"
 #include "future_proxy.h"
 #include "futured/errors.h"
@@ -22,6 +26,8 @@ namespace {
 constexpr std::size_t kFirstPrune = 1024;
 // IDs per Wait call; below the daemon's default --max_ids_per_call.
 constexpr std::size_t kIdsPerWait = 1000;
+// Calls per SubmitBatch; below the daemon's default --max_ids_per_call.
+constexpr std::size_t kCallsPerBatch = 1000;
 
 // One Wait(ALL_COMPLETED) on `proxies`; records the done ones.
 grpc::Status WaitChunk(ClientCore& client,
@@ -38,10 +44,10 @@ grpc::Status WaitChunk(ClientCore& client,
   v1::WaitResponse response;
   grpc::Status status = client.stub().Wait(&context, request, &response);
   if (!status.ok()) return status;
-  for (const std::string& id : response.done()) {
-    for (const auto& proxy : proxies) {
-      if (proxy->id() == id) proxy->RecordDone();
-    }
+  const absl::flat_hash_set<absl::string_view> done(response.done().begin(),
+                                                    response.done().end());
+  for (const auto& proxy : proxies) {
+    if (done.contains(proxy->id())) proxy->RecordDone();
   }
   return status;
 }
@@ -53,28 +59,77 @@ ExecutorCore::ExecutorCore(std::shared_ptr<ClientCore> client, std::string pool)
       pool_(std::move(pool)),
       prune_at_(kFirstPrune) {}
 
-std::shared_ptr<FutureProxy> ExecutorCore::Submit(const Call& call) {
+void ExecutorCore::CheckOpen() {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) throw Error("cannot schedule new futures after shutdown");
+}
+
+void ExecutorCore::BeginSubmit() {
+  absl::MutexLock lock(&mu_);
+  if (shut_down_) throw Error("cannot schedule new futures after shutdown");
+  ++submitting_;
+}
+
+void ExecutorCore::EndSubmit(
+    const std::vector<std::shared_ptr<FutureProxy>>& proxies) {
   bool prune = false;
   {
     absl::MutexLock lock(&mu_);
-    if (shut_down_) throw Error("cannot schedule new futures after shutdown");
-    ++submitting_;
+    --submitting_;
+    for (const auto& proxy : proxies) {
+      if (!proxy->KnownDone()) tracked_.push_back(proxy);
+    }
+    prune = tracked_.size() >= prune_at_;
   }
+  if (prune) Prune();
+}
+
+std::shared_ptr<FutureProxy> ExecutorCore::Submit(const Call& call) {
+  BeginSubmit();
   std::string id;
   const grpc::Status status = client_->Submit(call, pool_, &id);
-  std::shared_ptr<FutureProxy> proxy;
-  if (status.ok()) proxy = std::make_shared<FutureProxy>(client_, id);
-  {
-    absl::MutexLock lock(&mu_);
-    --submitting_;
-    if (proxy != nullptr) {
-      tracked_.push_back(proxy);
-      prune = tracked_.size() >= prune_at_;
+  std::vector<std::shared_ptr<FutureProxy>> proxies;
+  if (status.ok()) {
+    proxies.push_back(std::make_shared<FutureProxy>(client_, std::move(id)));
+  }
+  EndSubmit(proxies);
+  ThrowIfFailed(status);
+  return proxies.front();
+}
+
+v1::FutureInfo ExecutorCore::Run(const Call& call) {
+  CheckOpen();
+  v1::FutureInfo info;
+  ThrowIfFailed(client_->Run(call, pool_, &info));
+  return info;
+}
+
+std::vector<std::shared_ptr<FutureProxy>> ExecutorCore::SubmitBatch(
+    const std::vector<Call>& calls) {
+  BeginSubmit();
+  std::vector<std::shared_ptr<FutureProxy>> proxies;
+  proxies.reserve(calls.size());
+  grpc::Status status;
+  std::vector<absl::StatusOr<std::string>> results;
+  const absl::Span<const Call> all(calls);
+  for (std::size_t begin = 0; begin < all.size() && status.ok();
+       begin += kCallsPerBatch) {
+    status = client_->SubmitBatch(all.subspan(begin, kCallsPerBatch), pool_,
+                                  &results);
+    if (!status.ok()) break;
+    for (absl::StatusOr<std::string>& result : results) {
+      if (result.ok()) {
+        proxies.push_back(
+            std::make_shared<FutureProxy>(client_, *std::move(result)));
+      } else {
+        proxies.push_back(std::make_shared<FutureProxy>(client_, ""));
+        proxies.back()->RecordLost(result.status());
+      }
     }
   }
+  EndSubmit(proxies);
   ThrowIfFailed(status);
-  if (prune) Prune();
-  return proxy;
+  return proxies;
 }
 
 void ExecutorCore::Prune() {

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "futured/call.h"
+#include "futured/v1/future.pb.h"
 
 namespace futured::internal {
 
@@ -34,9 +35,29 @@ class ExecutorCore {
   // ValueError.
   std::shared_ptr<FutureProxy> Submit(const Call& call);
 
+  // Submits `calls` with one SubmitBatch call per chunk, and returns a proxy
+  // per call, in order. A call the daemon refused gets a proxy that is lost
+  // with that status (its result() throws RpcError); the others run. Throws
+  // Error after Shutdown, RpcError if a whole chunk fails.
+  std::vector<std::shared_ptr<FutureProxy>> SubmitBatch(
+      const std::vector<Call>& calls);
+
+  // Runs `call` in one Run call and returns the done future's info; throws
+  // Error after Shutdown, RpcError.
+  v1::FutureInfo Run(const Call& call);
+
+  // Throws Error after Shutdown: for map, which submits through the Map
+  // call instead of Submit.
+  void CheckOpen();
+
   void Shutdown(bool wait, bool cancel_futures);
 
  private:
+  // Counts a submit in progress; throws Error after Shutdown.
+  void BeginSubmit();
+  // Ends it, tracking `proxies`.
+  void EndSubmit(const std::vector<std::shared_ptr<FutureProxy>>& proxies);
+
   // Drops tracked futures that are done, asking the daemon about the rest.
   void Prune();
 

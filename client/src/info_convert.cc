@@ -142,6 +142,20 @@ Value OutcomeValueOrThrow(const v1::FutureInfo& info) {
   throw Error(absl::StrCat("future ", info.id(), " is done without outcome"));
 }
 
+Value OutcomeValueOrThrow(const v1::Outcome& outcome, absl::string_view what) {
+  switch (outcome.kind_case()) {
+    case v1::Outcome::kValue:
+      return outcome.value();
+    case v1::Outcome::kError:
+      throw TaskErrorFromProto(outcome.error());
+    case v1::Outcome::kCancelled:
+      throw CancelledError(absl::StrCat(what, " was cancelled"));
+    case v1::Outcome::KIND_NOT_SET:
+      break;
+  }
+  throw Error(absl::StrCat(what, " is done without outcome"));
+}
+
 google::protobuf::Duration ToProtoDuration(absl::Duration duration) {
   if (duration < absl::ZeroDuration()) duration = absl::ZeroDuration();
   google::protobuf::Duration out;

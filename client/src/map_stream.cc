@@ -1,17 +1,16 @@
+#include <algorithm>
 #include <cstddef>
 #include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
-#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "client_core.h"
 #include "executor_core.h"
-#include "future_proxy.h"
-#include "futured/call.h"
 #include "futured/errors.h"
 #include "futured/map_results.h"
 #include "info_convert.h"
@@ -20,8 +19,29 @@
 namespace futured::internal {
 namespace {
 
-// Yielded futures released on the daemon per Release call.
-constexpr std::size_t kReleaseBatch = 64;
+// Inputs per Map call, at most: far below the daemon's --max_map_inputs, and
+// small enough that the first results come back soon.
+constexpr std::size_t kMaxChunkInputs = 4096;
+// Encoded input bytes per Map call, at most, so that a call stays well below
+// the daemon's --max_message_bytes (4 MiB by default).
+constexpr std::size_t kMaxChunkBytes = 1 << 20;
+
+// One Map call: a chunk of consecutive inputs, its results streamed back in
+// input order, several per message.
+struct Chunk {
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReader<v1::MapResponse>> reader;
+  std::size_t size = 0;      // inputs in the chunk
+  std::size_t received = 0;  // items read so far
+  v1::MapResponse response;  // the message being yielded
+  int next_item = 0;         // in `response`
+
+  // Ends the call at once; the daemon cancels the chunk's tasks not done.
+  void Cancel() {
+    context.TryCancel();
+    (void)reader->Finish();
+  }
+};
 
 }  // namespace
 
@@ -31,53 +51,88 @@ struct MapStream::State {
   InputSource inputs;
   MapOptions options;
   absl::Time deadline;
-  // Submitted, not yet yielded, in input order.
-  std::deque<std::shared_ptr<FutureProxy>> in_flight;
+  std::size_t chunk_inputs = 1;  // inputs per Map call
+  std::size_t max_chunks = 1;    // Map calls in flight
+  // Map calls in flight, in input order; the front one is being yielded.
+  std::deque<std::unique_ptr<Chunk>> chunks;
   bool inputs_done = false;
   bool finished = false;
-  std::vector<std::string> yielded;  // IDs to release
 
-  // Submits inputs until `buffersize` are in flight or the inputs end.
+  // Starts Map calls until `max_chunks` are in flight or the inputs end.
   void Fill() {
-    while (!inputs_done && in_flight.size() < options.buffersize) {
+    while (!inputs_done && chunks.size() < max_chunks) StartChunk();
+  }
+
+  // Reads up to `chunk_inputs` inputs and starts one Map call with them.
+  void StartChunk() {
+    v1::MapRequest request;
+    std::size_t bytes = 0;
+    while (static_cast<std::size_t>(request.inputs_size()) < chunk_inputs &&
+           bytes < kMaxChunkBytes) {
       std::optional<Value> input = inputs();
       if (!input.has_value()) {
         inputs_done = true;
-        return;
+        break;
       }
-      Call call(function);
-      if (options.spread_inputs && input->has_list_value()) {
-        for (const Value& arg : input->list_value().values()) call.arg(arg);
-      } else {
-        call.arg(*input);
-      }
-      in_flight.push_back(executor->Submit(call));
+      bytes += input->ByteSizeLong();
+      *request.add_inputs() = *std::move(input);
     }
+    if (request.inputs_size() == 0) return;
+    request.set_function(function);
+    request.set_spread_inputs(options.spread_inputs);
+    request.set_pool(executor->pool());
+    absl::Duration timeout = absl::InfiniteDuration();
+    if (deadline != absl::InfiniteFuture()) {
+      timeout = std::max(deadline - absl::Now(), absl::ZeroDuration());
+      *request.mutable_timeout() = ToProtoDuration(timeout);
+    }
+    auto chunk = std::make_unique<Chunk>();
+    chunk->size = static_cast<std::size_t>(request.inputs_size());
+    executor->client().SetWaitDeadline(&chunk->context, timeout);
+    chunk->reader = executor->client().stub().Map(&chunk->context, request);
+    chunks.push_back(std::move(chunk));
   }
 
-  // Python's map on an error: the futures not yielded are cancelled.
+  // The next item of the front chunk, reading a message if needed; nullptr
+  // once the chunk has sent all its items. Throws TimeoutError, RpcError.
+  const v1::MapItem* NextItem() {
+    Chunk& chunk = *chunks.front();
+    if (chunk.next_item < chunk.response.items_size()) {
+      return &chunk.response.items(chunk.next_item++);
+    }
+    if (chunk.received == chunk.size) {
+      const grpc::Status status = chunk.reader->Finish();
+      chunk.reader.reset();
+      ThrowIfFailed(status);
+      return nullptr;
+    }
+    chunk.next_item = 0;
+    if (!chunk.reader->Read(&chunk.response) ||
+        chunk.response.items_size() == 0) {
+      const grpc::Status status = chunk.reader->Finish();
+      chunk.reader.reset();
+      ThrowStreamEnded(status);
+    }
+    chunk.received += static_cast<std::size_t>(chunk.response.items_size());
+    return &chunk.response.items(chunk.next_item++);
+  }
+
+  [[noreturn]] void ThrowStreamEnded(const grpc::Status& status) {
+    if (status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
+      throw TimeoutError(absl::StrCat("map: results not ready after ",
+                                      absl::FormatDuration(options.timeout)));
+    }
+    ThrowIfFailed(status);
+    throw Error("map: the daemon ended a Map call before all its results");
+  }
+
+  // Python's map on an error: the tasks not yielded are cancelled.
   void CancelInFlight() {
     finished = true;
-    for (const auto& proxy : in_flight) {
-      try {
-        proxy->Cancel();
-      } catch (const Error&) {
-        // Best effort, as Python's future.cancel().
-      }
+    for (const auto& chunk : chunks) {
+      if (chunk->reader != nullptr) chunk->Cancel();
     }
-    in_flight.clear();
-  }
-
-  // Forgets yielded futures on the daemon; best effort.
-  void ReleaseYielded() {
-    if (yielded.empty()) return;
-    v1::ReleaseRequest request;
-    for (const std::string& id : yielded) request.add_ids(id);
-    yielded.clear();
-    grpc::ClientContext context;
-    executor->client().SetCallDeadline(&context);
-    v1::ReleaseResponse response;
-    (void)executor->client().stub().Release(&context, request, &response);
+    chunks.clear();
   }
 };
 
@@ -86,50 +141,48 @@ MapStream::MapStream(std::shared_ptr<ExecutorCore> executor,
                      const MapOptions& options)
     : state_(std::make_unique<State>()) {
   if (options.buffersize < 1) throw Error("map buffersize must be at least 1");
-  state_->executor = std::move(executor);
-  state_->function = std::move(function);
-  state_->inputs = std::move(inputs);
-  state_->options = options;
-  state_->deadline = options.timeout == absl::InfiniteDuration()
-                         ? absl::InfiniteFuture()
-                         : absl::Now() + options.timeout;
-  try {
-    state_->Fill();
-  } catch (...) {
-    state_->CancelInFlight();
-    throw;
-  }
-}
-
-MapStream::~MapStream() {
-  state_->CancelInFlight();
-  state_->ReleaseYielded();
-}
-
-std::optional<Value> MapStream::Next() {
+  executor->CheckOpen();
   State& s = *state_;
-  if (s.finished) return std::nullopt;
-  if (s.in_flight.empty()) {
-    s.finished = true;
-    s.ReleaseYielded();
-    return std::nullopt;
-  }
-  std::shared_ptr<FutureProxy> head = std::move(s.in_flight.front());
-  s.in_flight.pop_front();
+  s.executor = std::move(executor);
+  s.function = std::move(function);
+  s.inputs = std::move(inputs);
+  s.options = options;
+  s.deadline = options.timeout == absl::InfiniteDuration()
+                   ? absl::InfiniteFuture()
+                   : absl::Now() + options.timeout;
+  // Two calls in flight, so the daemon works on the next chunk while this
+  // one is yielded; together at most `buffersize` inputs.
+  s.max_chunks = options.buffersize >= 2 ? 2 : 1;
+  s.chunk_inputs = std::min(kMaxChunkInputs, options.buffersize / s.max_chunks);
   try {
     s.Fill();
-    const absl::Duration timeout = s.deadline == absl::InfiniteFuture()
-                                       ? absl::InfiniteDuration()
-                                       : s.deadline - absl::Now();
-    Value value = OutcomeValueOrThrow(head->AwaitFinal(timeout));
-    s.yielded.push_back(head->id());
-    if (s.yielded.size() >= kReleaseBatch) s.ReleaseYielded();
-    return value;
   } catch (...) {
-    s.in_flight.push_front(std::move(head));
     s.CancelInFlight();
     throw;
   }
+}
+
+MapStream::~MapStream() { state_->CancelInFlight(); }
+
+std::optional<Value> MapStream::Next() {
+  State& s = *state_;
+  try {
+    while (!s.finished) {
+      if (s.chunks.empty()) {
+        s.finished = true;
+        break;
+      }
+      if (const v1::MapItem* item = s.NextItem()) {
+        return OutcomeValueOrThrow(item->outcome(), "map item");
+      }
+      s.chunks.pop_front();
+      s.Fill();
+    }
+  } catch (...) {
+    s.CancelInFlight();
+    throw;
+  }
+  return std::nullopt;
 }
 
 }  // namespace futured::internal

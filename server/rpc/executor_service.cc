@@ -17,6 +17,7 @@
 #include "server/rpc/map_reactor.h"
 #include "server/rpc/progress_reactor.h"
 #include "server/rpc/proto_convert.h"
+#include "server/rpc/run_reactor.h"
 #include "server/rpc/wait_reactor.h"
 #include "server/rpc/watch_reactor.h"
 
@@ -132,24 +133,75 @@ ExecutorService::ExecutorService(ServiceOptions options, Engine* engine,
 
 void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 
+absl::StatusOr<std::shared_ptr<Future>> ExecutorService::StartOne(
+    const v1::SubmitRequest& request, Tracking tracking) {
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request.has_timeout(), request.timeout(), "timeout");
+  if (!timeout.ok()) return timeout.status();
+  absl::StatusOr<PreparedCall> call = engine_->Prepare(
+      request.function(), request.args(), request.kwargs(), request.pool());
+  if (!call.ok()) return call.status();
+  return engine_->Start(*std::move(call), *timeout, tracking);
+}
+
+absl::StatusOr<std::string> ExecutorService::SubmitOne(
+    const v1::SubmitRequest& request) {
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      StartOne(request, Tracking::kInTable);
+  if (!future.ok()) return future.status();
+  return (*future)->id();
+}
+
 grpc::ServerUnaryReactor* ExecutorService::Submit(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::SubmitResponse* response) {
   if (!accepting()) return Answer(context, kShuttingDown);
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
-  if (!timeout.ok()) return Answer(context, timeout.status());
-  absl::StatusOr<PreparedCall> call = engine_->Prepare(
-      request->function(), request->args(), request->kwargs(), request->pool());
-  if (!call.ok()) return Answer(context, call.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      engine_->Start(*call, *timeout, Tracking::kInTable);
+      StartOne(*request, Tracking::kInTable);
   if (!future.ok()) return Answer(context, future.status());
   response->set_id((*future)->id());
   if (LogEnabled(LogLevel::kDebug)) {
     LogRequest(context, "Submit",
                absl::StrCat(request->function(), " in pool '",
                             (*future)->pool(), "' -> ", (*future)->id()));
+  }
+  return Answer(context, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* ExecutorService::Run(
+    grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
+    v1::FutureInfo* response) {
+  if (!accepting()) return Answer(context, kShuttingDown);
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      StartOne(*request, Tracking::kPrivate);
+  if (!future.ok()) return Answer(context, future.status());
+  return new RunReactor(deps(), *std::move(future),
+                        [response](const FutureSnapshot& snapshot) {
+                          ToProto(snapshot, response);
+                        });
+}
+
+grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
+    grpc::CallbackServerContext* context, const v1::SubmitBatchRequest* request,
+    v1::SubmitBatchResponse* response) {
+  if (!accepting()) return Answer(context, kShuttingDown);
+  if (request->requests_size() > options_.max_ids_per_call) {
+    return Answer(
+        context,
+        absl::ResourceExhaustedError(absl::StrCat(
+            request->requests_size(), " calls in one batch; at most ",
+            options_.max_ids_per_call, " allowed (--max_ids_per_call)")));
+  }
+  response->mutable_results()->Reserve(request->requests_size());
+  for (const v1::SubmitRequest& item : request->requests()) {
+    v1::SubmitBatchResult* result = response->add_results();
+    absl::StatusOr<std::string> id = SubmitOne(item);
+    if (id.ok()) {
+      result->set_id(*std::move(id));
+    } else {
+      result->set_code(static_cast<int32_t>(id.status().code()));
+      result->set_message(std::string(id.status().message()));
+    }
   }
   return Answer(context, grpc::Status::OK);
 }
@@ -282,9 +334,9 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
   // Start them all, or none.
   std::vector<std::shared_ptr<Future>> futures;
   futures.reserve(calls.size());
-  for (const PreparedCall& call : calls) {
+  for (PreparedCall& call : calls) {
     absl::StatusOr<std::shared_ptr<Future>> future =
-        engine_->Start(call, std::nullopt, Tracking::kPrivate);
+        engine_->Start(std::move(call), std::nullopt, Tracking::kPrivate);
     if (!future.ok()) {
       for (const auto& started : futures) started->Cancel(absl::Now());
       return new Failed(ToGrpcStatus(future.status()));

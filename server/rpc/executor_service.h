@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.grpc.pb.h"
 #include "server/engine.h"
@@ -16,7 +18,7 @@
 namespace futured::server::rpc {
 
 struct ServiceOptions {
-  int64_t max_ids_per_call = 10000;  // AsCompleted, Wait, Release
+  int64_t max_ids_per_call = 10000;  // AsCompleted, Wait, Release, SubmitBatch
   int64_t max_map_inputs = 100000;
   // How long Cancel waits for a running task to stop before answering.
   absl::Duration cancel_grace = absl::Seconds(2);
@@ -48,6 +50,13 @@ class ExecutorService final : public v1::Executor::CallbackService {
   grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                    const v1::SubmitRequest* request,
                                    v1::SubmitResponse* response) override;
+  grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context,
+                                const v1::SubmitRequest* request,
+                                v1::FutureInfo* response) override;
+  grpc::ServerUnaryReactor* SubmitBatch(
+      grpc::CallbackServerContext* context,
+      const v1::SubmitBatchRequest* request,
+      v1::SubmitBatchResponse* response) override;
   grpc::ServerUnaryReactor* GetFuture(grpc::CallbackServerContext* context,
                                       const v1::GetFutureRequest* request,
                                       v1::FutureInfo* response) override;
@@ -83,6 +92,12 @@ class ExecutorService final : public v1::Executor::CallbackService {
       const v1::FollowProgressRequest* request) override;
 
  private:
+  // Submit's work for one request: checks, binds and queues it.
+  absl::StatusOr<std::shared_ptr<Future>> StartOne(
+      const v1::SubmitRequest& request, Tracking tracking);
+  // StartOne into the table; the future's ID.
+  absl::StatusOr<std::string> SubmitOne(const v1::SubmitRequest& request);
+
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
   bool accepting() const { return accepting_.load() && !waiting_.draining(); }
 

@@ -1,6 +1,8 @@
 #include "common/future_id.h"
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_set.h"
 #include "gmock/gmock.h"
@@ -30,6 +32,30 @@ TEST(NewFutureIdTest, TenThousandIdsAreUnique) {
     EXPECT_TRUE(ids.insert(id).second) << "duplicate " << id;
   }
   EXPECT_EQ(ids.size(), 10000u);
+}
+
+TEST(NewFutureIdTest, IdsMadeOnManyThreadsAreUniqueAndWellFormed) {
+  // Each thread draws from its own buffer of random bytes, refilled every
+  // 256 IDs: 4 threads x 2,000 IDs cross many refills.
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 2000;
+  std::vector<std::vector<std::string>> made(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&made, t] {
+      for (int i = 0; i < kPerThread; ++i) made[t].push_back(NewFutureId());
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  absl::flat_hash_set<std::string> ids;
+  for (const auto& some : made) {
+    for (const std::string& id : some) {
+      EXPECT_THAT(id, MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-"
+                                   "[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+      EXPECT_TRUE(ids.insert(id).second) << "duplicate " << id;
+    }
+  }
+  EXPECT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));
 }
 
 TEST(ValidateFutureIdTest, EmptyIsInvalid) {

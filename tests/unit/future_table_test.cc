@@ -106,5 +106,29 @@ TEST(FutureTableTest, ExpiryAfterReleaseIsHarmless) {
   EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(1)), 0);
 }
 
+TEST(FutureTableTest, KeepsIdsOfEveryLengthUpToTheLimit) {
+  FutureTable table(absl::Minutes(1));
+  std::vector<std::shared_ptr<Future>> futures;
+  for (size_t size = 1; size <= FutureTable::kMaxIdSize; ++size) {
+    futures.push_back(NewFuture(std::string(size, 'x')));
+    table.Insert(futures.back());
+    ASSERT_TRUE(futures.back()->Finish(Number(1), kT0));
+  }
+  for (const auto& future : futures) {
+    EXPECT_TRUE(table.Find(future->id()).ok()) << future->id();
+  }
+  // Expiry finds each by the ID it kept inline.
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(1)),
+            static_cast<int64_t>(FutureTable::kMaxIdSize));
+  EXPECT_EQ(table.size(), 0);
+}
+
+TEST(FutureTableDeathTest, AnIdLongerThanTheLimitIsAProgrammingError) {
+  FutureTable table(absl::Minutes(1));
+  EXPECT_DEATH(
+      table.Insert(NewFuture(std::string(FutureTable::kMaxIdSize + 1, 'x'))),
+      "longer than");
+}
+
 }  // namespace
 }  // namespace futured::server

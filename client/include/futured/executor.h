@@ -71,12 +71,45 @@ class Executor {
     return Future<T>(Submit(call));
   }
 
+  // submit(...).result() in one round trip (the daemon's Run call): runs
+  // function(args...) and returns its result as T, or throws its TaskError
+  // (CancelledError, RpcError as submit does, ValueError if the result does
+  // not convert, Error after shutdown()). Blocks until the task is done;
+  // nothing of it stays on the daemon, and shutdown() never waits for it.
+  template <class T = Value, class... Args>
+  T run(std::string_view function, const Args&... args) {
+    Call call{std::string(function)};
+    (call.arg(args), ...);
+    return run<T>(call);
+  }
+  // The same with keyword arguments or a server-side timeout (call.h).
+  template <class T = Value>
+  T run(const Call& call) {
+    return FromValue<T>(Run(call));
+  }
+
+  // Submits many calls in one round trip per 1,000 (the daemon's
+  // SubmitBatch): the pipelined form of submit, for many small tasks.
+  // Returns a future per call, in order. A call the daemon refuses (unknown
+  // function, arguments that do not fit, queue full, ...) does not stop the
+  // others: its future has an empty id() and its result() throws that
+  // RpcError. Throws Error after shutdown(), RpcError if the daemon cannot
+  // be reached.
+  template <class T = Value>
+  std::vector<Future<T>> submit_batch(const std::vector<Call>& calls) {
+    std::vector<Future<T>> futures;
+    futures.reserve(calls.size());
+    for (auto& proxy : SubmitBatch(calls)) futures.emplace_back(proxy);
+    return futures;
+  }
+
   // Python's map(fn, inputs, timeout=..., buffersize=...): calls
   // function(input) for each input and returns the results lazily, in input
   // order, as R (map_results.h). `inputs` is any range of values that
   // convert (value.h), endless ones too; an lvalue range must outlive the
-  // results. The first `options.buffersize` inputs are submitted now (throws
-  // as submit does).
+  // results. The first inputs are sent now (map_results.h says how); errors
+  // of the daemon's (RpcError) and of the tasks come from the iteration.
+  // Throws Error after shutdown().
   template <class R = Value, std::ranges::input_range Range>
   MapResults<R> map(std::string_view function, Range&& inputs,
                     const MapOptions& options = {}) {
@@ -118,6 +151,10 @@ class Executor {
   explicit Executor(std::shared_ptr<internal::ExecutorCore> core);
 
   std::shared_ptr<internal::FutureProxy> Submit(const Call& call);
+  // The value of a Run call's outcome; throws its error.
+  Value Run(const Call& call);
+  std::vector<std::shared_ptr<internal::FutureProxy>> SubmitBatch(
+      const std::vector<Call>& calls);
   std::unique_ptr<internal::MapStream> NewMapStream(
       std::string_view function, internal::MapStream::InputSource inputs,
       const MapOptions& options);

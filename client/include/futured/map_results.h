@@ -7,10 +7,18 @@
 // it throws the first TaskError at its position, TimeoutError when the
 // map's timeout passes, CancelledError, ValueError or RpcError; after a
 // throw the range is at its end and the futures not yet yielded are
-// cancelled, as Python's map does. At most `buffersize` tasks are in flight:
-// the next input is read and submitted only as a result is yielded, so an
-// endless input range runs in bounded memory. Futures whose results were
-// yielded are released on the daemon in batches.
+// cancelled, as Python's map does. At most `buffersize` tasks are in flight,
+// so an endless input range runs in bounded memory.
+//
+// On the wire (Python's chunksize, done for you): the inputs go in chunks of
+// buffersize / 2 (at most 4,096), one daemon Map call each, two calls in
+// flight; each call streams its results back in input order, many per
+// message. The next chunk is read and sent once a chunk's results have all
+// been yielded. Map's futures live only as long as their call: nothing is
+// left in the daemon's table, and Executor::shutdown does not wait for them
+// (destroy or finish the MapResults). An input the daemon refuses (unknown
+// function, arguments that do not fit) fails its whole chunk with RpcError
+// when the iteration reaches that chunk.
 //
 // Destroying a MapResults before its end cancels the tasks not yet yielded
 // (blocks for those calls). Move-only; thread-compatible (one thread
