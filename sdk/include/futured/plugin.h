@@ -43,6 +43,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <list>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -198,6 +199,14 @@ struct RegisteredTask {
   std::vector<futured_param_def> param_defs;
 };
 
+// Every task this plugin registered. A list, so that entries never move
+// (user_data points at them); a static, so that they stay reachable (leak
+// checkers see no leak) and are freed with the plugin at exit.
+inline std::list<RegisteredTask>& RegisteredTasks() {
+  static std::list<RegisteredTask> tasks;
+  return tasks;
+}
+
 // Runs `call` for the task in `user_data`; nothing thrown gets out.
 inline void CallTask(const futured_task_call* call, void* user_data) noexcept {
   const auto* registered = static_cast<const RegisteredTask*>(user_data);
@@ -242,7 +251,9 @@ class Registry {
       throw std::invalid_argument("task '" + task.name + "' has no function");
     }
     // Kept for the plugin's life: futured calls the task through it.
-    auto* registered = new internal::RegisteredTask{std::move(task), {}, {}};
+    std::list<internal::RegisteredTask>& tasks = internal::RegisteredTasks();
+    internal::RegisteredTask* registered =
+        &tasks.emplace_back(internal::RegisteredTask{std::move(task), {}, {}});
     const std::vector<Param>& params = registered->task.params;
     registered->defaults.reserve(params.size());
     for (const Param& p : params) {
@@ -272,7 +283,7 @@ class Registry {
     };
     if (registrar_->add_task(registrar_->host, &def) != 0) {
       const std::string name = registered->task.name;
-      delete registered;
+      tasks.pop_back();  // registration is single-threaded: it is the last
       throw std::runtime_error("futured refused task '" + name + "'");
     }
   }
