@@ -20,29 +20,12 @@
 #include "server/tasks/exec_task.h"
 #include "server/tasks/http_get_task.h"
 #include "server/tasks/sha256_task.h"
+#include "server/value_builders.h"
 
 namespace futured::server {
 namespace {
 
 using ::google::protobuf::Value;
-
-Value NumberValue(double d) {
-  Value v;
-  v.set_number_value(d);
-  return v;
-}
-
-Value StringValue(std::string s) {
-  Value v;
-  v.set_string_value(std::move(s));
-  return v;
-}
-
-Value BoolValue(bool b) {
-  Value v;
-  v.set_bool_value(b);
-  return v;
-}
 
 // A GMP integer that frees itself.
 class BigInt {

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
 #include "server/progress.h"
+#include "server/spawn_attributes.h"
 #include "server/worker_protocol.h"
 
 extern char** environ;
@@ -238,23 +239,12 @@ ProcessPool::SpawnWorker() {
   // No blocked signals, default dispositions (the daemon blocks SIGTERM and
   // ignores SIGPIPE), and a process group of its own, so that a terminal's
   // Ctrl-C reaches the daemon, which stops its workers itself.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t no_signals;
-  sigemptyset(&no_signals);
-  sigset_t all_signals;
-  sigfillset(&all_signals);
-  posix_spawnattr_setsigmask(&attr, &no_signals);
-  posix_spawnattr_setsigdefault(&attr, &all_signals);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
+  const CleanSpawnAttributes attr;
   pid_t pid = -1;
-  const int spawn_error = posix_spawn(&pid, options_.worker_binary.c_str(),
-                                      &actions, &attr, argv.data(), environ);
+  const int spawn_error =
+      posix_spawn(&pid, options_.worker_binary.c_str(), &actions, attr.get(),
+                  argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   close(fds[1]);
   if (spawn_error != 0) {
     close(fds[0]);

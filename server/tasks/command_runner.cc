@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "server/spawn_attributes.h"
 #include "server/tasks/os_error.h"
 #include "server/tasks/termination_request.h"
 #include "server/tasks/unique_fd.h"
@@ -135,25 +136,13 @@ std::variant<pid_t, TaskError> Spawn(const CommandSpec& spec, int stdin_fd,
   }
   // No blocked signals (the daemon blocks SIGTERM), default dispositions
   // (it ignores SIGPIPE), and a process group of its own to kill as one.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t no_signals;
-  sigemptyset(&no_signals);
-  sigset_t all_signals;
-  sigfillset(&all_signals);
-  posix_spawnattr_setsigmask(&attr, &no_signals);
-  posix_spawnattr_setsigdefault(&attr, &all_signals);
-  posix_spawnattr_setpgroup(&attr, 0);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK |
-                                      POSIX_SPAWN_SETSIGDEF |
-                                      POSIX_SPAWN_SETPGROUP);
+  const CleanSpawnAttributes attr;
   std::vector<char*> argv = CStrings(spec.argv);
   std::vector<char*> envp = CStrings(spec.env);
   pid_t pid = -1;
-  const int error = posix_spawn(&pid, spec.executable.c_str(), &actions, &attr,
-                                argv.data(), envp.data());
+  const int error = posix_spawn(&pid, spec.executable.c_str(), &actions,
+                                attr.get(), argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   if (error != 0) {
     return OsError(error, absl::StrCat("cannot run ", spec.executable));
   }

@@ -16,6 +16,7 @@
 #include "server/tasks/command_runner.h"
 #include "server/tasks/result_object.h"
 #include "server/tasks/utf8_text.h"
+#include "server/value_builders.h"
 
 namespace futured::server {
 namespace {
@@ -30,18 +31,6 @@ constexpr size_t kCwd = 3;
 constexpr size_t kTimeout = 4;
 constexpr size_t kMaxOutputBytes = 5;
 constexpr size_t kText = 6;
-
-Value NumberValue(double d) {
-  Value v;
-  v.set_number_value(d);
-  return v;
-}
-
-Value StringValue(std::string s) {
-  Value v;
-  v.set_string_value(std::move(s));
-  return v;
-}
 
 bool IsNull(const Value& v) {
   return v.kind_case() == Value::kNullValue ||

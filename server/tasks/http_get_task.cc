@@ -16,6 +16,7 @@
 #include "server/tasks/html_title.h"
 #include "server/tasks/result_object.h"
 #include "server/tasks/utf8_text.h"
+#include "server/value_builders.h"
 
 namespace futured::server {
 namespace {
@@ -31,12 +32,6 @@ constexpr char kAllowedProtocols[] = "http,https";
 constexpr long kMaxRedirects = 10;
 // How often the transfer loop looks at the cancellation token.
 constexpr int kCancelCheckMs = 100;
-
-Value NumberValue(double d) {
-  Value v;
-  v.set_number_value(d);
-  return v;
-}
 
 // The lower-case scheme of `url` as libcurl parses it, or an error.
 absl::StatusOr<std::string> SchemeOf(const std::string& url) {
