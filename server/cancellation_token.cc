@@ -5,14 +5,15 @@
 namespace futured::server {
 
 void CancellationToken::Cancel() {
-  std::map<CallbackId, Callback> callbacks;
+  std::unique_ptr<std::map<CallbackId, Callback>> callbacks;
   {
     absl::MutexLock lock(&mu_);
     if (cancelled_) return;
     cancelled_ = true;
     callbacks.swap(callbacks_);
   }
-  for (auto& [id, callback] : callbacks) std::move(callback)();
+  if (callbacks == nullptr) return;
+  for (auto& [id, callback] : *callbacks) std::move(callback)();
 }
 
 bool CancellationToken::IsCancelled() const {
@@ -32,7 +33,10 @@ CancellationToken::CallbackId CancellationToken::AddCancelCallback(
     absl::MutexLock lock(&mu_);
     if (!cancelled_) {
       const CallbackId id = next_callback_id_++;
-      callbacks_.emplace(id, std::move(callback));
+      if (callbacks_ == nullptr) {
+        callbacks_ = std::make_unique<std::map<CallbackId, Callback>>();
+      }
+      callbacks_->emplace(id, std::move(callback));
       return id;
     }
   }
@@ -42,7 +46,9 @@ CancellationToken::CallbackId CancellationToken::AddCancelCallback(
 
 void CancellationToken::RemoveCancelCallback(CallbackId id) const {
   absl::MutexLock lock(&mu_);
-  callbacks_.erase(id);
+  if (callbacks_ == nullptr) return;
+  callbacks_->erase(id);
+  if (callbacks_->empty()) callbacks_.reset();
 }
 
 }  // namespace futured::server

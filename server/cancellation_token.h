@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
@@ -50,7 +51,10 @@ class CancellationToken {
  private:
   mutable absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  mutable std::map<CallbackId, Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+  // Allocated only while there are callbacks: every future has a token, and
+  // most tokens are never watched.
+  mutable std::unique_ptr<std::map<CallbackId, Callback>> callbacks_
+      ABSL_GUARDED_BY(mu_);
   mutable CallbackId next_callback_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

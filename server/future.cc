@@ -1,6 +1,7 @@
 #include "server/future.h"
 
 #include <utility>
+#include <variant>
 
 namespace futured::server {
 namespace {
@@ -40,7 +41,7 @@ Future::Future(std::string id, std::string function, std::string pool,
     : id_(std::move(id)),
       function_(std::move(function)),
       pool_(std::move(pool)),
-      submit_time_(submit_time),
+      submit_time_(absl::ToUnixNanos(submit_time)),
       deadline_(deadline) {}
 
 bool Future::Start(absl::Time now, int worker_pid) {
@@ -49,7 +50,7 @@ bool Future::Start(absl::Time now, int worker_pid) {
     absl::MutexLock lock(&mu_);
     if (state_ != FutureState::kPending) return false;
     state_ = FutureState::kRunning;
-    start_time_ = now;
+    start_time_ = absl::ToUnixNanos(now);
     worker_pid_ = worker_pid;
     changed = ChangeCallbacksLocked();
   }
@@ -62,7 +63,11 @@ bool Future::SetProgress(Progress progress) {
   {
     absl::MutexLock lock(&mu_);
     if (state_ != FutureState::kRunning) return false;
-    progress_ = std::move(progress);
+    if (progress_) {
+      *progress_ = std::move(progress);
+    } else {
+      progress_ = std::make_unique<Progress>(std::move(progress));
+    }
     changed = ChangeCallbacksLocked();
   }
   RunChangeCallbacks(changed);
@@ -73,7 +78,7 @@ Future::CallbackId Future::AddChangeCallback(ChangeCallback callback) {
   absl::MutexLock lock(&mu_);
   const CallbackId id = next_callback_id_++;
   if (!IsFinal(state_)) {
-    change_callbacks_.emplace(
+    CallbacksLocked().change.emplace(
         id, std::make_shared<const ChangeCallback>(std::move(callback)));
   }
   return id;
@@ -81,14 +86,15 @@ Future::CallbackId Future::AddChangeCallback(ChangeCallback callback) {
 
 void Future::RemoveChangeCallback(CallbackId id) {
   absl::MutexLock lock(&mu_);
-  change_callbacks_.erase(id);
+  if (callbacks_) callbacks_->change.erase(id);
 }
 
 std::vector<std::shared_ptr<const Future::ChangeCallback>>
 Future::ChangeCallbacksLocked() const {
   std::vector<std::shared_ptr<const ChangeCallback>> callbacks;
-  callbacks.reserve(change_callbacks_.size());
-  for (const auto& [id, callback] : change_callbacks_) {
+  if (!callbacks_) return callbacks;
+  callbacks.reserve(callbacks_->change.size());
+  for (const auto& [id, callback] : callbacks_->change) {
     callbacks.push_back(callback);
   }
   return callbacks;
@@ -155,10 +161,27 @@ CancelAction Future::CancelUnlessLeftRunning(absl::Time now,
 std::map<Future::CallbackId, Future::Callback> Future::CompleteLocked(
     FutureState state, Outcome outcome, absl::Time now) {
   state_ = state;
-  outcome_ = std::move(outcome);
-  end_time_ = now;
-  change_callbacks_.clear();  // nothing changes any more
-  return std::exchange(callbacks_, {});
+  if (auto* value = std::get_if<google::protobuf::Value>(&outcome)) {
+    value_ = std::move(*value);
+  } else if (auto* error = std::get_if<TaskError>(&outcome)) {
+    error_ = std::make_unique<TaskError>(std::move(*error));
+  }
+  end_time_ = absl::ToUnixNanos(now);
+  // Nothing changes any more, and no callback is added after this.
+  std::unique_ptr<Callbacks> callbacks = std::move(callbacks_);
+  if (!callbacks) return {};
+  return std::move(callbacks->done);
+}
+
+Outcome Future::OutcomeLocked() const {
+  if (state_ == FutureState::kCancelled) return Cancelled{};
+  if (error_) return *error_;
+  return value_;
+}
+
+Future::Callbacks& Future::CallbacksLocked() {
+  if (!callbacks_) callbacks_ = std::make_unique<Callbacks>();
+  return *callbacks_;
 }
 
 Future::CallbackId Future::AddDoneCallback(Callback callback) {
@@ -166,7 +189,7 @@ Future::CallbackId Future::AddDoneCallback(Callback callback) {
     absl::MutexLock lock(&mu_);
     if (!IsFinal(state_)) {
       const CallbackId id = next_callback_id_++;
-      callbacks_.emplace(id, std::move(callback));
+      CallbacksLocked().done.emplace(id, std::move(callback));
       return id;
     }
   }
@@ -176,7 +199,7 @@ Future::CallbackId Future::AddDoneCallback(Callback callback) {
 
 void Future::RemoveDoneCallback(CallbackId id) {
   absl::MutexLock lock(&mu_);
-  callbacks_.erase(id);
+  if (callbacks_) callbacks_->done.erase(id);
 }
 
 FutureState Future::state() const {
@@ -188,33 +211,40 @@ bool Future::done() const { return IsFinal(state()); }
 
 bool Future::Raised() const {
   absl::MutexLock lock(&mu_);
-  return state_ == FutureState::kFinished && outcome_ && IsError(*outcome_);
+  return state_ == FutureState::kFinished && error_ != nullptr;
 }
 
 std::optional<absl::Duration> Future::RunTime() const {
   absl::MutexLock lock(&mu_);
-  if (!start_time_ || !end_time_) return std::nullopt;
-  return *end_time_ - *start_time_;
+  if (start_time_ == kUnsetTime || !IsFinal(state_)) return std::nullopt;
+  return absl::Nanoseconds(end_time_ - start_time_);
 }
 
 std::optional<absl::Time> Future::end_time() const {
   absl::MutexLock lock(&mu_);
-  return end_time_;
+  if (!IsFinal(state_)) return std::nullopt;
+  return absl::FromUnixNanos(end_time_);
 }
 
 FutureSnapshot Future::Snapshot() const {
   absl::MutexLock lock(&mu_);
-  return FutureSnapshot{.id = id_,
-                        .function = function_,
-                        .pool = pool_,
-                        .state = state_,
-                        .outcome = outcome_,
-                        .submit_time = submit_time_,
-                        .start_time = start_time_,
-                        .end_time = end_time_,
-                        .deadline = deadline_,
-                        .worker_pid = worker_pid_,
-                        .progress = progress_};
+  const bool done = IsFinal(state_);
+  return FutureSnapshot{
+      .id = id_,
+      .function = function_,
+      .pool = pool_,
+      .state = state_,
+      .outcome = done ? std::optional<Outcome>(OutcomeLocked()) : std::nullopt,
+      .submit_time = absl::FromUnixNanos(submit_time_),
+      .start_time = start_time_ == kUnsetTime
+                        ? std::nullopt
+                        : std::optional(absl::FromUnixNanos(start_time_)),
+      .end_time =
+          done ? std::optional(absl::FromUnixNanos(end_time_)) : std::nullopt,
+      .deadline = deadline_,
+      .worker_pid = worker_pid_,
+      .progress =
+          progress_ ? std::optional<Progress>(*progress_) : std::nullopt};
 }
 
 }  // namespace futured::server

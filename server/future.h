@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
 #include "server/cancellation_token.h"
 #include "server/outcome.h"
 #include "server/progress.h"
@@ -70,6 +72,10 @@ struct FutureSnapshot {
 // Change-callbacks run on every Start() and SetProgress(), on that thread,
 // with no lock held: for whoever follows a future's progress. They too must
 // be quick; one removed may still run once if a change was under way.
+//
+// Kept small, as the table retains up to millions of done futures: what most
+// futures never have (callbacks, progress, an error outcome) is allocated
+// only when it appears, and the callbacks are freed when the future is done.
 class Future {
  public:
   using Callback = absl::AnyInvocable<void() &&>;
@@ -165,24 +171,39 @@ class Future {
                                                 Outcome outcome, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // The callbacks of a future that is not done yet; allocated by the first
+  // Add*Callback(), freed when the future is done.
+  struct Callbacks {
+    std::map<CallbackId, Callback> done;
+    std::map<CallbackId, std::shared_ptr<const ChangeCallback>> change;
+  };
+
+  // The outcome as an Outcome; only when done.
+  Outcome OutcomeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Callbacks& CallbacksLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Constant after construction.
   const std::string id_;
   const std::string function_;
   const std::string pool_;
-  const absl::Time submit_time_;
+  // Times are kept as Unix nanoseconds (absl::Now()'s resolution): 8 bytes
+  // where an absl::Time takes 16. kUnsetTime until set.
+  static constexpr int64_t kUnsetTime = std::numeric_limits<int64_t>::min();
+  const int64_t submit_time_;
   const absl::Time deadline_;
   CancellationToken token_;
 
   mutable absl::Mutex mu_;
   FutureState state_ ABSL_GUARDED_BY(mu_) = FutureState::kPending;
-  std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
-  std::optional<absl::Time> start_time_ ABSL_GUARDED_BY(mu_);
-  std::optional<absl::Time> end_time_ ABSL_GUARDED_BY(mu_);
   int worker_pid_ ABSL_GUARDED_BY(mu_) = 0;
-  std::optional<Progress> progress_ ABSL_GUARDED_BY(mu_);
-  std::map<CallbackId, Callback> callbacks_ ABSL_GUARDED_BY(mu_);
-  std::map<CallbackId, std::shared_ptr<const ChangeCallback>> change_callbacks_
-      ABSL_GUARDED_BY(mu_);
+  // The outcome, once done: Cancelled if CANCELLED, else error_ if set, else
+  // value_.
+  google::protobuf::Value value_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<TaskError> error_ ABSL_GUARDED_BY(mu_);
+  int64_t start_time_ ABSL_GUARDED_BY(mu_) = kUnsetTime;
+  int64_t end_time_ ABSL_GUARDED_BY(mu_) = kUnsetTime;
+  std::unique_ptr<Progress> progress_ ABSL_GUARDED_BY(mu_);  // the latest
+  std::unique_ptr<Callbacks> callbacks_ ABSL_GUARDED_BY(mu_);
   CallbackId next_callback_id_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

@@ -93,6 +93,28 @@ TEST(CancellationTokenTest, RemovedCancelCallbackNeverRuns) {
   EXPECT_EQ(runs, 0);
 }
 
+// The callback map is freed when its last callback is removed; callbacks
+// added after that, and IDs, still work.
+TEST(CancellationTokenTest, CallbacksAddedAfterTheLastWasRemovedRun) {
+  CancellationToken token;
+  std::vector<int> ran;
+  const CancellationToken::CallbackId a =
+      token.AddCancelCallback([&ran] { ran.push_back(1); });
+  const CancellationToken::CallbackId b =
+      token.AddCancelCallback([&ran] { ran.push_back(2); });
+  token.RemoveCancelCallback(a);
+  token.RemoveCancelCallback(b);
+  token.RemoveCancelCallback(b);  // no-op
+  const CancellationToken::CallbackId c =
+      token.AddCancelCallback([&ran] { ran.push_back(3); });
+  EXPECT_NE(c, a);
+  EXPECT_NE(c, b);
+  token.AddCancelCallback([&ran] { ran.push_back(4); });
+  token.RemoveCancelCallback(a);  // no-op: long gone
+  token.Cancel();
+  EXPECT_EQ(ran, (std::vector<int>{3, 4}));
+}
+
 TEST(CancellationTokenTest, CancelCallbackMayReadTheToken) {
   // Callbacks run with no lock held, so they may use the token.
   CancellationToken token;
