@@ -322,8 +322,11 @@ void ProcessPool::HandleStopRequests(absl::Time now) {
 
 void ProcessPool::Dispatch(absl::Time now) {
   for (const std::unique_ptr<Worker>& worker : workers_) {
+    // Never a worker that has been signalled: it may still answer its
+    // stopped task (exec does, having killed its command) before it dies.
     if (!worker->ready || worker->current.future != nullptr ||
-        worker->channel == nullptr || !worker->failure.empty()) {
+        worker->channel == nullptr || !worker->failure.empty() ||
+        worker->stopping) {
       continue;
     }
     Entry entry;
