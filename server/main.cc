@@ -2,6 +2,7 @@
 // reflection, and shuts down gracefully on SIGINT or SIGTERM.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <system_error>
@@ -57,6 +59,9 @@
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "address to serve on: host:port (port 0 picks a free port) or "
           "unix:/path/to/socket");
+ABSL_FLAG(std::string, unix_socket_mode, "",
+          "permissions of a unix: --listen socket, in octal (e.g. 0660: "
+          "owner and group may connect); empty: as the umask leaves them");
 ABSL_FLAG(int, threads,
           std::min(32,
                    static_cast<int>(std::thread::hardware_concurrency()) + 4),
@@ -127,6 +132,7 @@ constexpr char kUnixPrefix[] = "unix:";
 
 struct Settings {
   std::string listen;
+  std::optional<mode_t> unix_socket_mode;  // unset: as the umask leaves it
   std::vector<std::string> plugins;
   EngineOptions engine;
   rpc::ServiceOptions service;
@@ -284,6 +290,23 @@ std::vector<std::string> ExecWorkerFlags(const ExecOptions& exec,
           absl::StrCat("--exec_kill_grace=", absl::FormatDuration(grace))};
 }
 
+// --unix_socket_mode: octal permission bits, only for a unix: --listen.
+absl::StatusOr<std::optional<mode_t>> UnixSocketMode(absl::string_view name,
+                                                     absl::string_view listen) {
+  const std::string text = absl::GetFlag(FLAGS_unix_socket_mode);
+  if (text.empty()) return std::nullopt;
+  if (text.find_first_not_of("01234567") != std::string::npos ||
+      text.size() > 4 || std::stoul(text, nullptr, 8) > 0777) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        name, " must be octal permission bits such as 0660, got '", text, "'"));
+  }
+  if (!absl::StartsWith(listen, kUnixPrefix)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, " applies only to a unix: --listen address"));
+  }
+  return static_cast<mode_t>(std::stoul(text, nullptr, 8));
+}
+
 absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
   auto name = [&sources](absl::string_view flag) {
     return sources.Describe(flag);
@@ -334,6 +357,10 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
     return absl::InvalidArgumentError(
         absl::StrCat(name("listen"), " is empty"));
   }
+  absl::StatusOr<std::optional<mode_t>> mode =
+      UnixSocketMode(name("unix_socket_mode"), s.listen);
+  if (!mode.ok()) return mode.status();
+  s.unix_socket_mode = *mode;
   return s;
 }
 
@@ -425,6 +452,26 @@ bool GracefulShutdown(const Settings& settings, grpc::Server& server,
   return all_stopped;
 }
 
+// Builds and starts the server; a unix socket then gets --unix_socket_mode.
+// Until the chmod (an instant at start-up, before the daemon says it
+// serves) the socket has the permissions the umask gave it. Not umask(077)
+// around the bind: worker processes spawned meanwhile would inherit it.
+std::unique_ptr<grpc::Server> StartServer(grpc::ServerBuilder& builder,
+                                          const Settings& settings) {
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || !settings.unix_socket_mode.has_value()) {
+    return server;
+  }
+  const std::string path = settings.listen.substr(sizeof(kUnixPrefix) - 1);
+  if (chmod(path.c_str(), *settings.unix_socket_mode) != 0) {
+    Log(LogLevel::kError,
+        absl::StrCat("cannot chmod ", path, ": ", strerror(errno)));
+    server->Shutdown();
+    return nullptr;
+  }
+  return server;
+}
+
 int Run(const Settings& settings, const sigset_t& stop_signals,
         NotifyEnvironment notify_environment) {
   const absl::Time start_time = absl::Now();
@@ -477,7 +524,7 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   builder.SetMaxReceiveMessageSize(settings.max_message_bytes);
   builder.SetMaxSendMessageSize(settings.max_message_bytes);
   builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  std::unique_ptr<grpc::Server> server = StartServer(builder, settings);
   if (server == nullptr ||
       (!absl::StartsWith(settings.listen, kUnixPrefix) && port == 0)) {
     Log(LogLevel::kError, absl::StrCat("cannot listen on ", settings.listen));

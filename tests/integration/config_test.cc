@@ -127,6 +127,18 @@ TEST(ConfigTest, BadValuesAreRefusedNamingTheSettingAndItsSource) {
   EXPECT_THAT(metrics.err, HasSubstr("metrics address 'nonsense'"));
 }
 
+TEST(ConfigTest, UnixSocketModeMustBeOctalAndNeedsAUnixSocket) {
+  ProgramResult not_octal = RunFutured(
+      {"--listen=unix:/tmp/futured-mode-test.sock", "--unix_socket_mode=0999"});
+  EXPECT_NE(not_octal.exit_code, 0);
+  EXPECT_THAT(not_octal.err,
+              HasSubstr("--unix_socket_mode must be octal permission bits"));
+
+  ProgramResult tcp = RunFutured({"--unix_socket_mode=0660"});
+  EXPECT_NE(tcp.exit_code, 0);
+  EXPECT_THAT(tcp.err, HasSubstr("applies only to a unix: --listen address"));
+}
+
 TEST(ConfigTest, VersionPrintsVersionAndBuildInfo) {
   ProgramResult result = RunFutured({"--version"});
   EXPECT_EQ(result.exit_code, 0);

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -204,6 +205,23 @@ TEST(ShutdownTest, SigintExitsZero) {
   ASSERT_NO_FATAL_FAILURE(StartRunningSleep(calls, &running));
 
   ExpectExitedZero((*daemon)->Stop(SIGINT, kStopTimeout));
+}
+
+TEST(ShutdownTest, UnixSocketGetsTheModeAskedFor) {
+  for (const auto& [flag, mode] :
+       {std::pair{"--unix_socket_mode=0600", 0600},
+        std::pair{"--unix_socket_mode=0666", 0666}}) {
+    SCOPED_TRACE(flag);
+    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+        DaemonProcess::Start({.unix_socket = true, .flags = {flag}});
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    absl::string_view path = (*daemon)->address();
+    ASSERT_TRUE(absl::ConsumePrefix(&path, "unix:")) << (*daemon)->address();
+    struct stat st;
+    ASSERT_EQ(stat(std::string(path).c_str(), &st), 0) << path;
+    EXPECT_EQ(st.st_mode & 0777, static_cast<mode_t>(mode));
+    ExpectExitedZero((*daemon)->Stop(SIGTERM, kStopTimeout));
+  }
 }
 
 TEST(ShutdownTest, UnixSocketFileIsRemovedOnShutdown) {
