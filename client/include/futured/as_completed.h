@@ -25,7 +25,6 @@
 #define FUTURED_CLIENT_INCLUDE_FUTURED_AS_COMPLETED_H_
 
 #include <cstddef>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +35,7 @@
 
 #include "absl/time/time.h"
 #include "futured/future.h"
+#include "futured/single_pass_range.h"
 
 namespace futured {
 
@@ -97,38 +97,8 @@ class AsCompletedStream {
 }  // namespace internal
 
 template <class F>
-class AsCompleted {
+class AsCompleted : public internal::SinglePassRange<AsCompleted<F>, F> {
  public:
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = F;
-    using difference_type = std::ptrdiff_t;
-    using reference = const F&;
-    using pointer = const F*;
-
-    iterator() = default;
-    reference operator*() const { return owner_->futures_[*owner_->current_]; }
-    pointer operator->() const { return &**this; }
-    iterator& operator++() {
-      owner_->Advance();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) {
-      return it.AtEnd();
-    }
-
-   private:
-    friend class AsCompleted;
-    explicit iterator(AsCompleted* owner) : owner_(owner) {}
-    bool AtEnd() const {
-      return owner_ == nullptr || !owner_->current_.has_value();
-    }
-
-    AsCompleted* owner_ = nullptr;
-  };
-
   AsCompleted(std::vector<F> futures, absl::Duration timeout)
       : futures_(std::move(futures)),
         stream_(std::make_unique<internal::AsCompletedStream>(
@@ -136,18 +106,13 @@ class AsCompleted {
   AsCompleted(AsCompleted&&) noexcept = default;
   AsCompleted& operator=(AsCompleted&&) noexcept = default;
 
-  // Waits for the first completion; call once.
-  iterator begin() {
-    if (!started_) {
-      started_ = true;
-      Advance();
-    }
-    return iterator(this);
-  }
-  std::default_sentinel_t end() const { return std::default_sentinel; }
-
  private:
-  void Advance() {
+  friend class internal::SinglePassRange<AsCompleted<F>, F>;
+
+  const F* Current() const {
+    return current_.has_value() ? &futures_[*current_] : nullptr;
+  }
+  void Fetch() {
     current_.reset();
     if (stream_ == nullptr) return;
     try {
@@ -162,7 +127,6 @@ class AsCompleted {
   std::vector<F> futures_;
   std::unique_ptr<internal::AsCompletedStream> stream_;
   std::optional<std::size_t> current_;
-  bool started_ = false;
 };
 
 template <class Range>

@@ -28,7 +28,6 @@
 
 #include <cstddef>
 #include <functional>
-#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +35,7 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "futured/single_pass_range.h"
 #include "futured/value.h"
 
 namespace futured {
@@ -83,55 +83,20 @@ class MapStream {
 }  // namespace internal
 
 template <class R = Value>
-class MapResults {
+class MapResults : public internal::SinglePassRange<MapResults<R>, R> {
  public:
-  class iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = R;
-    using difference_type = std::ptrdiff_t;
-    using reference = const R&;
-    using pointer = const R*;
-
-    iterator() = default;
-    reference operator*() const { return *results_->current_; }
-    pointer operator->() const { return &*results_->current_; }
-    iterator& operator++() {
-      results_->Advance();
-      return *this;
-    }
-    void operator++(int) { ++*this; }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) {
-      return it.AtEnd();
-    }
-
-   private:
-    friend class MapResults;
-    explicit iterator(MapResults* results) : results_(results) {}
-    bool AtEnd() const {
-      return results_ == nullptr || !results_->current_.has_value();
-    }
-
-    MapResults* results_ = nullptr;
-  };
-
   explicit MapResults(std::unique_ptr<internal::MapStream> stream)
       : stream_(std::move(stream)) {}
   MapResults(MapResults&&) noexcept = default;
   MapResults& operator=(MapResults&&) noexcept = default;
 
-  // Waits for the first result; call once.
-  iterator begin() {
-    if (!started_) {
-      started_ = true;
-      Advance();
-    }
-    return iterator(this);
-  }
-  std::default_sentinel_t end() const { return std::default_sentinel; }
-
  private:
-  void Advance() {
+  friend class internal::SinglePassRange<MapResults<R>, R>;
+
+  const R* Current() const {
+    return current_.has_value() ? &*current_ : nullptr;
+  }
+  void Fetch() {
     current_.reset();
     if (stream_ == nullptr) return;
     std::optional<Value> next;
@@ -159,7 +124,6 @@ class MapResults {
 
   std::unique_ptr<internal::MapStream> stream_;
   std::optional<R> current_;
-  bool started_ = false;
 };
 
 }  // namespace futured
