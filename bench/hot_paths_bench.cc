@@ -57,6 +57,8 @@ BENCHMARK(BM_FutureTableFind)->Arg(1000)->Arg(1000000);
 // two workers, per iteration; items/s is the pool's raw rate.
 void BM_ThreadPoolRoundTrip(benchmark::State& state) {
   TaskSpec spec{.name = "noop",
+                .description = "does nothing",
+                .params = {},
                 .function = [](const TaskContext&, const BoundArgs&) {
                   return Outcome(google::protobuf::Value());
                 }};
@@ -67,7 +69,7 @@ void BM_ThreadPoolRoundTrip(benchmark::State& state) {
     for (int i = 0; i < n; ++i) {
       auto future = NewFuture();
       future->AddDoneCallback([&done] { done.DecrementCount(); });
-      (void)pool.Submit(std::move(future), Task{.spec = &spec});
+      (void)pool.Submit(std::move(future), Task{.spec = &spec, .args = {}});
     }
     done.Wait();
   }
