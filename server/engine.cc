@@ -102,6 +102,11 @@ absl::StatusOr<PreparedCall> Engine::Prepare(
   }
   absl::StatusOr<const TaskSpec*> spec = registry_->Find(function);
   if (!spec.ok()) return spec.status();
+  if (absl::Status within =
+          CheckArgumentLimits(args, kwargs, options_.argument_limits);
+      !within.ok()) {
+    return within;
+  }
   absl::StatusOr<BoundArgs> bound = BindArgs(**spec, args, kwargs);
   if (!bound.ok()) return bound.status();
   if ((*spec)->validate) {

@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/struct.pb.h"
+#include "server/argument_limits.h"
 #include "server/future.h"
 #include "server/future_table.h"
 #include "server/pool.h"
@@ -37,6 +38,7 @@ struct EngineOptions {
   // "thread", so one of them should be called that.
   std::vector<PoolOptions> pools = {ThreadPool::Options{}};
   absl::Duration retention = absl::Hours(1);  // of finished futures
+  ArgumentLimits argument_limits;             // checked by Prepare()
 };
 
 // A call checked and bound, ready to be started (possibly many times, as Map
@@ -66,7 +68,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Finds the function and pool and binds the arguments. NOT_FOUND for an
-  // unknown function or pool ("" is "thread"); INVALID_ARGUMENT for
+  // unknown function or pool ("" is "thread"); before binding,
+  // INVALID_ARGUMENT / RESOURCE_EXHAUSTED for arguments nested too deep or
+  // too large (EngineOptions::argument_limits); INVALID_ARGUMENT for
   // arguments that do not fit the function; and whatever the task's own
   // TaskSpec::validate says of them (e.g. PERMISSION_DENIED).
   absl::StatusOr<PreparedCall> Prepare(
