@@ -5,9 +5,12 @@
 #include <utility>
 #include <variant>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/future_id.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
 
 namespace futured::server {
 namespace {
@@ -22,6 +25,27 @@ std::vector<std::string> FunctionNames(const TaskRegistry& registry) {
   std::vector<std::string> names;
   for (const TaskSpec* spec : registry.List()) names.push_back(spec->name);
   return names;
+}
+
+// Identifies a bound call, for telling a retried request from another call
+// under the same request ID. Values are serialized deterministically (an
+// object's keys in order), so equal calls hash equally.
+uint64_t CallFingerprint(const PreparedCall& call,
+                         std::optional<absl::Duration> timeout) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    for (size_t i = 0; i < call.args.size(); ++i) {
+      const google::protobuf::Value& value = call.args.Get(i);
+      coded.WriteVarint64(value.ByteSizeLong());
+      value.SerializeWithCachedSizes(&coded);
+    }
+  }
+  return absl::HashOf(call.spec->name, call.pool->name(), bytes,
+                      timeout.has_value(),
+                      timeout.value_or(absl::ZeroDuration()));
 }
 
 }  // namespace
@@ -78,6 +102,11 @@ absl::StatusOr<PreparedCall> Engine::Prepare(
   }
   absl::StatusOr<const TaskSpec*> spec = registry_->Find(function);
   if (!spec.ok()) return spec.status();
+  if (absl::Status within =
+          CheckArgumentLimits(args, kwargs, options_.argument_limits);
+      !within.ok()) {
+    return within;
+  }
   absl::StatusOr<BoundArgs> bound = BindArgs(**spec, args, kwargs);
   if (!bound.ok()) return bound.status();
   if ((*spec)->validate) {
@@ -103,6 +132,16 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::Start(
   if (tracking == Tracking::kInTable) table_.Insert(future);
   if (timeout) ScheduleDeadline(future);
   return future;
+}
+
+absl::StatusOr<std::shared_ptr<Future>> Engine::StartOnce(
+    const RequestKey& key, PreparedCall call,
+    std::optional<absl::Duration> timeout) {
+  const uint64_t fingerprint = CallFingerprint(call, timeout);
+  return requests_.StartOnce(
+      key, fingerprint,
+      [this](absl::string_view id) { return table_.Find(id); },
+      [&]() { return Start(std::move(call), timeout, Tracking::kInTable); });
 }
 
 void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
@@ -140,7 +179,11 @@ void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {
   state->timer = timers_->Schedule(when, [this, state] {
     absl::MutexLock lock(&state->mu);
     if (state->stopped) return;  // `this` is gone or going
-    table_.ExpireFinished(absl::Now());
+    std::vector<std::shared_ptr<Future>> expired =
+        table_.ExpireFinished(absl::Now());
+    if (requests_.size() > 0) {
+      for (const auto& future : expired) requests_.Forget(future->id());
+    }
     ScheduleExpiryLocked(state);
   });
 }
@@ -151,7 +194,11 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::Find(
 }
 
 absl::StatusOr<int64_t> Engine::Release(absl::Span<const std::string> ids) {
-  return table_.Release(ids);
+  absl::StatusOr<int64_t> released = table_.Release(ids);
+  if (released.ok() && requests_.size() > 0) {
+    for (const std::string& id : ids) requests_.Forget(id);
+  }
+  return released;
 }
 
 std::vector<PoolStats> Engine::PoolStatistics() const {

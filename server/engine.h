@@ -17,10 +17,12 @@
 #include "absl/time/time.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/struct.pb.h"
+#include "server/argument_limits.h"
 #include "server/future.h"
 #include "server/future_table.h"
 #include "server/pool.h"
 #include "server/process_pool.h"
+#include "server/request_index.h"
 #include "server/task_metrics.h"
 #include "server/task_registry.h"
 #include "server/thread_pool.h"
@@ -36,6 +38,7 @@ struct EngineOptions {
   // "thread", so one of them should be called that.
   std::vector<PoolOptions> pools = {ThreadPool::Options{}};
   absl::Duration retention = absl::Hours(1);  // of finished futures
+  ArgumentLimits argument_limits;             // checked by Prepare()
 };
 
 // A call checked and bound, ready to be started (possibly many times, as Map
@@ -65,7 +68,9 @@ class Engine {
   Engine& operator=(const Engine&) = delete;
 
   // Finds the function and pool and binds the arguments. NOT_FOUND for an
-  // unknown function or pool ("" is "thread"); INVALID_ARGUMENT for
+  // unknown function or pool ("" is "thread"); before binding,
+  // INVALID_ARGUMENT / RESOURCE_EXHAUSTED for arguments nested too deep or
+  // too large (EngineOptions::argument_limits); INVALID_ARGUMENT for
   // arguments that do not fit the function; and whatever the task's own
   // TaskSpec::validate says of them (e.g. PERMISSION_DENIED).
   absl::StatusOr<PreparedCall> Prepare(
@@ -81,6 +86,17 @@ class Engine {
       PreparedCall call, std::optional<absl::Duration> timeout,
       Tracking tracking);
 
+  // Start() into the table, once per `key`: a retry with the same key gets
+  // the future the first call started while the table keeps it, even when
+  // it is done, and nothing new runs. ALREADY_EXISTS when `key` started a
+  // different call (another function, arguments, pool or timeout; arguments
+  // are compared after binding, so sleep(1) and sleep(seconds=1) are the
+  // same call). `key.request_id` must be non-empty and valid
+  // (RequestIndex::ValidateRequestId).
+  absl::StatusOr<std::shared_ptr<Future>> StartOnce(
+      const RequestKey& key, PreparedCall call,
+      std::optional<absl::Duration> timeout);
+
   // The table's lookup and release.
   absl::StatusOr<std::shared_ptr<Future>> Find(absl::string_view id) const;
   absl::StatusOr<int64_t> Release(absl::Span<const std::string> ids);
@@ -92,6 +108,8 @@ class Engine {
     return metrics_->Snapshot();
   }
   int64_t FutureCount() const { return table_.size(); }
+  // Request IDs remembered (at most one per future in the table).
+  int64_t RequestIdCount() const { return requests_.size(); }
   TimerQueue& timers() const { return *timers_; }
 
   // Stops every pool, one after the other: queued futures are cancelled,
@@ -120,6 +138,7 @@ class Engine {
   const TaskRegistry* const registry_;
   TimerQueue* const timers_;
   FutureTable table_;
+  RequestIndex requests_;  // entries only for futures in table_
   // Shared with done-callbacks, which may run after the engine is gone (a
   // thread-pool task that ignored shutdown).
   const std::shared_ptr<TaskMetrics> metrics_;

@@ -64,11 +64,16 @@ absl::StatusOr<int64_t> FutureTable::Release(
   return released;
 }
 
-int64_t FutureTable::ExpireFinished(absl::Time now) {
+std::vector<std::shared_ptr<Future>> FutureTable::ExpireFinished(
+    absl::Time now) {
+  std::vector<std::shared_ptr<Future>> removed;
   absl::MutexLock lock(&mu_);
-  int64_t removed = 0;
   while (!ended_.empty() && ended_.front().end_time + retention_ <= now) {
-    removed += futures_.erase(ended_.front().view());
+    auto it = futures_.find(ended_.front().view());
+    if (it != futures_.end()) {
+      removed.push_back(std::move(it->second));
+      futures_.erase(it);
+    }
     ended_.pop_front();
   }
   return removed;

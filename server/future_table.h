@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -53,8 +54,10 @@ class FutureTable {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Removes done futures that ended at least `retention` before `now`.
-  // Returns how many it removed.
-  int64_t ExpireFinished(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
+  // Returns those it removed (so that the caller can forget what it knows
+  // of them, and they are destroyed outside the table's lock).
+  std::vector<std::shared_ptr<Future>> ExpireFinished(absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   int64_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -77,6 +77,12 @@ ABSL_FLAG(int64_t, max_ids_per_call, 10000,
 ABSL_FLAG(int64_t, max_map_inputs, 100000, "inputs one Map call may carry");
 ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "largest request or response message, in bytes");
+ABSL_FLAG(int, max_arg_depth, 32,
+          "lists or objects one call's arguments may nest (deeper: "
+          "INVALID_ARGUMENT); protobuf refuses more than 49 anyway");
+ABSL_FLAG(int64_t, max_arg_bytes, 1 << 20,
+          "encoded bytes of one call's arguments (Submit, each SubmitBatch "
+          "item, each Map input, Run); larger: RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(5),
           "on SIGTERM/SIGINT, how long running tasks may go on before they "
           "are cancelled");
@@ -327,7 +333,11 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
       .listen = absl::GetFlag(FLAGS_listen),
       .plugins = *std::move(plugins),
       .engine = {.pools = *std::move(pools),
-                 .retention = absl::GetFlag(FLAGS_retention)},
+                 .retention = absl::GetFlag(FLAGS_retention),
+                 .argument_limits = {.max_depth =
+                                         absl::GetFlag(FLAGS_max_arg_depth),
+                                     .max_bytes =
+                                         absl::GetFlag(FLAGS_max_arg_bytes)}},
       .service = {.max_ids_per_call = absl::GetFlag(FLAGS_max_ids_per_call),
                   .max_map_inputs = absl::GetFlag(FLAGS_max_map_inputs),
                   .cancel_grace = absl::GetFlag(FLAGS_cancel_grace),
@@ -347,6 +357,8 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
            Positive(name("max_ids_per_call"), s.service.max_ids_per_call),
            Positive(name("max_map_inputs"), s.service.max_map_inputs),
            Positive(name("max_message_bytes"), s.max_message_bytes),
+           Positive(name("max_arg_depth"), s.engine.argument_limits.max_depth),
+           Positive(name("max_arg_bytes"), s.engine.argument_limits.max_bytes),
            PositiveDuration(name("retention"), s.engine.retention),
            NotNegative(name("shutdown_grace"), s.shutdown_grace),
            NotNegative(name("cancel_grace"), s.service.cancel_grace),

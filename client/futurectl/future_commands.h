@@ -21,6 +21,8 @@ struct SubmitArgs {
   std::string pool = "thread";
   // The daemon's deadline for the task (SubmitRequest.timeout).
   std::optional<absl::Duration> task_timeout;
+  // Makes a retry safe (SubmitRequest.request_id); empty: none.
+  std::string request_id;
 };
 
 // Queues a call and prints {"id":"..."} (SubmitResponse). Blocks for one

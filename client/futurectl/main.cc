@@ -114,6 +114,9 @@ int Run(int argc, char** argv) {
                    "the daemon fails the task with TimeoutError when this "
                    "passes, queued or running")
       ->check(DurationValidator());
+  submit->add_option("--request-id,--request_id", submit_args.request_id,
+                     "makes a retry safe: the same call with the same ID "
+                     "prints the first one's future ID and runs nothing");
 
   CLI::App* status =
       app.add_subcommand("status", "print futures without waiting");

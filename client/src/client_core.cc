@@ -31,6 +31,7 @@ v1::SubmitRequest ToSubmitRequest(const Call& call, std::string_view pool) {
   if (call.timeout().has_value()) {
     *request.mutable_timeout() = ToProtoDuration(*call.timeout());
   }
+  request.set_request_id(call.request_id());
   return request;
 }
 

@@ -133,23 +133,30 @@ ExecutorService::ExecutorService(ServiceOptions options, Engine* engine,
 
 void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 
-absl::StatusOr<std::shared_ptr<Future>> ExecutorService::StartOne(
-    const v1::SubmitRequest& request, Tracking tracking) {
+absl::StatusOr<PreparedCall> ExecutorService::PrepareOne(
+    const v1::SubmitRequest& request) {
+  return engine_->Prepare(request.function(), request.args(), request.kwargs(),
+                          request.pool());
+}
+
+absl::StatusOr<std::shared_ptr<Future>> ExecutorService::SubmitOne(
+    absl::string_view principal, const v1::SubmitRequest& request) {
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request.has_timeout(), request.timeout(), "timeout");
   if (!timeout.ok()) return timeout.status();
-  absl::StatusOr<PreparedCall> call = engine_->Prepare(
-      request.function(), request.args(), request.kwargs(), request.pool());
+  if (absl::Status valid =
+          RequestIndex::ValidateRequestId(request.request_id());
+      !valid.ok()) {
+    return valid;
+  }
+  absl::StatusOr<PreparedCall> call = PrepareOne(request);
   if (!call.ok()) return call.status();
-  return engine_->Start(*std::move(call), *timeout, tracking);
-}
-
-absl::StatusOr<std::string> ExecutorService::SubmitOne(
-    const v1::SubmitRequest& request) {
-  absl::StatusOr<std::shared_ptr<Future>> future =
-      StartOne(request, Tracking::kInTable);
-  if (!future.ok()) return future.status();
-  return (*future)->id();
+  if (request.request_id().empty()) {
+    return engine_->Start(*std::move(call), *timeout, Tracking::kInTable);
+  }
+  return engine_->StartOnce(RequestKey{.principal = std::string(principal),
+                                       .request_id = request.request_id()},
+                            *std::move(call), *timeout);
 }
 
 grpc::ServerUnaryReactor* ExecutorService::Submit(
@@ -157,7 +164,7 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
     v1::SubmitResponse* response) {
   if (!accepting()) return Answer(context, kShuttingDown);
   absl::StatusOr<std::shared_ptr<Future>> future =
-      StartOne(*request, Tracking::kInTable);
+      SubmitOne(/*principal=*/"", *request);
   if (!future.ok()) return Answer(context, future.status());
   response->set_id((*future)->id());
   if (LogEnabled(LogLevel::kDebug)) {
@@ -172,8 +179,19 @@ grpc::ServerUnaryReactor* ExecutorService::Run(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::FutureInfo* response) {
   if (!accepting()) return Answer(context, kShuttingDown);
+  if (!request->request_id().empty()) {
+    return Answer(context,
+                  absl::InvalidArgumentError(
+                      "Run does not take a request_id: its future is "
+                      "the call's own and is never kept (use Submit)"));
+  }
+  absl::StatusOr<std::optional<absl::Duration>> timeout =
+      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  if (!timeout.ok()) return Answer(context, timeout.status());
+  absl::StatusOr<PreparedCall> call = PrepareOne(*request);
+  if (!call.ok()) return Answer(context, call.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      StartOne(*request, Tracking::kPrivate);
+      engine_->Start(*std::move(call), *timeout, Tracking::kPrivate);
   if (!future.ok()) return Answer(context, future.status());
   return new RunReactor(deps(), *std::move(future),
                         [response](const FutureSnapshot& snapshot) {
@@ -195,12 +213,13 @@ grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
   response->mutable_results()->Reserve(request->requests_size());
   for (const v1::SubmitRequest& item : request->requests()) {
     v1::SubmitBatchResult* result = response->add_results();
-    absl::StatusOr<std::string> id = SubmitOne(item);
-    if (id.ok()) {
-      result->set_id(*std::move(id));
+    absl::StatusOr<std::shared_ptr<Future>> future =
+        SubmitOne(/*principal=*/"", item);
+    if (future.ok()) {
+      result->set_id((*future)->id());
     } else {
-      result->set_code(static_cast<int32_t>(id.status().code()));
-      result->set_message(std::string(id.status().message()));
+      result->set_code(static_cast<int32_t>(future.status().code()));
+      result->set_message(std::string(future.status().message()));
     }
   }
   return Answer(context, grpc::Status::OK);

@@ -92,11 +92,13 @@ class ExecutorService final : public v1::Executor::CallbackService {
       const v1::FollowProgressRequest* request) override;
 
  private:
-  // Submit's work for one request: checks, binds and queues it.
-  absl::StatusOr<std::shared_ptr<Future>> StartOne(
-      const v1::SubmitRequest& request, Tracking tracking);
-  // StartOne into the table; the future's ID.
-  absl::StatusOr<std::string> SubmitOne(const v1::SubmitRequest& request);
+  // Checks and binds one request's call.
+  absl::StatusOr<PreparedCall> PrepareOne(const v1::SubmitRequest& request);
+  // Submit's work for one request of `principal`: checks, binds and queues
+  // it in the table, or with a request_id finds the future it started
+  // before.
+  absl::StatusOr<std::shared_ptr<Future>> SubmitOne(
+      absl::string_view principal, const v1::SubmitRequest& request);
 
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
   bool accepting() const { return accepting_.load() && !waiting_.draining(); }

@@ -189,6 +189,19 @@ TEST_F(FuturectlTest, SubmitResultStatusRelease) {
   EXPECT_THAT(gone.err, HasSubstr("NOT_FOUND"));
 }
 
+TEST_F(FuturectlTest, SubmitWithRequestIdIsSafeToRetry) {
+  const std::string id = Submit({"echo", "[1]", "--request_id", "ctl-retry"});
+  EXPECT_EQ(Submit({"echo", "[1]", "--request-id", "ctl-retry"}), id);
+  EXPECT_NE(Submit({"echo", "[1]"}), id);  // no request ID: a new future
+
+  const ProgramResult other =
+      Ctl({"submit", "echo", "[2]", "--request_id", "ctl-retry"});
+  EXPECT_EQ(other.exit_code, kRpcError);
+  EXPECT_EQ(other.out, "");
+  EXPECT_THAT(other.err, HasSubstr("ALREADY_EXISTS"));
+  EXPECT_THAT(other.err, HasSubstr(id));
+}
+
 TEST_F(FuturectlTest, SubmitWithKeywordArgumentsAndPool) {
   const std::string id =
       Submit({"simulate_download", "[\"http://example.com\"]", "--kwargs",

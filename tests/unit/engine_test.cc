@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -73,6 +74,72 @@ TEST_F(EngineTest, RunsASubmittedCallAndFindsItById) {
   absl::StatusOr<std::shared_ptr<Future>> found = engine->Find((*future)->id());
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->get(), future->get());
+}
+
+TEST_F(EngineTest, StartOnceAnswersARetryWithTheFirstFutureUntilReleased) {
+  auto engine = NewEngine();
+  const RequestKey key{.principal = "", .request_id = "once"};
+  absl::StatusOr<PreparedCall> call =
+      engine->Prepare("square", Args({7}), Struct(), "");
+  ASSERT_TRUE(call.ok()) << call.status();
+  absl::StatusOr<std::shared_ptr<Future>> first =
+      engine->StartOnce(key, *call, std::nullopt);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(AwaitDone(**first));
+
+  // The same call by keyword binds to the same arguments: a retry.
+  Struct by_keyword;
+  (*by_keyword.mutable_fields())["x"].set_number_value(7);
+  absl::StatusOr<PreparedCall> same =
+      engine->Prepare("square", {}, by_keyword, "thread");
+  ASSERT_TRUE(same.ok()) << same.status();
+  absl::StatusOr<std::shared_ptr<Future>> retry =
+      engine->StartOnce(key, *same, std::nullopt);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->get(), first->get());
+  EXPECT_EQ(engine->FutureCount(), 1);
+
+  // Other arguments, or a timeout, make it another call.
+  absl::StatusOr<PreparedCall> other =
+      engine->Prepare("square", Args({8}), Struct(), "");
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ(engine->StartOnce(key, *other, std::nullopt).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(engine->StartOnce(key, *call, absl::Seconds(5)).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(engine->FutureCount(), 1);
+  EXPECT_EQ(engine->RequestIdCount(), 1);
+
+  // Released: the request ID is free, and starts a new future.
+  const std::vector<std::string> ids = {(*first)->id()};
+  ASSERT_TRUE(engine->Release(ids).ok());
+  EXPECT_EQ(engine->RequestIdCount(), 0);
+  absl::StatusOr<std::shared_ptr<Future>> again =
+      engine->StartOnce(key, *other, std::nullopt);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_NE((*again)->id(), (*first)->id());
+  ASSERT_TRUE(AwaitDone(**again));
+}
+
+TEST_F(EngineTest, ExpiredFuturesFreeTheirRequestIds) {
+  Engine engine(EngineOptions{.pools = {ThreadPool::Options{.name = "thread",
+                                                            .workers = 1}},
+                              .retention = absl::Milliseconds(1)},
+                &registry_, &timers_);
+  absl::StatusOr<PreparedCall> call =
+      engine.Prepare("square", Args({3}), Struct(), "");
+  ASSERT_TRUE(call.ok());
+  absl::StatusOr<std::shared_ptr<Future>> future = engine.StartOnce(
+      {.principal = "", .request_id = "expiring"}, *call, std::nullopt);
+  ASSERT_TRUE(future.ok());
+  ASSERT_TRUE(AwaitDone(**future));
+  // The expiry sweep runs every 100 ms here.
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (engine.RequestIdCount() > 0 && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(engine.RequestIdCount(), 0);
+  EXPECT_EQ(engine.FutureCount(), 0);
 }
 
 TEST_F(EngineTest, PrivateFuturesAreNotInTheTable) {

@@ -29,7 +29,7 @@ TEST(FutureTableTest, FindsWhatWasInserted) {
   absl::StatusOr<std::shared_ptr<Future>> found = table.Find("a");
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->get(), future.get());
-  EXPECT_EQ(table.size(), 1);
+  EXPECT_EQ(table.size(), 1u);
 }
 
 TEST(FutureTableTest, UnknownIdIsNotFoundAndNamed) {
@@ -53,7 +53,7 @@ TEST(FutureTableTest, ReleaseForgetsDoneFutures) {
   ASSERT_TRUE(released.ok()) << released.status();
   EXPECT_EQ(*released, 2);
   EXPECT_EQ(table.Find("a").status().code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(table.size(), 0);
+  EXPECT_EQ(table.size(), 0u);
 }
 
 TEST(FutureTableTest, ReleaseIsAllOrNothing) {
@@ -85,15 +85,15 @@ TEST(FutureTableTest, ExpiresDoneFuturesAfterRetentionOnly) {
   ASSERT_TRUE(early->Finish(Number(1), kT0));
   ASSERT_TRUE(late->Finish(Number(2), kT0 + absl::Minutes(5)));
 
-  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Minutes(9)), 0);
-  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Minutes(10)), 1);
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Minutes(9)).size(), 0u);
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Minutes(10)).size(), 1u);
   EXPECT_FALSE(table.Find("early").ok());
   EXPECT_TRUE(table.Find("late").ok());
-  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(5)), 1);
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(5)).size(), 1u);
   EXPECT_FALSE(table.Find("late").ok());
   // A future that never finishes is never expired.
   EXPECT_TRUE(table.Find("pending").ok());
-  EXPECT_EQ(table.size(), 1);
+  EXPECT_EQ(table.size(), 1u);
 }
 
 TEST(FutureTableTest, ExpiryAfterReleaseIsHarmless) {
@@ -103,7 +103,7 @@ TEST(FutureTableTest, ExpiryAfterReleaseIsHarmless) {
   ASSERT_TRUE(a->Finish(Number(1), kT0));
   const std::vector<std::string> ids = {"a"};
   ASSERT_TRUE(table.Release(ids).ok());
-  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(1)), 0);
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(1)).size(), 0u);
 }
 
 TEST(FutureTableTest, KeepsIdsOfEveryLengthUpToTheLimit) {
@@ -118,9 +118,9 @@ TEST(FutureTableTest, KeepsIdsOfEveryLengthUpToTheLimit) {
     EXPECT_TRUE(table.Find(future->id()).ok()) << future->id();
   }
   // Expiry finds each by the ID it kept inline.
-  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(1)),
-            static_cast<int64_t>(FutureTable::kMaxIdSize));
-  EXPECT_EQ(table.size(), 0);
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Hours(1)).size(),
+            FutureTable::kMaxIdSize);
+  EXPECT_EQ(table.size(), 0u);
 }
 
 TEST(FutureTableDeathTest, AnIdLongerThanTheLimitIsAProgrammingError) {

@@ -1,5 +1,6 @@
 // Call: one call of a registered task function, with Python's positional
-// and keyword arguments and an optional server-side deadline.
+// and keyword arguments, an optional server-side deadline and an optional
+// request ID for safe retries.
 //
 //   executor.submit<std::string>(futured::Call("simulate_download")
 //                                    .kwarg("url", "http://example.com")
@@ -47,16 +48,31 @@ class Call {
     return *this;
   }
 
+  // Makes submitting this call idempotent: a client-chosen ID (at most 128
+  // bytes; a UUID is a good choice). A submit repeated with the same
+  // request ID and the same call (say, after an RpcError UNAVAILABLE or
+  // DEADLINE_EXCEEDED left you unsure whether the first got through) returns
+  // a future with the first one's ID and runs nothing, for as long as the
+  // daemon keeps that future, even when it is done. The same request ID
+  // with a different call throws RpcError ALREADY_EXISTS. Not for run(),
+  // which throws RpcError INVALID_ARGUMENT. Unset by default.
+  Call& request_id(std::string request_id) {
+    request_id_ = std::move(request_id);
+    return *this;
+  }
+
   const std::string& function() const { return function_; }
   const std::vector<Value>& args() const { return args_; }
   const google::protobuf::Struct& kwargs() const { return kwargs_; }
   const std::optional<absl::Duration>& timeout() const { return timeout_; }
+  const std::string& request_id() const { return request_id_; }
 
  private:
   std::string function_;
   std::vector<Value> args_;
   google::protobuf::Struct kwargs_;
   std::optional<absl::Duration> timeout_;
+  std::string request_id_;
 };
 
 }  // namespace futured
