@@ -55,6 +55,7 @@
 #include "server/tasks/exec_task.h"
 #include "server/timer_queue.h"
 #include "server/version.h"
+#include "server/worker_user.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
           "address to serve on: host:port (port 0 picks a free port) or "
@@ -127,6 +128,10 @@ ABSL_FLAG(absl::Duration, exec_kill_grace, absl::Seconds(1),
           "after SIGTERM to a cancelled or timed-out exec command's process "
           "group, how long before SIGKILL (in a process pool at most half "
           "of --worker_kill_grace)");
+ABSL_FLAG(std::string, worker_user, "",
+          "the user that process-pool workers run as: each drops root for it "
+          "before it loads a plugin or runs a task; only when futured starts "
+          "as root; empty: workers run as futured's own user");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of the Prometheus endpoint (GET /metrics), e.g. "
           "127.0.0.1:9464; port 0 picks a free port; empty: off");
@@ -296,6 +301,24 @@ std::vector<std::string> ExecWorkerFlags(const ExecOptions& exec,
           absl::StrCat("--exec_kill_grace=", absl::FormatDuration(grace))};
 }
 
+// The flag that makes a process pool's workers --worker_user (none when it is
+// empty, with a warning if they are about to run as root).
+absl::StatusOr<std::vector<std::string>> WorkerUserFlags(
+    absl::string_view setting) {
+  const std::string name = absl::GetFlag(FLAGS_worker_user);
+  if (name.empty()) {
+    if (geteuid() == 0) {
+      Log(LogLevel::kWarning,
+          "futured runs as root, and so will its worker processes and their "
+          "tasks; give --worker_user=NAME to run them as an unprivileged user");
+    }
+    return std::vector<std::string>{};
+  }
+  absl::StatusOr<WorkerUser> user = CheckWorkerUser(setting, name, geteuid());
+  if (!user.ok()) return user.status();
+  return std::vector<std::string>{absl::StrCat("--user=", user->name)};
+}
+
 // --unix_socket_mode: octal permission bits, only for a unix: --listen.
 absl::StatusOr<std::optional<mode_t>> UnixSocketMode(absl::string_view name,
                                                      absl::string_view listen) {
@@ -373,6 +396,15 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
       UnixSocketMode(name("unix_socket_mode"), s.listen);
   if (!mode.ok()) return mode.status();
   s.unix_socket_mode = *mode;
+  absl::StatusOr<std::vector<std::string>> user_flags =
+      WorkerUserFlags(name("worker_user"));
+  if (!user_flags.ok()) return user_flags.status();
+  for (PoolOptions& pool : s.engine.pools) {
+    if (auto* process = std::get_if<ProcessPool::Options>(&pool)) {
+      process->worker_flags.insert(process->worker_flags.end(),
+                                   user_flags->begin(), user_flags->end());
+    }
+  }
   return s;
 }
 

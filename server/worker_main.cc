@@ -37,6 +37,7 @@
 #include "server/worker_channel.h"
 #include "server/worker_progress.h"
 #include "server/worker_protocol.h"
+#include "server/worker_user.h"
 
 ABSL_FLAG(int, parent_pid, 0,
           "the daemon's pid; the worker exits at once if its parent differs");
@@ -51,6 +52,9 @@ ABSL_FLAG(std::vector<std::string>, exec_allow, {},
           "the programs the exec task may run (the daemon's --exec_allow)");
 ABSL_FLAG(absl::Duration, exec_kill_grace, absl::Seconds(1),
           "SIGTERM to an exec command's process group, then SIGKILL after");
+ABSL_FLAG(std::string, user, "",
+          "the user to become before anything else (the daemon's "
+          "--worker_user); empty: stay the daemon's user");
 
 namespace {
 // The shortest time between two progress frames of a task.
@@ -104,6 +108,16 @@ internal::TaskResult Run(const TaskRegistry& registry,
   progress.EndTask();  // no progress frame after the result
   ToWire(outcome, &result);
   return result;
+}
+
+// Becomes --user, if given, for good. Exits on failure: a worker never runs
+// a task with more privileges than it was given.
+absl::Status BecomeUserFromFlag() {
+  const std::string name = absl::GetFlag(FLAGS_user);
+  if (name.empty()) return absl::OkStatus();
+  absl::StatusOr<WorkerUser> user = LookUpUser(name);
+  if (!user.ok()) return user.status();
+  return BecomeUser(*user);
 }
 
 absl::StatusOr<BuiltinTaskOptions> TaskOptionsFromFlags() {
@@ -208,6 +222,14 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   signal(SIGPIPE, SIG_IGN);
+  // Before PR_SET_PDEATHSIG, which a change of user clears, and before any
+  // plugin is loaded or task run.
+  if (absl::Status s = futured::server::BecomeUserFromFlag(); !s.ok()) {
+    futured::Log(futured::LogLevel::kError,
+                 absl::StrCat("futured-worker: cannot become --user=",
+                              absl::GetFlag(FLAGS_user), ": ", s.message()));
+    return EXIT_FAILURE;
+  }
   // Die with the daemon (strictly: with the daemon thread that started us),
   // and check that it did not die before this line took effect. SIGTERM, so
   // that a running command's process group dies too; any other task dies at

@@ -1,6 +1,7 @@
-// Tells a test whether it was built with AddressSanitizer, for the few tests
-// whose subject ASan changes: an address-space limit (RLIMIT_AS) cannot hold
-// ASan's shadow memory, so a worker with one cannot start.
+// Tells a test whether it was built with AddressSanitizer or ThreadSanitizer,
+// for the few tests whose subject they change: an address-space limit
+// (RLIMIT_AS) cannot hold their shadow memory, so a worker with one cannot
+// start.
 #ifndef FUTURED_TESTS_SANITIZER_BUILD_H_
 #define FUTURED_TESTS_SANITIZER_BUILD_H_
 
@@ -16,6 +17,14 @@ inline constexpr bool kAddressSanitizer = false;
 #endif
 #else
 inline constexpr bool kAddressSanitizer = false;
+#endif
+
+// A TSan build (cmake/FuturedTsan.cmake) undefines __SANITIZE_THREAD__ for
+// the sake of uninstrumented libraries' headers and says so itself.
+#if defined(FUTURED_THREAD_SANITIZER)
+inline constexpr bool kThreadSanitizer = true;
+#else
+inline constexpr bool kThreadSanitizer = false;
 #endif
 
 }  // namespace futured::testing

@@ -215,8 +215,10 @@ TEST_F(ProcessPoolTest, AWorkerIgnoringSigtermIsKilledAfterTheGrace) {
 }
 
 TEST_F(ProcessPoolTest, MemoryLimitMakesAllocationAMemoryError) {
-  if (futured::testing::kAddressSanitizer) {
-    GTEST_SKIP() << "an address-space limit cannot hold ASan's shadow memory";
+  if (futured::testing::kAddressSanitizer ||
+      futured::testing::kThreadSanitizer) {
+    GTEST_SKIP()
+        << "an address-space limit cannot hold the sanitizer's shadow memory";
   }
   MakePool(1, [](auto& o) { o.memory_limit_bytes = int64_t{512} << 20; });
   std::shared_ptr<Future> big = Submit("allocate", Args({Num(1 << 30)}));
