@@ -1,10 +1,13 @@
 // futured-worker: one worker process of a process pool. The daemon starts it
 // (ProcessPool, server/process_pool.h) with its end of a socketpair on
-// descriptor 3, sends RunTask frames and reads one TaskResult per task; the
-// worker runs one task at a time with the daemon's built-in tasks and the
-// plugins it is given (--plugin, once per plugin), sends coalesced
-// TaskProgress frames while a task runs, and exits when the daemon closes the
-// socket or dies.
+// descriptor 3 and its task slots (server/task_slots.h) on descriptor 4,
+// and sends RunTasks frames: batches of tasks. The worker runs them one at a
+// time, in order, with the daemon's built-in tasks and the plugins it is
+// given (--plugin, once per plugin): it claims each task's slot (skipping
+// one the daemon withdrew), reports the results so far and the start before
+// it runs the task, and reports what is left when the batch ends. It sends
+// coalesced TaskProgress frames while a task runs, and exits when the daemon
+// closes the socket or dies, or after a task the daemon asked to stop.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -32,6 +35,7 @@
 #include "server/task_call.h"
 #include "server/task_context.h"
 #include "server/task_registry.h"
+#include "server/task_slots.h"
 #include "server/tasks/exec_allow_list.h"
 #include "server/tasks/termination_request.h"
 #include "server/worker_channel.h"
@@ -78,9 +82,9 @@ void AllowCpuSeconds(int64_t seconds) {
   setrlimit(RLIMIT_CPU, &limit);
 }
 
-internal::TaskResult Run(const TaskRegistry& registry,
-                         const internal::RunTask& request,
-                         WorkerProgress& progress) {
+internal::TaskResult RunOne(const TaskRegistry& registry,
+                            const internal::RunTask& request,
+                            WorkerProgress& progress) {
   internal::TaskResult result;
   result.set_task_id(request.task_id());
   absl::StatusOr<const TaskSpec*> spec = registry.Find(request.function());
@@ -103,8 +107,86 @@ internal::TaskResult Run(const TaskRegistry& registry,
   const Outcome outcome = CallTask(**spec, ctx, args);
   progress.EndTask();  // no progress frame after the result
   ToWire(outcome, &result);
+  result.set_end_unix_nanos(absl::ToUnixNanos(absl::Now()));
   return result;
 }
+
+// The worker's end of the protocol: runs batches and sends their reports.
+// Used by the main thread only (progress frames go out from the reporter's
+// thread, under the same `send_mu`).
+class BatchRunner {
+ public:
+  BatchRunner(const TaskRegistry& registry, TaskSlots& slots,
+              WorkerChannel& channel, absl::Mutex& send_mu,
+              WorkerProgress& progress, int64_t cpu_limit_seconds)
+      : registry_(registry),
+        slots_(slots),
+        channel_(channel),
+        send_mu_(send_mu),
+        progress_(progress),
+        cpu_limit_seconds_(cpu_limit_seconds) {}
+
+  // Runs `batch`. False if the worker must exit: the daemon is gone, or it
+  // asked a task to stop (the task's result is sent first).
+  bool Run(const internal::RunTasks& batch) {
+    internal::TaskReport report;
+    for (const internal::RunTask& task : batch.tasks()) {
+      if (!slots_.Claim(task.slot())) {
+        internal::TaskResult* skipped = report.add_results();
+        skipped->set_task_id(task.task_id());
+        skipped->set_skipped(true);
+        continue;
+      }
+      // Before it runs: what ended so far must not die with this task.
+      report.set_started_task_id(task.task_id());
+      report.set_started_unix_nanos(absl::ToUnixNanos(absl::Now()));
+      if (!Send(report)) return false;
+      report.Clear();
+      if (cpu_limit_seconds_ > 0) AllowCpuSeconds(cpu_limit_seconds_);
+      *report.add_results() = RunOne(registry_, task, progress_);
+      // The daemon asked it to stop (it sent SIGTERM too, which exec heeds):
+      // answer, and go.
+      if (!slots_.Complete(task.slot()) || TerminationRequested()) {
+        Send(report);
+        return false;
+      }
+    }
+    return report.results_size() == 0 || Send(report);
+  }
+
+ private:
+  bool Send(internal::TaskReport& report) {
+    internal::WorkerToDaemon message;
+    message.set_allocated_report(&report);
+    absl::MutexLock lock(&send_mu_);
+    absl::Status sent = channel_.Send(message);
+    if (absl::IsResourceExhausted(sent)) {
+      // A result is too large for a frame: report that instead.
+      for (internal::TaskResult& result : *report.mutable_results()) {
+        if (result.has_skipped()) continue;
+        const uint64_t task_id = result.task_id();
+        const int64_t end = result.end_unix_nanos();
+        result.Clear();
+        result.set_task_id(task_id);
+        result.set_end_unix_nanos(end);
+        ToWire(TaskError{.type = "ValueError",
+                         .message = absl::StrCat("result is too large: ",
+                                                 sent.message())},
+               &result);
+      }
+      sent = channel_.Send(message);
+    }
+    (void)message.release_report();
+    return sent.ok();
+  }
+
+  const TaskRegistry& registry_;
+  TaskSlots& slots_;
+  WorkerChannel& channel_;
+  absl::Mutex& send_mu_;
+  WorkerProgress& progress_;
+  const int64_t cpu_limit_seconds_;
+};
 
 absl::StatusOr<BuiltinTaskOptions> TaskOptionsFromFlags() {
   absl::StatusOr<ExecAllowList> allow =
@@ -136,6 +218,13 @@ int Serve() {
       return EXIT_FAILURE;
     }
   }
+  absl::StatusOr<std::shared_ptr<TaskSlots>> slots =
+      TaskSlots::Attach(kWorkerSlotsFd);
+  if (!slots.ok()) {
+    Log(LogLevel::kError,
+        absl::StrCat("futured-worker: ", slots.status().message()));
+    return EXIT_FAILURE;
+  }
   WorkerChannel channel(
       kWorkerChannelFd,
       static_cast<size_t>(absl::GetFlag(FLAGS_max_frame_bytes)));
@@ -155,9 +244,11 @@ int Serve() {
                             channel.Send(message).IgnoreError();
                           });
 
+  BatchRunner runner(registry, **slots, channel, send_mu, progress,
+                     cpu_limit_seconds);
   while (true) {
-    internal::RunTask request;
-    absl::StatusOr<bool> next = channel.Next(&request);
+    internal::RunTasks batch;
+    absl::StatusOr<bool> next = channel.Next(&batch);
     if (!next.ok()) {
       Log(LogLevel::kError,
           absl::StrCat("futured-worker: bad frame from the daemon: ",
@@ -170,25 +261,11 @@ int Serve() {
       if (!read.ok()) return EXIT_FAILURE;
       continue;
     }
-    if (cpu_limit_seconds > 0) AllowCpuSeconds(cpu_limit_seconds);
-    internal::WorkerToDaemon reply;
-    *reply.mutable_result() = Run(registry, request, progress);
-    absl::MutexLock lock(&send_mu);
-    absl::Status sent = channel.Send(reply);
-    if (absl::IsResourceExhausted(sent)) {
-      // The result is too large for a frame: report that instead.
-      reply.mutable_result()->Clear();
-      reply.mutable_result()->set_task_id(request.task_id());
-      ToWire(
-          TaskError{.type = "ValueError",
-                    .message = absl::StrCat("result of ", request.function(),
-                                            " is too large: ", sent.message())},
-          reply.mutable_result());
-      sent = channel.Send(reply);
+    if (!runner.Run(batch)) {
+      // Asked to stop: exec has killed its command; go now.
+      DieIfTerminationRequested();
+      return EXIT_FAILURE;
     }
-    if (!sent.ok()) return EXIT_FAILURE;
-    // The daemon sent SIGTERM while exec stopped its command: go now.
-    DieIfTerminationRequested();
   }
 }
 
