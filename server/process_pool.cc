@@ -209,6 +209,7 @@ void ProcessPool::IoLoop() {
     }
     const absl::Time now = absl::Now();
     if (!stopping) StartWorkers(now);
+    ScanBatches(now);
     HandleStopRequests(now);
     Dispatch(now);
     EscalateKills(now);
@@ -370,7 +371,7 @@ void ProcessPool::Dispatch(absl::Time now) {
 bool ProcessPool::Idle(const Worker& worker) const {
   // Never a worker that has been signalled: it may still answer its
   // stopped task (exec does, having killed its command) before it dies.
-  return worker.ready && worker.sent.empty() && worker.channel != nullptr &&
+  return worker.ready && !worker.batch_open && worker.channel != nullptr &&
          worker.failure.empty() && !worker.stopping;
 }
 
@@ -435,10 +436,15 @@ void ProcessPool::SendBatch(Worker& worker, std::vector<Entry> batch,
     shared_->running.insert(sent.begin(), sent.end());
     shared_->unstarted += static_cast<int64_t>(sent.size());
   }
+  worker.batch_open = true;
+  // Look soon, so that a task that runs long shows RUNNING soon.
+  scan_interval_ = kFirstScan;
+  next_scan_ = std::min(next_scan_, now + kFirstScan);
   absl::Status status = worker.channel->Send(message);
   if (absl::IsResourceExhausted(status)) {
     // Nothing was written, and it was one task: the worker is fine, the
     // call is too large.
+    worker.batch_open = false;
     FinishTask(worker,
                TaskError{.type = "ValueError",
                          .message = absl::StrCat("arguments too large for a "
@@ -469,6 +475,7 @@ void ProcessPool::PollOnce(absl::Time now, bool starting) {
   std::vector<pollfd> fds = {PollIn(shared_->wake_fd)};
   for (const std::unique_ptr<Worker>& worker : workers_) {
     wake_at = std::min(wake_at, worker->kill_at);
+    if (!worker->sent.empty()) wake_at = std::min(wake_at, next_scan_);
     fds.push_back(PollIn(worker->pidfd));
     // A closed channel polls as -1, which poll() skips.
     fds.push_back(PollIn(worker->channel ? worker->channel->fd() : -1));
@@ -525,6 +532,10 @@ void ProcessPool::HandleMessage(Worker& worker,
   if (message.has_progress()) {
     // One for a task that has just ended (killed, timed out) is stale.
     const internal::TaskProgress& progress = message.progress();
+    if (!Advance(worker)) {
+      ProtocolError(worker, "its task slots say what cannot be");
+      return;
+    }
     if (!worker.sent.empty() && worker.sent.front().started &&
         progress.task_id() == worker.sent.front().task_id) {
       worker.sent.front().entry.future->SetProgress(
@@ -555,34 +566,82 @@ void ProcessPool::HandleReady(Worker& worker) {
 bool ProcessPool::HandleReport(Worker& worker,
                                const internal::TaskReport& report) {
   for (const internal::TaskResult& result : report.results()) {
-    if (worker.sent.empty() ||
-        worker.sent.front().task_id != result.task_id()) {
-      return false;
-    }
-    if (result.has_skipped()) {
-      // Only a task the daemon withdrew may be skipped.
-      if (worker.slots->Load(worker.sent.front().slot) !=
-          TaskSlots::kWithdrawn) {
-        return false;
-      }
-      FinishTask(worker, Cancelled{}, absl::Now());
-      continue;
-    }
-    const absl::Time end = absl::FromUnixNanos(result.end_unix_nanos());
-    if (!worker.sent.front().started) MarkStarted(worker, end);
-    FinishTask(worker, FromWire(result), end);
+    auto it = std::find_if(
+        worker.sent.begin(), worker.sent.end(),
+        [&](const Sent& sent) { return sent.task_id == result.task_id(); });
+    if (it == worker.sent.end() || it->socket_result.has_value()) return false;
+    it->socket_result = result;
   }
-  if (report.started_task_id() != 0) {
-    if (worker.sent.empty() || worker.sent.front().started ||
-        worker.sent.front().task_id != report.started_task_id()) {
-      return false;
-    }
-    MarkStarted(worker, absl::FromUnixNanos(report.started_unix_nanos()));
+  if (!Advance(worker)) return false;
+  if (!report.batch_done()) return true;
+  // Every task of a batch is settled by its end.
+  if (!worker.batch_open || !worker.sent.empty()) return false;
+  worker.batch_open = false;
+  if (options_.max_tasks_per_child > 0 &&
+      worker.tasks_done >= options_.max_tasks_per_child) {
+    worker.channel.reset();  // the worker reads end-of-file and exits
   }
   return true;
 }
 
-void ProcessPool::MarkStarted(Worker& worker, absl::Time when) {
+bool ProcessPool::Advance(Worker& worker) {
+  while (!worker.sent.empty()) {
+    Sent& sent = worker.sent.front();
+    const uint32_t state = worker.slots->Load(sent.slot);
+    if (state == TaskSlots::kQueued) return true;
+    if (state == TaskSlots::kWithdrawn) {
+      // Its future is done (Cancel() or a deadline withdrew it); the
+      // worker will never start it.
+      if (sent.socket_result) return false;
+      FinishTask(worker, Cancelled{}, absl::Now());
+      continue;
+    }
+    const absl::Time start =
+        absl::FromUnixNanos(worker.slots->StartNanos(sent.slot));
+    internal::TaskResult result;
+    if (sent.socket_result) {
+      result = *std::move(sent.socket_result);
+    } else if (state == TaskSlots::kDone) {
+      std::optional<std::string> bytes = worker.slots->Result(sent.slot);
+      if (!bytes) return true;  // sent on the socket, not read yet
+      if (!result.ParseFromString(*bytes) || result.task_id() != sent.task_id) {
+        return false;
+      }
+      result.set_end_unix_nanos(worker.slots->EndNanos(sent.slot));
+    } else if (state == TaskSlots::kStarted || state == TaskSlots::kStopping) {
+      if (!sent.started) MarkStarted(worker, start, /*watch_stop=*/true);
+      return true;  // running
+    } else {
+      return false;
+    }
+    if (!sent.started) MarkStarted(worker, start, /*watch_stop=*/false);
+    FinishTask(worker, FromWire(result),
+               absl::FromUnixNanos(result.end_unix_nanos()));
+  }
+  return true;
+}
+
+void ProcessPool::ScanBatches(absl::Time now) {
+  if (now < next_scan_) return;
+  bool moved = false;
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    if (worker->sent.empty() || worker->channel == nullptr) continue;
+    const size_t before = worker->sent.size();
+    const bool started_before = worker->sent.front().started;
+    if (!Advance(*worker)) {
+      ProtocolError(*worker, "its task slots say what cannot be");
+      continue;
+    }
+    moved |= worker->sent.size() != before ||
+             (!worker->sent.empty() &&
+              worker->sent.front().started != started_before);
+  }
+  scan_interval_ = moved ? kFirstScan : std::min(scan_interval_ * 2, kLastScan);
+  next_scan_ = now + scan_interval_;
+}
+
+void ProcessPool::MarkStarted(Worker& worker, absl::Time when,
+                              bool watch_stop) {
   Sent& sent = worker.sent.front();
   sent.started = true;
   {
@@ -591,8 +650,9 @@ void ProcessPool::MarkStarted(Worker& worker, absl::Time when) {
   }
   // False if a Cancel() or a deadline found it started (its withdrawal
   // failed) and made it RUNNING or done first; then its token is cancelled,
-  // and the callback below runs at once and stops it.
+  // and a callback added below runs at once and stops it.
   sent.entry.future->Start(when, worker.pid);
+  if (!watch_stop) return;  // it has ended already
   // May run at once (and then takes shared_->mu): no lock is held here.
   sent.cancel_callback = sent.entry.future->token().AddCancelCallback(
       [weak = std::weak_ptr<Shared>(shared_), task_id = sent.task_id] {
@@ -610,21 +670,17 @@ void ProcessPool::FinishTask(Worker& worker, Outcome outcome, absl::Time when) {
   Sent sent = std::move(worker.sent.front());
   worker.sent.pop_front();
   if (sent.started) {
-    sent.entry.future->token().RemoveCancelCallback(sent.cancel_callback);
+    if (sent.cancel_callback != 0) {
+      sent.entry.future->token().RemoveCancelCallback(sent.cancel_callback);
+    }
     ++worker.tasks_done;
   }
-  // A skipped task's future is done already (it was withdrawn by Cancel()
-  // or its deadline), and Finish() leaves it so.
+  // A withdrawn task's future is done already, and Finish() leaves it so.
   sent.entry.future->Finish(std::move(outcome), when);
   {
     absl::MutexLock lock(&shared_->mu);
     shared_->running.erase(sent.task_id);
     if (!sent.started) --shared_->unstarted;
-  }
-  if (options_.max_tasks_per_child > 0 &&
-      worker.tasks_done >= options_.max_tasks_per_child &&
-      worker.sent.empty() && worker.channel != nullptr) {
-    worker.channel.reset();  // the worker reads end-of-file and exits
   }
 }
 
@@ -701,28 +757,34 @@ void ProcessPool::Reap(Worker& worker) {
     absl::MutexLock lock(&shared_->mu);
     if (!shared_->stopping) ++shared_->restarts;
   }
-  // The tasks of its batch it never started go back to the queue; the one
-  // it had started (normally the first, and at most one) died with it.
-  // (A withdrawn one is done already.)
+  // What it finished counts (its slots outlive it); the tasks of its batch
+  // it never started go back to the queue; the one it had started
+  // (normally one at most) died with it.
   const bool busy = !worker.sent.empty();
+  Advance(worker);  // up to the first it did not finish, whatever its state
   std::vector<Entry> unstarted;
   while (!worker.sent.empty()) {
     Sent& sent = worker.sent.front();
     const uint32_t state = worker.slots->Load(sent.slot);
-    if (state == TaskSlots::kQueued || state == TaskSlots::kWithdrawn) {
-      if (state == TaskSlots::kQueued)
-        unstarted.push_back(std::move(sent.entry));
+    if (state == TaskSlots::kQueued) {
+      unstarted.push_back(std::move(sent.entry));
       {
         absl::MutexLock lock(&shared_->mu);
         shared_->running.erase(sent.task_id);
         --shared_->unstarted;
       }
       worker.sent.pop_front();
-      continue;
+    } else if (state == TaskSlots::kWithdrawn) {
+      FinishTask(worker, Cancelled{}, absl::Now());
+    } else {
+      if (!sent.started) {
+        MarkStarted(worker,
+                    absl::FromUnixNanos(worker.slots->StartNanos(sent.slot)),
+                    /*watch_stop=*/false);
+      }
+      FinishTask(worker, DeathOutcome(worker, exited, info.si_status, death),
+                 absl::Now());
     }
-    if (!sent.started) MarkStarted(worker, absl::Now());
-    FinishTask(worker, DeathOutcome(worker, exited, info.si_status, death),
-               absl::Now());
   }
   Requeue(std::move(unstarted));
   if (!busy && (!exited || info.si_status != 0)) {

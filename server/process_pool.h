@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -113,8 +114,12 @@ class ProcessPool final : public Pool {
   const std::string& name() const override { return options_.name; }
 
  private:
-  // Tasks per RunTasks message, at most.
+  // Tasks per RunTasks message, at most (below TaskSlots::kCount).
   static constexpr int kMaxBatch = 256;
+  // How often the I/O thread looks at the slots of batches in flight: from
+  // the first interval after a change, doubling to the last.
+  static constexpr absl::Duration kFirstScan = absl::Microseconds(500);
+  static constexpr absl::Duration kLastScan = absl::Milliseconds(16);
 
   // A queued call.
   struct Entry {
@@ -160,8 +165,10 @@ class ProcessPool final : public Pool {
     uint64_t task_id = 0;
     uint32_t slot = 0;
     Entry entry;
-    bool started = false;  // the worker has said it started it
-    CancellationToken::CallbackId cancel_callback = 0;  // once started
+    bool started = false;  // its slot has said it started
+    CancellationToken::CallbackId cancel_callback = 0;  // while it runs
+    // Its result, if it came on the socket rather than in the slot.
+    std::optional<internal::TaskResult> socket_result;
   };
 
   // One worker process, as the I/O thread sees it.
@@ -174,7 +181,8 @@ class ProcessPool final : public Pool {
     // Its batch: the tasks sent and not yet answered, in order; the first
     // is the one it runs once started. Empty when idle.
     std::deque<Sent> sent;
-    uint32_t next_slot = 0;  // the slot of the next task sent (mod kCount)
+    bool batch_open = false;  // sent a batch whose end it has not reported
+    uint32_t next_slot = 0;   // the slot of the next task sent (mod kCount)
     int64_t tasks_done = 0;
     bool stopping = false;  // killed for a stop request
     std::string failure;    // why the pool killed it, if it did
@@ -207,10 +215,16 @@ class ProcessPool final : public Pool {
   void HandleReady(Worker& worker);
   // False if the report does not fit what `worker` was sent.
   bool HandleReport(Worker& worker, const internal::TaskReport& report);
-  // The first task of `worker`'s batch has started at `when`.
-  void MarkStarted(Worker& worker, absl::Time when);
-  // Ends the first task of `worker`'s batch with `outcome` at `when`, and
-  // recycles the worker if it has run its share.
+  // Settles the tasks at the front of `worker`'s batch that have ended (by
+  // their slots or their reports) and marks the one that runs started.
+  // False if a slot or a result says what the protocol does not allow.
+  bool Advance(Worker& worker);
+  // Advance() for every worker with a batch, every `scan_interval_`.
+  void ScanBatches(absl::Time now);
+  // The first task of `worker`'s batch started at `when`. With
+  // `watch_stop`, it still runs, and a cancel of its token stops it.
+  void MarkStarted(Worker& worker, absl::Time when, bool watch_stop);
+  // Ends the first task of `worker`'s batch with `outcome` at `when`.
   void FinishTask(Worker& worker, Outcome outcome, absl::Time when);
   // Puts back at the front of the queue, in order (or cancels, once
   // stopping), the tasks of a dead worker's batch that never started.
@@ -234,6 +248,8 @@ class ProcessPool final : public Pool {
   uint64_t next_task_id_ = 1;
   int start_failures_ = 0;  // in a row
   absl::Time next_start_ = absl::InfinitePast();
+  absl::Duration scan_interval_ = kFirstScan;
+  absl::Time next_scan_ = absl::InfinitePast();
 
   // Used only by the owner's thread.
   std::thread io_thread_;

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -11,25 +12,24 @@
 namespace futured::server {
 namespace {
 
-constexpr size_t kBytes = TaskSlots::kCount * sizeof(uint32_t);
-
-static_assert(std::atomic_ref<uint32_t>::is_always_lock_free,
+static_assert(std::atomic_ref<uint32_t>::is_always_lock_free &&
+                  std::atomic_ref<int64_t>::is_always_lock_free,
               "shared-memory slots need lock-free atomics");
 
 absl::Status ErrnoError(absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
 }
 
-// Maps `fd`'s kBytes shared; closes `fd` on failure.
-absl::StatusOr<uint32_t*> Map(int fd) {
-  void* words =
-      mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (words == MAP_FAILED) {
+// Maps `fd`'s `bytes` shared; closes `fd` on failure.
+absl::StatusOr<void*> Map(int fd, size_t bytes) {
+  void* memory =
+      mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (memory == MAP_FAILED) {
     absl::Status error = ErrnoError("mmap of the task slots");
     close(fd);
     return error;
   }
-  return static_cast<uint32_t*>(words);
+  return memory;
 }
 
 }  // namespace
@@ -37,29 +37,73 @@ absl::StatusOr<uint32_t*> Map(int fd) {
 absl::StatusOr<std::shared_ptr<TaskSlots>> TaskSlots::Create() {
   const int fd = memfd_create("futured-task-slots", MFD_CLOEXEC);
   if (fd < 0) return ErrnoError("memfd_create");
-  if (ftruncate(fd, kBytes) != 0) {
+  if (ftruncate(fd, kMappedBytes) != 0) {
     absl::Status error = ErrnoError("ftruncate of the task slots");
     close(fd);
     return error;
   }
-  absl::StatusOr<uint32_t*> words = Map(fd);
-  if (!words.ok()) return words.status();
-  return std::shared_ptr<TaskSlots>(new TaskSlots(fd, *words));
+  absl::StatusOr<void*> memory = Map(fd, kMappedBytes);
+  if (!memory.ok()) return memory.status();
+  return std::shared_ptr<TaskSlots>(
+      new TaskSlots(fd, static_cast<Slot*>(*memory)));
 }
 
 absl::StatusOr<std::shared_ptr<TaskSlots>> TaskSlots::Attach(int fd) {
-  if (lseek(fd, 0, SEEK_END) < static_cast<off_t>(kBytes)) {
+  if (lseek(fd, 0, SEEK_END) < static_cast<off_t>(kMappedBytes)) {
     close(fd);
     return absl::InvalidArgumentError("the task slots are too small");
   }
-  absl::StatusOr<uint32_t*> words = Map(fd);
-  if (!words.ok()) return words.status();
-  return std::shared_ptr<TaskSlots>(new TaskSlots(fd, *words));
+  absl::StatusOr<void*> memory = Map(fd, kMappedBytes);
+  if (!memory.ok()) return memory.status();
+  return std::shared_ptr<TaskSlots>(
+      new TaskSlots(fd, static_cast<Slot*>(*memory)));
 }
 
 TaskSlots::~TaskSlots() {
-  munmap(words_, kBytes);
+  munmap(slots_, kMappedBytes);
   close(fd_);
+}
+
+void TaskSlots::SetStart(uint32_t slot, int64_t unix_nanos) {
+  std::atomic_ref<int64_t>(At(slot).start_nanos)
+      .store(unix_nanos, std::memory_order_relaxed);
+}
+
+bool TaskSlots::SetResult(uint32_t slot, absl::string_view result,
+                          int64_t end_nanos) {
+  if (result.size() > kResultBytes) return false;
+  Slot& s = At(slot);
+  std::memcpy(s.result, result.data(), result.size());
+  std::atomic_ref<uint32_t>(s.result_bytes)
+      .store(static_cast<uint32_t>(result.size()), std::memory_order_relaxed);
+  std::atomic_ref<int64_t>(s.end_nanos)
+      .store(end_nanos, std::memory_order_relaxed);
+  return true;
+}
+
+void TaskSlots::SetResultSent(uint32_t slot) {
+  std::atomic_ref<uint32_t>(At(slot).result_bytes)
+      .store(kSentBytes, std::memory_order_relaxed);
+}
+
+int64_t TaskSlots::StartNanos(uint32_t slot) {
+  return std::atomic_ref<int64_t>(At(slot).start_nanos)
+      .load(std::memory_order_relaxed);
+}
+
+int64_t TaskSlots::EndNanos(uint32_t slot) {
+  return std::atomic_ref<int64_t>(At(slot).end_nanos)
+      .load(std::memory_order_relaxed);
+}
+
+std::optional<std::string> TaskSlots::Result(uint32_t slot) {
+  Slot& s = At(slot);
+  const uint32_t bytes =
+      std::atomic_ref<uint32_t>(s.result_bytes).load(std::memory_order_relaxed);
+  if (bytes == kSentBytes) return std::nullopt;
+  // A copy, so that a worker writing on cannot change what is parsed; a
+  // length it made up is cut to the slot.
+  return std::string(s.result, std::min(bytes, kResultBytes));
 }
 
 }  // namespace futured::server

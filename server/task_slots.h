@@ -1,36 +1,45 @@
-// The task slots a process-pool worker shares with the daemon: one atomic
-// word per task handed to the worker, through which the two agree, without
-// a message, on whether the task starts or is withdrawn.
+// The task slots a process-pool worker shares with the daemon: one per task
+// handed to the worker, through which the two agree, without a message, on
+// whether the task starts or is withdrawn, and where the worker leaves the
+// task's start and end times and (when small) its result.
 #ifndef FUTURED_SERVER_TASK_SLOTS_H_
 #define FUTURED_SERVER_TASK_SLOTS_H_
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace futured::server {
 
 // The descriptor a worker process finds the daemon's task slots on.
 inline constexpr int kWorkerSlotsFd = 4;
 
-// One page of shared memory (a memfd, mapped by the daemon and by one
-// worker), holding kCount slots. The daemon queues a task in a slot before
-// it sends it; the worker claims the slot before it runs the task and
-// completes it after; the daemon can withdraw a slot still queued (the task
-// never runs) and ask a started one to stop (the worker starts nothing more).
-// Each change is one compare-and-swap, so the two sides never both win:
+// Shared memory (a memfd, mapped by the daemon and by one worker), holding
+// kCount slots. The daemon queues a task in a slot before it sends it; the
+// worker claims the slot before it runs the task and completes it after,
+// having stored its result there (or sent it on the socket); the daemon can
+// withdraw a slot still queued (the task never runs) and ask a started one
+// to stop (the worker starts nothing more). A result in the slot outlives
+// the worker: the daemon owns the memory too. Each change of state is one
+// compare-and-swap, so the two sides never both win:
 //
 //   kQueued  -> kStarted    Claim()    (worker)
 //   kQueued  -> kWithdrawn  Withdraw() (daemon)
 //   kStarted -> kDone       Complete() (worker)
 //   kStarted -> kStopping   RequestStop() (daemon)
 //
-// A slot is reused (Queue()) only once the worker has answered its task.
-// The worker is not trusted: the daemon reads any value it does not expect
-// as "started". Thread-safe: every method is one atomic operation, and the
-// daemon's may be called from any thread.
+// The start time is stored before the claim and the result before the
+// completion, so whoever sees the state sees them. A slot is reused
+// (Queue()) only once the daemon has settled its task. The worker is not
+// trusted: the daemon copies a result out before it parses it and treats a
+// state it does not expect as a protocol error. Thread-safe: the state
+// changes are atomic and may come from any thread; the rest is used by one
+// thread on each side.
 class TaskSlots {
  public:
   enum State : uint32_t {
@@ -41,7 +50,9 @@ class TaskSlots {
     kDone = 4,
     kStopping = 5,
   };
-  static constexpr uint32_t kCount = 1024;
+  static constexpr uint32_t kCount = 512;
+  // The largest result a slot holds (an encoded internal::TaskResult).
+  static constexpr uint32_t kResultBytes = 232;
 
   // A new, zeroed memfd mapped here; the daemon's side. Its fd() is what a
   // worker is given.
@@ -72,17 +83,43 @@ class TaskSlots {
 
   uint32_t Load(uint32_t slot) { return Word(slot).load(); }
 
+  // Worker, before Claim(): when the task starts.
+  void SetStart(uint32_t slot, int64_t unix_nanos);
+  // Worker, before Complete(): the encoded result and when the task ended.
+  // False (and nothing stored) if it is larger than kResultBytes.
+  bool SetResult(uint32_t slot, absl::string_view result, int64_t end_nanos);
+  // Worker, before Complete(): the result went on the socket instead.
+  void SetResultSent(uint32_t slot);
+
+  // Daemon, once the state says so: the start time; the end time and a copy
+  // of the result stored, or nullopt if the result went on the socket.
+  int64_t StartNanos(uint32_t slot);
+  int64_t EndNanos(uint32_t slot);
+  std::optional<std::string> Result(uint32_t slot);
+
  private:
-  TaskSlots(int fd, uint32_t* words) : fd_(fd), words_(words) {}
+  // One slot as laid out in the shared memory: 256 bytes.
+  struct Slot {
+    uint32_t state;
+    uint32_t result_bytes;  // kSentBytes: on the socket
+    int64_t start_nanos;
+    int64_t end_nanos;
+    char result[kResultBytes];
+  };
+  static constexpr uint32_t kSentBytes = ~uint32_t{0};
+  static constexpr size_t kMappedBytes = kCount * sizeof(Slot);
+
+  TaskSlots(int fd, Slot* slots) : fd_(fd), slots_(slots) {}
+  Slot& At(uint32_t slot) { return slots_[slot % kCount]; }
   std::atomic_ref<uint32_t> Word(uint32_t slot) {
-    return std::atomic_ref<uint32_t>(words_[slot % kCount]);
+    return std::atomic_ref<uint32_t>(At(slot).state);
   }
   bool Swap(uint32_t slot, uint32_t from, uint32_t to) {
     return Word(slot).compare_exchange_strong(from, to);
   }
 
   const int fd_;
-  uint32_t* const words_;  // kCount words, mapped shared
+  Slot* const slots_;  // kCount of them, mapped shared
 };
 
 }  // namespace futured::server

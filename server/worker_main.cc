@@ -4,8 +4,8 @@
 // and sends RunTasks frames: batches of tasks. The worker runs them one at a
 // time, in order, with the daemon's built-in tasks and the plugins it is
 // given (--plugin, once per plugin): it claims each task's slot (skipping
-// one the daemon withdrew), reports the results so far and the start before
-// it runs the task, and reports what is left when the batch ends. It sends
+// one the daemon withdrew), runs it, leaves a small quick result in the
+// slot and sends any other, and says when the batch is done. It sends
 // coalesced TaskProgress frames while a task runs, and exits when the daemon
 // closes the socket or dies, or after a task the daemon asked to stop.
 #include <sys/prctl.h>
@@ -111,9 +111,10 @@ internal::TaskResult RunOne(const TaskRegistry& registry,
   return result;
 }
 
-// The worker's end of the protocol: runs batches and sends their reports.
-// Used by the main thread only (progress frames go out from the reporter's
-// thread, under the same `send_mu`).
+// The worker's end of the protocol: runs batches, leaving each task's
+// times and small results in its slot and sending the rest. Used by the
+// main thread only (progress frames go out from the reporter's thread,
+// under the same `send_mu`).
 class BatchRunner {
  public:
   BatchRunner(const TaskRegistry& registry, TaskSlots& slots,
@@ -129,32 +130,44 @@ class BatchRunner {
   // Runs `batch`. False if the worker must exit: the daemon is gone, or it
   // asked a task to stop (the task's result is sent first).
   bool Run(const internal::RunTasks& batch) {
-    internal::TaskReport report;
     for (const internal::RunTask& task : batch.tasks()) {
-      if (!slots_.Claim(task.slot())) {
-        internal::TaskResult* skipped = report.add_results();
-        skipped->set_task_id(task.task_id());
-        skipped->set_skipped(true);
-        continue;
-      }
-      // Before it runs: what ended so far must not die with this task.
-      report.set_started_task_id(task.task_id());
-      report.set_started_unix_nanos(absl::ToUnixNanos(absl::Now()));
-      if (!Send(report)) return false;
-      report.Clear();
+      const int64_t start = absl::ToUnixNanos(absl::Now());
+      slots_.SetStart(task.slot(), start);
+      if (!slots_.Claim(task.slot())) continue;  // withdrawn
       if (cpu_limit_seconds_ > 0) AllowCpuSeconds(cpu_limit_seconds_);
-      *report.add_results() = RunOne(registry_, task, progress_);
-      // The daemon asked it to stop (it sent SIGTERM too, which exec heeds):
-      // answer, and go.
-      if (!slots_.Complete(task.slot()) || TerminationRequested()) {
-        Send(report);
-        return false;
-      }
+      internal::TaskResult result = RunOne(registry_, task, progress_);
+      if (!Settle(task.slot(), start, result)) return false;
     }
-    return report.results_size() == 0 || Send(report);
+    internal::TaskReport done;
+    done.set_batch_done(true);
+    return Send(done);
   }
 
  private:
+  // Stores or sends the result of the task in `slot` and completes the
+  // slot. False if the worker must exit.
+  bool Settle(uint32_t slot, int64_t start, internal::TaskResult& result) {
+    // A quick small result waits in its slot for the daemon's next look (at
+    // the batch's end at the latest); a slow task's is worth a frame now.
+    const bool quick = result.end_unix_nanos() - start < kQuickTaskNanos;
+    if (quick && slots_.SetResult(slot, result.SerializeAsString(),
+                                  result.end_unix_nanos())) {
+      // Unless the daemon asked it to stop (and sent SIGTERM, which exec
+      // heeds): then the slot cannot say DONE, and the result goes on the
+      // socket before the worker exits.
+      if (slots_.Complete(slot)) return !TerminationRequested();
+      internal::TaskReport report;
+      *report.add_results() = std::move(result);
+      Send(report);
+      return false;
+    }
+    internal::TaskReport report;
+    *report.add_results() = std::move(result);
+    if (!Send(report)) return false;
+    slots_.SetResultSent(slot);
+    return slots_.Complete(slot) && !TerminationRequested();
+  }
+
   bool Send(internal::TaskReport& report) {
     internal::WorkerToDaemon message;
     message.set_allocated_report(&report);
@@ -163,7 +176,6 @@ class BatchRunner {
     if (absl::IsResourceExhausted(sent)) {
       // A result is too large for a frame: report that instead.
       for (internal::TaskResult& result : *report.mutable_results()) {
-        if (result.has_skipped()) continue;
         const uint64_t task_id = result.task_id();
         const int64_t end = result.end_unix_nanos();
         result.Clear();
@@ -179,6 +191,9 @@ class BatchRunner {
     (void)message.release_report();
     return sent.ok();
   }
+
+  // A task that ran at least this long sends its result at once.
+  static constexpr int64_t kQuickTaskNanos = 1'000'000;
 
   const TaskRegistry& registry_;
   TaskSlots& slots_;
@@ -273,6 +288,11 @@ int Serve() {
 }  // namespace futured::server
 
 int main(int argc, char** argv) {
+#ifdef NDEBUG
+  // As in the daemon (server/main.cc): Debian's abseil checks every lock
+  // against one global graph under one global lock otherwise.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   // Before absl, which would keep only the last --plugin.
   std::vector<std::string> plugins =
       futured::server::TakeRepeatedFlag("plugin", &argc, argv);

@@ -417,6 +417,32 @@ TEST_F(ProcessPoolBatchTest, ACrashFailsOnlyTheRunningTaskAndTheRestRunAgain) {
   EXPECT_EQ(pool_->Stats().worker_restarts, 1);
 }
 
+TEST_F(ProcessPoolBatchTest, ACrashKeepsTheResultsOfTheTasksBeforeIt) {
+  MakeBatchPool();
+  std::vector<std::shared_ptr<Future>> before, after;
+  for (int i = 0; i < 5; ++i) before.push_back(Submit("echo", Args({Num(i)})));
+  std::shared_ptr<Future> crash = Submit("crash", Args({Str("abort")}));
+  for (int i = 0; i < 5; ++i) after.push_back(Submit("echo", Args({Num(i)})));
+  ASSERT_TRUE(WaitDone(*crash));
+  for (const auto& f : after) ASSERT_TRUE(WaitDone(*f));
+  const pid_t crashed = crash->Snapshot().worker_pid;
+  EXPECT_EQ(ErrorOf(crash->Snapshot()).type, "WorkerDiedError");
+  // Run before the crash by the same worker (their results were in the
+  // task slots, which outlive it), and not run again.
+  for (int i = 0; i < 5; ++i) {
+    const FutureSnapshot snapshot = before[i]->Snapshot();
+    ASSERT_EQ(snapshot.state, FutureState::kFinished) << i;
+    EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), i);
+    EXPECT_EQ(snapshot.worker_pid, crashed);
+  }
+  for (int i = 0; i < 5; ++i) {
+    const FutureSnapshot snapshot = after[i]->Snapshot();
+    EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), i);
+    EXPECT_NE(snapshot.worker_pid, crashed);
+  }
+  EXPECT_EQ(pool_->Stats().worker_restarts, 1);
+}
+
 TEST_F(ProcessPoolBatchTest, CancelOfTheRunningTaskRequeuesTheRestOfItsBatch) {
   MakeBatchPool();
   std::shared_ptr<Future> holder = Submit("burn_cpu", Args({Num(600)}));

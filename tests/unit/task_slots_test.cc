@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -79,6 +81,39 @@ TEST_F(TaskSlotsTest, QueueReusesADoneSlot) {
   ASSERT_TRUE(worker_->Complete(9));
   daemon_->Queue(9);
   EXPECT_TRUE(daemon_->Withdraw(9));
+}
+
+TEST_F(TaskSlotsTest, TheDaemonSeesTheTimesAndResultTheWorkerLeft) {
+  daemon_->Queue(7);
+  worker_->SetStart(7, 1000);
+  ASSERT_TRUE(worker_->Claim(7));
+  EXPECT_EQ(daemon_->StartNanos(7), 1000);
+  ASSERT_TRUE(worker_->SetResult(7, "encoded result", 2000));
+  ASSERT_TRUE(worker_->Complete(7));
+  EXPECT_EQ(daemon_->EndNanos(7), 2000);
+  EXPECT_EQ(daemon_->Result(7), "encoded result");
+}
+
+TEST_F(TaskSlotsTest, AResultTooLargeIsRefusedAndGoesOnTheSocket) {
+  daemon_->Queue(8);
+  ASSERT_TRUE(worker_->Claim(8));
+  EXPECT_FALSE(
+      worker_->SetResult(8, std::string(TaskSlots::kResultBytes + 1, 'x'), 1));
+  EXPECT_TRUE(
+      worker_->SetResult(8, std::string(TaskSlots::kResultBytes, 'x'), 1));
+  worker_->SetResultSent(8);
+  ASSERT_TRUE(worker_->Complete(8));
+  EXPECT_EQ(daemon_->Result(8), std::nullopt);
+}
+
+TEST_F(TaskSlotsTest, TheResultsOutliveTheWorkersMapping) {
+  daemon_->Queue(4);
+  ASSERT_TRUE(worker_->Claim(4));
+  ASSERT_TRUE(worker_->SetResult(4, "kept", 3));
+  ASSERT_TRUE(worker_->Complete(4));
+  worker_.reset();  // as when the worker dies
+  EXPECT_EQ(daemon_->Load(4), TaskSlots::kDone);
+  EXPECT_EQ(daemon_->Result(4), "kept");
 }
 
 TEST(TaskSlotsAttachTest, RefusesADescriptorTooSmall) {
