@@ -1,5 +1,6 @@
 #include "server/task_slots.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -35,8 +36,13 @@ absl::StatusOr<void*> Map(int fd, size_t bytes) {
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<TaskSlots>> TaskSlots::Create() {
-  const int fd = memfd_create("futured-task-slots", MFD_CLOEXEC);
-  if (fd < 0) return ErrnoError("memfd_create");
+  const int low_fd = memfd_create("futured-task-slots", MFD_CLOEXEC);
+  if (low_fd < 0) return ErrnoError("memfd_create");
+  // Above the descriptors a worker is given (its socket on 3, the slots on
+  // 4), so that handing one over in posix_spawn never overwrites the other.
+  const int fd = fcntl(low_fd, F_DUPFD_CLOEXEC, kWorkerSlotsFd + 1);
+  close(low_fd);
+  if (fd < 0) return ErrnoError("fcntl(F_DUPFD_CLOEXEC) of the task slots");
   if (ftruncate(fd, kMappedBytes) != 0) {
     absl::Status error = ErrnoError("ftruncate of the task slots");
     close(fd);

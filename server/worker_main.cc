@@ -128,7 +128,8 @@ class BatchRunner {
         cpu_limit_seconds_(cpu_limit_seconds) {}
 
   // Runs `batch`. False if the worker must exit: the daemon is gone, or it
-  // asked a task to stop (the task's result is sent first).
+  // asked a task to stop (the task's result is sent first; then
+  // stop_requested()).
   bool Run(const internal::RunTasks& batch) {
     for (const internal::RunTask& task : batch.tasks()) {
       const int64_t start = absl::ToUnixNanos(absl::Now());
@@ -143,6 +144,10 @@ class BatchRunner {
     return Send(done);
   }
 
+  // Whether the daemon asked a task to stop (else Run() failed because the
+  // daemon is gone).
+  bool stop_requested() const { return stop_requested_; }
+
  private:
   // Stores or sends the result of the task in `slot` and completes the
   // slot. False if the worker must exit.
@@ -155,7 +160,8 @@ class BatchRunner {
       // Unless the daemon asked it to stop (and sent SIGTERM, which exec
       // heeds): then the slot cannot say DONE, and the result goes on the
       // socket before the worker exits.
-      if (slots_.Complete(slot)) return !TerminationRequested();
+      if (slots_.Complete(slot)) return !StopRequested();
+      stop_requested_ = true;
       internal::TaskReport report;
       *report.add_results() = std::move(result);
       Send(report);
@@ -165,7 +171,13 @@ class BatchRunner {
     *report.add_results() = std::move(result);
     if (!Send(report)) return false;
     slots_.SetResultSent(slot);
-    return slots_.Complete(slot) && !TerminationRequested();
+    if (!slots_.Complete(slot)) stop_requested_ = true;
+    return !StopRequested();
+  }
+
+  bool StopRequested() {
+    stop_requested_ |= TerminationRequested();
+    return stop_requested_;
   }
 
   bool Send(internal::TaskReport& report) {
@@ -201,6 +213,7 @@ class BatchRunner {
   absl::Mutex& send_mu_;
   WorkerProgress& progress_;
   const int64_t cpu_limit_seconds_;
+  bool stop_requested_ = false;
 };
 
 absl::StatusOr<BuiltinTaskOptions> TaskOptionsFromFlags() {
@@ -279,7 +292,8 @@ int Serve() {
     if (!runner.Run(batch)) {
       // Asked to stop: exec has killed its command; go now.
       DieIfTerminationRequested();
-      return EXIT_FAILURE;
+      // Else the daemon is gone or closed the socket (a shutdown).
+      return runner.stop_requested() ? EXIT_FAILURE : EXIT_SUCCESS;
     }
   }
 }

@@ -1,5 +1,6 @@
 #include "server/task_slots.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <memory>
@@ -114,6 +115,26 @@ TEST_F(TaskSlotsTest, TheResultsOutliveTheWorkersMapping) {
   worker_.reset();  // as when the worker dies
   EXPECT_EQ(daemon_->Load(4), TaskSlots::kDone);
   EXPECT_EQ(daemon_->Result(4), "kept");
+}
+
+// posix_spawn hands the worker its socket on 3 and then the slots on 4: a
+// slots descriptor of 3 would be overwritten first. So it is above both,
+// even when they are free here.
+TEST(TaskSlotsCreateTest, ItsDescriptorIsAboveTheOnesAWorkerIsGiven) {
+  int saved[2] = {-1, -1};
+  for (int fd : {3, 4}) {
+    saved[fd - 3] = fcntl(fd, F_DUPFD_CLOEXEC, 100);  // -1 if not open
+    close(fd);
+  }
+  absl::StatusOr<std::shared_ptr<TaskSlots>> slots = TaskSlots::Create();
+  for (int fd : {3, 4}) {
+    if (saved[fd - 3] >= 0) {
+      dup2(saved[fd - 3], fd);
+      close(saved[fd - 3]);
+    }
+  }
+  ASSERT_TRUE(slots.ok()) << slots.status();
+  EXPECT_GT((*slots)->fd(), kWorkerSlotsFd);
 }
 
 TEST(TaskSlotsAttachTest, RefusesADescriptorTooSmall) {
