@@ -45,18 +45,21 @@ namespace futured::server {
 //
 // Batches: an idle worker is sent up to kMaxBatch queued tasks in one
 // message when the queue is long (queue length / workers of them, at least
-// one), and answers with a report before it starts each task (the results
-// so far and the task it starts) and one at the end. A future stays PENDING
-// until its worker says it has started it; whether it starts or is
-// withdrawn by Cancel() is settled by a compare-and-swap on its slot in
-// memory shared with the worker (server/task_slots.h), so a future
-// cancelled while pending never runs, even once sent.
+// one). Each task has a slot in memory shared with the worker
+// (server/task_slots.h): the worker claims it before it starts the task and
+// leaves there the start and end times and, for a quick task with a small
+// result, the result; it sends other results as frames at once, and one
+// frame when the batch is done. The I/O thread reads the slots of batches
+// in flight every kFirstScan to kLastScan. A future stays PENDING until
+// its slot says started; whether it starts or is withdrawn by Cancel() (or
+// a deadline, or Shutdown()) is settled by a compare-and-swap on the slot,
+// so a future cancelled while pending never runs, even once sent.
 //
 // - A worker that dies while running a task (a crash, exit(), a limit, the
 //   OOM killer) fails only that future, with TaskError "WorkerDiedError"
-//   naming the signal or exit code; the tasks of its batch it had not
-//   started go back to the front of the queue, in order, and it is
-//   replaced.
+//   naming the signal or exit code; the tasks of its batch it finished
+//   keep their results (the slots outlive it), those it had not started go
+//   back to the front of the queue, in order, and it is replaced.
 // - A running future whose token is cancelled (Cancel(), a Submit deadline,
 //   Shutdown()) has its worker killed: SIGTERM, then SIGKILL after
 //   `kill_grace`. The future ends CANCELLED unless it has already failed
