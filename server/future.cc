@@ -52,10 +52,34 @@ bool Future::Start(absl::Time now, int worker_pid) {
     state_ = FutureState::kRunning;
     start_time_ = absl::ToUnixNanos(now);
     worker_pid_ = worker_pid;
+    if (callbacks_) callbacks_->withdraw = nullptr;
     changed = ChangeCallbacksLocked();
   }
   RunChangeCallbacks(changed);
   return true;
+}
+
+bool Future::SetWithdraw(Withdraw withdraw, int worker_pid) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != FutureState::kPending) return false;
+  Callbacks& callbacks = CallbacksLocked();
+  callbacks.withdraw = std::move(withdraw);
+  callbacks.withdraw_pid = worker_pid;
+  return true;
+}
+
+std::vector<std::shared_ptr<const Future::ChangeCallback>>
+Future::WithdrawOrStartLocked(absl::Time now) {
+  if (state_ != FutureState::kPending || !callbacks_ || !callbacks_->withdraw) {
+    return {};
+  }
+  const bool withdrawn = callbacks_->withdraw();
+  callbacks_->withdraw = nullptr;
+  if (withdrawn) return {};
+  state_ = FutureState::kRunning;
+  start_time_ = absl::ToUnixNanos(now);
+  worker_pid_ = callbacks_->withdraw_pid;
+  return ChangeCallbacksLocked();
 }
 
 bool Future::SetProgress(Progress progress) {
@@ -120,6 +144,8 @@ bool Future::FailAndStop(TaskError error, absl::Time now) {
   {
     absl::MutexLock lock(&mu_);
     if (IsFinal(state_)) return false;
+    // Whoever hears of the failure needs no change-callback of a start.
+    WithdrawOrStartLocked(now);
     callbacks = CompleteLocked(FutureState::kFinished, std::move(error), now);
   }
   // Outside the lock, as the token runs its cancel callbacks.
@@ -139,18 +165,21 @@ CancelAction Future::CancelIfPending(absl::Time now) {
 CancelAction Future::CancelUnlessLeftRunning(absl::Time now,
                                              bool leave_running) {
   std::map<CallbackId, Callback> callbacks;
+  std::vector<std::shared_ptr<const ChangeCallback>> started;
   CancelAction action = CancelAction::kStopRequested;
   {
     absl::MutexLock lock(&mu_);
     if (IsFinal(state_)) return CancelAction::kAlreadyDone;
+    started = WithdrawOrStartLocked(now);
     if (state_ == FutureState::kRunning && leave_running) {
-      return CancelAction::kLeftRunning;
-    }
-    if (state_ == FutureState::kPending) {
+      action = CancelAction::kLeftRunning;
+    } else if (state_ == FutureState::kPending) {
       action = CancelAction::kCancelledPending;
       callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
     }
   }
+  RunChangeCallbacks(started);
+  if (action == CancelAction::kLeftRunning) return action;
   // Outside the lock, as the token runs its cancel callbacks. A pending
   // future's token is cancelled too, for whoever holds it in a queue.
   token_.Cancel();

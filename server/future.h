@@ -81,6 +81,8 @@ class Future {
   using Callback = absl::AnyInvocable<void() &&>;
   using ChangeCallback = std::function<void()>;
   using CallbackId = uint64_t;
+  // See SetWithdraw(): true if the runner will never start the task.
+  using Withdraw = absl::AnyInvocable<bool()>;
 
   Future(std::string id, std::string function, std::string pool,
          absl::Time submit_time, absl::Time deadline = absl::InfiniteFuture());
@@ -100,6 +102,17 @@ class Future {
   // False if the future is not PENDING (e.g. it was cancelled in the queue);
   // the caller must then not run the task.
   bool Start(absl::Time now, int worker_pid = 0) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // For a task handed, still PENDING, to a runner that may start it at any
+  // moment without this lock (a batch sent to a worker process). Until
+  // Start() or done, Cancel(), CancelIfPending() and FailAndStop() of the
+  // PENDING future first call `withdraw` under the lock (so it must be
+  // quick and take no lock): true means the runner will never start the
+  // task, and they go on as for any PENDING future; false means the runner
+  // has started it, so the future becomes RUNNING in `worker_pid` (start
+  // time: the call's) and they go on as for a running one. False (and
+  // nothing is kept) unless PENDING; a later call replaces the hook.
+  bool SetWithdraw(Withdraw withdraw, int worker_pid) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Sets the outcome: PENDING or RUNNING -> FINISHED, or CANCELLED for a
   // Cancelled outcome of a running task. False if already done (the outcome
@@ -166,16 +179,24 @@ class Future {
   std::vector<std::shared_ptr<const ChangeCallback>> ChangeCallbacksLocked()
       const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // A PENDING future whose runner has claimed its task (SetWithdraw())
+  // becomes RUNNING; returns the change-callbacks to run. Nothing (and no
+  // callbacks) otherwise.
+  std::vector<std::shared_ptr<const ChangeCallback>> WithdrawOrStartLocked(
+      absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Moves to a final state and returns the callbacks to run.
   std::map<CallbackId, Callback> CompleteLocked(FutureState state,
                                                 Outcome outcome, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The callbacks of a future that is not done yet; allocated by the first
-  // Add*Callback(), freed when the future is done.
+  // Add*Callback() or SetWithdraw(), freed when the future is done.
   struct Callbacks {
     std::map<CallbackId, Callback> done;
     std::map<CallbackId, std::shared_ptr<const ChangeCallback>> change;
+    Withdraw withdraw;  // set while PENDING in a runner's hands
+    int withdraw_pid = 0;
   };
 
   // The outcome as an Outcome; only when done.

@@ -25,10 +25,12 @@ struct PoolStats {
   std::string name;
   std::string kind;  // "thread" or "process"
   int64_t workers = 0;
-  int64_t queued = 0;   // entries waiting in the queue
+  int64_t queued = 0;   // futures waiting to start
   int64_t running = 0;  // tasks running now
   int64_t queue_capacity = 0;
   int64_t worker_restarts = 0;  // process pools: workers replaced so far
+  // Process pools: of `queued`, those already sent to a worker in a batch.
+  int64_t in_batches = 0;
 };
 
 // A bounded first-in, first-out queue of futures and the workers that run

@@ -64,6 +64,22 @@ std::string SignalName(int signal_number) {
                            : absl::StrCat("SIG", abbrev);
 }
 
+// A task's share of a RunTasks frame beyond its own encoding (tag, length).
+constexpr size_t kTaskOverheadBytes = 16;
+
+// The message that asks a worker to run `task` (its ID and slot unset).
+internal::RunTask ToRunTask(const Task& task, absl::Time deadline) {
+  internal::RunTask run;
+  run.set_function(task.spec->name);
+  for (size_t i = 0; i < task.args.size(); ++i) {
+    *run.add_args() = task.args.Get(i);
+  }
+  if (deadline != absl::InfiniteFuture()) {
+    run.set_deadline_unix_micros(absl::ToUnixMicros(deadline));
+  }
+  return run;
+}
+
 pollfd PollIn(int fd) {
   return pollfd{.fd = fd, .events = POLLIN, .revents = 0};
 }
@@ -110,7 +126,8 @@ absl::Status ProcessPool::Submit(std::shared_ptr<Future> future, Task task) {
           absl::StrCat("process pool '", name(),
                        "' cannot start workers: ", shared_->broken));
     }
-    const int64_t queued = static_cast<int64_t>(shared_->queue.size());
+    const int64_t queued =
+        static_cast<int64_t>(shared_->queue.size()) + shared_->unstarted;
     if (queued >= options_.queue_capacity) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "process pool '", name(), "' queue is full (", queued, " queued)"));
@@ -128,7 +145,12 @@ void ProcessPool::StopAccepting() {
     shared_->stopping = true;
     queued.swap(shared_->queue);
   }
-  for (Entry& entry : queued) entry.future->Cancel(absl::Now());
+  const absl::Time now = absl::Now();
+  for (Entry& entry : queued) entry.future->Cancel(now);
+  // Those sent in a batch and not started are withdrawn: they never run.
+  for (const std::shared_ptr<Future>& future : RunningFutures()) {
+    future->CancelIfPending(now);
+  }
 }
 
 bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
@@ -165,13 +187,16 @@ std::vector<std::shared_ptr<Future>> ProcessPool::RunningFutures() const {
 
 PoolStats ProcessPool::Stats() const {
   absl::MutexLock lock(&shared_->mu);
+  const int64_t sent = static_cast<int64_t>(shared_->running.size());
   return PoolStats{.name = options_.name,
                    .kind = "process",
                    .workers = options_.workers,
-                   .queued = static_cast<int64_t>(shared_->queue.size()),
-                   .running = static_cast<int64_t>(shared_->running.size()),
+                   .queued = static_cast<int64_t>(shared_->queue.size()) +
+                             shared_->unstarted,
+                   .running = sent - shared_->unstarted,
                    .queue_capacity = options_.queue_capacity,
-                   .worker_restarts = shared_->restarts};
+                   .worker_restarts = shared_->restarts,
+                   .in_batches = shared_->unstarted};
 }
 
 void ProcessPool::IoLoop() {
@@ -184,6 +209,7 @@ void ProcessPool::IoLoop() {
     }
     const absl::Time now = absl::Now();
     if (!stopping) StartWorkers(now);
+    ScanBatches(now);
     HandleStopRequests(now);
     Dispatch(now);
     EscalateKills(now);
@@ -206,6 +232,8 @@ void ProcessPool::StartWorkers(absl::Time now) {
 
 absl::StatusOr<std::unique_ptr<ProcessPool::Worker>>
 ProcessPool::SpawnWorker() {
+  absl::StatusOr<std::shared_ptr<TaskSlots>> slots = TaskSlots::Create();
+  if (!slots.ok()) return slots.status();
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return ErrnoError("socketpair", errno);
@@ -227,7 +255,8 @@ ProcessPool::SpawnWorker() {
   argv.push_back(nullptr);
 
   // The worker gets /dev/null as stdin and stdout, the daemon's stderr for
-  // its log lines, its socket on kWorkerChannelFd and nothing else.
+  // its log lines, its socket on kWorkerChannelFd, its task slots on
+  // kWorkerSlotsFd and nothing else.
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
@@ -235,7 +264,8 @@ ProcessPool::SpawnWorker() {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
                                    O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
-  posix_spawn_file_actions_addclosefrom_np(&actions, kWorkerChannelFd + 1);
+  posix_spawn_file_actions_adddup2(&actions, (*slots)->fd(), kWorkerSlotsFd);
+  posix_spawn_file_actions_addclosefrom_np(&actions, kWorkerSlotsFd + 1);
   // No blocked signals, default dispositions (the daemon blocks SIGTERM and
   // ignores SIGPIPE), and a process group of its own, so that a terminal's
   // Ctrl-C reaches the daemon, which stops its workers itself.
@@ -255,6 +285,7 @@ ProcessPool::SpawnWorker() {
   worker->pid = pid;
   worker->channel =
       std::make_unique<WorkerChannel>(fds[0], options_.max_frame_bytes);
+  worker->slots = *std::move(slots);
   worker->pidfd = PidfdOpen(pid);
   if (worker->pidfd < 0) {
     const int error = errno;
@@ -311,8 +342,13 @@ void ProcessPool::HandleStopRequests(absl::Time now) {
   }
   for (const uint64_t task_id : task_ids) {
     for (const std::unique_ptr<Worker>& worker : workers_) {
-      if (worker->current.future != nullptr && worker->task_id == task_id &&
-          !worker->stopping) {
+      if (worker->sent.empty() || worker->sent.front().task_id != task_id ||
+          !worker->sent.front().started || worker->stopping) {
+        continue;
+      }
+      // Unless it has just ended: then its result is on the way, and the
+      // worker goes on with its batch.
+      if (worker->slots->RequestStop(worker->sent.front().slot)) {
         worker->stopping = true;
         Kill(*worker, SIGTERM, "", now);
       }
@@ -322,66 +358,103 @@ void ProcessPool::HandleStopRequests(absl::Time now) {
 
 void ProcessPool::Dispatch(absl::Time now) {
   for (const std::unique_ptr<Worker>& worker : workers_) {
-    // Never a worker that has been signalled: it may still answer its
-    // stopped task (exec does, having killed its command) before it dies.
-    if (!worker->ready || worker->current.future != nullptr ||
-        worker->channel == nullptr || !worker->failure.empty() ||
-        worker->stopping) {
+    // A batch may come back empty when all of it was cancelled in the
+    // queue; then the next.
+    while (Idle(*worker)) {
+      std::vector<Entry> batch = TakeBatch(*worker);
+      if (batch.empty()) return;
+      SendBatch(*worker, std::move(batch), now);
+    }
+  }
+}
+
+bool ProcessPool::Idle(const Worker& worker) const {
+  // Never a worker that has been signalled: it may still answer its
+  // stopped task (exec does, having killed its command) before it dies.
+  return worker.ready && !worker.batch_open && worker.channel != nullptr &&
+         worker.failure.empty() && !worker.stopping;
+}
+
+std::vector<ProcessPool::Entry> ProcessPool::TakeBatch(const Worker& worker) {
+  std::vector<Entry> batch;
+  absl::MutexLock lock(&shared_->mu);
+  // A share of a long queue; one task when the queue is no longer than
+  // the workers, as without batches.
+  int64_t size = std::clamp<int64_t>(
+      static_cast<int64_t>(shared_->queue.size()) / options_.workers, 1,
+      kMaxBatch);
+  if (options_.max_tasks_per_child > 0) {
+    size = std::min(size, options_.max_tasks_per_child - worker.tasks_done);
+  }
+  size = std::min(size, static_cast<int64_t>(shared_->queue.size()));
+  batch.reserve(size);
+  for (int64_t i = 0; i < size; ++i) {
+    batch.push_back(std::move(shared_->queue.front()));
+    shared_->queue.pop_front();
+  }
+  return batch;
+}
+
+void ProcessPool::SendBatch(Worker& worker, std::vector<Entry> batch,
+                            absl::Time now) {
+  internal::RunTasks message;
+  size_t bytes = 0;
+  std::vector<std::pair<uint64_t, std::shared_ptr<Future>>> sent;
+  for (size_t b = 0; b < batch.size(); ++b) {
+    Entry& entry = batch[b];
+    internal::RunTask run = ToRunTask(entry.task, entry.future->deadline());
+    // Several tasks together stay well within a frame; what is left goes
+    // back to the queue's front.
+    bytes += run.ByteSizeLong() + kTaskOverheadBytes;
+    if (!sent.empty() && bytes > options_.max_frame_bytes / 2) {
+      Requeue(std::vector<Entry>(std::make_move_iterator(batch.begin() + b),
+                                 std::make_move_iterator(batch.end())));
+      break;
+    }
+    const uint32_t slot = worker.next_slot % TaskSlots::kCount;
+    worker.slots->Queue(slot);
+    // Queued first, so that a Cancel() from now on finds the slot to
+    // withdraw. False for a future cancelled (or failed at its deadline)
+    // in the queue: it is left out.
+    if (!entry.future->SetWithdraw(
+            [slots = worker.slots, slot] { return slots->Withdraw(slot); },
+            worker.pid)) {
       continue;
     }
-    Entry entry;
+    ++worker.next_slot;
     const uint64_t task_id = next_task_id_++;
-    while (entry.future == nullptr) {
-      {
-        absl::MutexLock lock(&shared_->mu);
-        if (shared_->queue.empty()) return;
-        entry = std::move(shared_->queue.front());
-        shared_->queue.pop_front();
-        shared_->running.emplace(task_id, entry.future);
-      }
-      if (!entry.future->Start(now, worker->pid)) {
-        // Cancelled (or failed at its deadline) while queued.
-        absl::MutexLock lock(&shared_->mu);
-        shared_->running.erase(task_id);
-        entry.future = nullptr;
-      }
-    }
-    internal::RunTask run;
     run.set_task_id(task_id);
-    run.set_function(entry.task.spec->name);
-    for (size_t i = 0; i < entry.task.args.size(); ++i) {
-      *run.add_args() = entry.task.args.Get(i);
-    }
-    if (entry.future->deadline() != absl::InfiniteFuture()) {
-      run.set_deadline_unix_micros(
-          absl::ToUnixMicros(entry.future->deadline()));
-    }
-    worker->task_id = task_id;
-    worker->current = std::move(entry);
-    // May run at once (and then takes shared_->mu): no lock is held here.
-    worker->cancel_callback = worker->current.future->token().AddCancelCallback(
-        [weak = std::weak_ptr<Shared>(shared_), task_id] {
-          std::shared_ptr<Shared> shared = weak.lock();
-          if (shared == nullptr) return;
-          {
-            absl::MutexLock lock(&shared->mu);
-            shared->stop_requests.push_back(task_id);
-          }
-          shared->Wake();
-        });
-    absl::Status sent = worker->channel->Send(run);
-    if (absl::IsResourceExhausted(sent)) {
-      // Nothing was written: the worker is fine, the call is too large.
-      FinishTask(*worker,
-                 TaskError{.type = "ValueError",
-                           .message = absl::StrCat("arguments too large for a "
-                                                   "worker process: ",
-                                                   sent.message())});
-    } else if (!sent.ok()) {
-      // The worker is gone or going; its reaping fails the task.
-      Kill(*worker, SIGKILL,
-           absl::StrCat("cannot send it the task: ", sent.message()), now);
-    }
+    run.set_slot(slot);
+    *message.add_tasks() = std::move(run);
+    sent.emplace_back(task_id, entry.future);
+    worker.sent.push_back(
+        Sent{.task_id = task_id, .slot = slot, .entry = std::move(entry)});
+  }
+  if (sent.empty()) return;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->running.insert(sent.begin(), sent.end());
+    shared_->unstarted += static_cast<int64_t>(sent.size());
+  }
+  worker.batch_open = true;
+  // Look soon, so that a task that runs long shows RUNNING soon.
+  scan_interval_ = kFirstScan;
+  next_scan_ = std::min(next_scan_, now + kFirstScan);
+  absl::Status status = worker.channel->Send(message);
+  if (absl::IsResourceExhausted(status)) {
+    // Nothing was written, and it was one task: the worker is fine, the
+    // call is too large.
+    worker.batch_open = false;
+    FinishTask(worker,
+               TaskError{.type = "ValueError",
+                         .message = absl::StrCat("arguments too large for a "
+                                                 "worker process: ",
+                                                 status.message())},
+               now);
+  } else if (!status.ok()) {
+    // The worker is gone or going; its reaping settles the batch.
+    Kill(worker, SIGKILL,
+         absl::StrCat("cannot send it the tasks: ", status.message()), now);
   }
 }
 
@@ -402,6 +475,7 @@ void ProcessPool::PollOnce(absl::Time now, bool starting) {
   std::vector<pollfd> fds = {PollIn(shared_->wake_fd)};
   for (const std::unique_ptr<Worker>& worker : workers_) {
     wake_at = std::min(wake_at, worker->kill_at);
+    if (!worker->sent.empty()) wake_at = std::min(wake_at, next_scan_);
     fds.push_back(PollIn(worker->pidfd));
     // A closed channel polls as -1, which poll() skips.
     fds.push_back(PollIn(worker->channel ? worker->channel->fd() : -1));
@@ -451,56 +525,184 @@ void ProcessPool::ReadFromWorker(Worker& worker) {
 void ProcessPool::HandleMessage(Worker& worker,
                                 const internal::WorkerToDaemon& message) {
   if (message.has_ready() && !worker.ready) {
-    worker.ready = true;
-    start_failures_ = 0;
-    bool was_broken;
-    {
-      absl::MutexLock lock(&shared_->mu);
-      was_broken = !shared_->broken.empty();
-      shared_->broken.clear();
-    }
-    if (was_broken) {
-      Log(LogLevel::kInfo,
-          absl::StrCat("process pool '", name(), "' has a worker again"));
-    }
+    HandleReady(worker);
     return;
   }
-  if (message.has_result() && worker.current.future != nullptr &&
-      message.result().task_id() == worker.task_id) {
-    FinishTask(worker, FromWire(message.result()));
-    return;
-  }
+  if (message.has_report() && HandleReport(worker, message.report())) return;
   if (message.has_progress()) {
     // One for a task that has just ended (killed, timed out) is stale.
     const internal::TaskProgress& progress = message.progress();
-    if (worker.current.future != nullptr &&
-        progress.task_id() == worker.task_id) {
-      worker.current.future->SetProgress(
+    if (!Advance(worker)) {
+      ProtocolError(worker, "its task slots say what cannot be");
+      return;
+    }
+    if (!worker.sent.empty() && worker.sent.front().started &&
+        progress.task_id() == worker.sent.front().task_id) {
+      worker.sent.front().entry.future->SetProgress(
           MakeProgress(progress.fraction(), progress.message(), absl::Now()));
     }
     return;
   }
-  Kill(worker, SIGKILL,
-       absl::StrCat("it sent an unexpected message (",
-                    message.ShortDebugString().substr(0, 200), ")"),
-       absl::Now());
+  ProtocolError(worker,
+                absl::StrCat("it sent an unexpected message (",
+                             message.ShortDebugString().substr(0, 200), ")"));
 }
 
-void ProcessPool::FinishTask(Worker& worker, Outcome outcome) {
-  Entry entry = std::move(worker.current);
-  worker.current = Entry{};
-  entry.future->token().RemoveCancelCallback(worker.cancel_callback);
-  entry.future->Finish(std::move(outcome), absl::Now());
+void ProcessPool::HandleReady(Worker& worker) {
+  worker.ready = true;
+  start_failures_ = 0;
+  bool was_broken;
   {
     absl::MutexLock lock(&shared_->mu);
-    shared_->running.erase(worker.task_id);
+    was_broken = !shared_->broken.empty();
+    shared_->broken.clear();
   }
-  ++worker.tasks_done;
+  if (was_broken) {
+    Log(LogLevel::kInfo,
+        absl::StrCat("process pool '", name(), "' has a worker again"));
+  }
+}
+
+bool ProcessPool::HandleReport(Worker& worker,
+                               const internal::TaskReport& report) {
+  for (const internal::TaskResult& result : report.results()) {
+    auto it = std::find_if(
+        worker.sent.begin(), worker.sent.end(),
+        [&](const Sent& sent) { return sent.task_id == result.task_id(); });
+    if (it == worker.sent.end() || it->socket_result.has_value()) return false;
+    it->socket_result = result;
+  }
+  if (!Advance(worker)) return false;
+  if (!report.batch_done()) return true;
+  // Every task of a batch is settled by its end.
+  if (!worker.batch_open || !worker.sent.empty()) return false;
+  worker.batch_open = false;
   if (options_.max_tasks_per_child > 0 &&
-      worker.tasks_done >= options_.max_tasks_per_child &&
-      worker.channel != nullptr) {
+      worker.tasks_done >= options_.max_tasks_per_child) {
     worker.channel.reset();  // the worker reads end-of-file and exits
   }
+  return true;
+}
+
+bool ProcessPool::Advance(Worker& worker) {
+  while (!worker.sent.empty()) {
+    Sent& sent = worker.sent.front();
+    const uint32_t state = worker.slots->Load(sent.slot);
+    if (state == TaskSlots::kQueued) return true;
+    if (state == TaskSlots::kWithdrawn) {
+      // Its future is done (Cancel() or a deadline withdrew it); the
+      // worker will never start it.
+      if (sent.socket_result) return false;
+      FinishTask(worker, Cancelled{}, absl::Now());
+      continue;
+    }
+    const absl::Time start =
+        absl::FromUnixNanos(worker.slots->StartNanos(sent.slot));
+    internal::TaskResult result;
+    if (sent.socket_result) {
+      result = *std::move(sent.socket_result);
+    } else if (state == TaskSlots::kDone) {
+      std::optional<std::string> bytes = worker.slots->Result(sent.slot);
+      if (!bytes) return true;  // sent on the socket, not read yet
+      if (!result.ParseFromString(*bytes) || result.task_id() != sent.task_id) {
+        return false;
+      }
+      result.set_end_unix_nanos(worker.slots->EndNanos(sent.slot));
+    } else if (state == TaskSlots::kStarted || state == TaskSlots::kStopping) {
+      if (!sent.started) MarkStarted(worker, start, /*watch_stop=*/true);
+      return true;  // running
+    } else {
+      return false;
+    }
+    if (!sent.started) MarkStarted(worker, start, /*watch_stop=*/false);
+    FinishTask(worker, FromWire(result),
+               absl::FromUnixNanos(result.end_unix_nanos()));
+  }
+  return true;
+}
+
+void ProcessPool::ScanBatches(absl::Time now) {
+  if (now < next_scan_) return;
+  bool moved = false;
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    if (worker->sent.empty() || worker->channel == nullptr) continue;
+    const size_t before = worker->sent.size();
+    const bool started_before = worker->sent.front().started;
+    if (!Advance(*worker)) {
+      ProtocolError(*worker, "its task slots say what cannot be");
+      continue;
+    }
+    moved |= worker->sent.size() != before ||
+             (!worker->sent.empty() &&
+              worker->sent.front().started != started_before);
+  }
+  scan_interval_ = moved ? kFirstScan : std::min(scan_interval_ * 2, kLastScan);
+  next_scan_ = now + scan_interval_;
+}
+
+void ProcessPool::MarkStarted(Worker& worker, absl::Time when,
+                              bool watch_stop) {
+  Sent& sent = worker.sent.front();
+  sent.started = true;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    --shared_->unstarted;
+  }
+  // False if a Cancel() or a deadline found it started (its withdrawal
+  // failed) and made it RUNNING or done first; then its token is cancelled,
+  // and a callback added below runs at once and stops it.
+  sent.entry.future->Start(when, worker.pid);
+  if (!watch_stop) return;  // it has ended already
+  // May run at once (and then takes shared_->mu): no lock is held here.
+  sent.cancel_callback = sent.entry.future->token().AddCancelCallback(
+      [weak = std::weak_ptr<Shared>(shared_), task_id = sent.task_id] {
+        std::shared_ptr<Shared> shared = weak.lock();
+        if (shared == nullptr) return;
+        {
+          absl::MutexLock lock(&shared->mu);
+          shared->stop_requests.push_back(task_id);
+        }
+        shared->Wake();
+      });
+}
+
+void ProcessPool::FinishTask(Worker& worker, Outcome outcome, absl::Time when) {
+  Sent sent = std::move(worker.sent.front());
+  worker.sent.pop_front();
+  if (sent.started) {
+    if (sent.cancel_callback != 0) {
+      sent.entry.future->token().RemoveCancelCallback(sent.cancel_callback);
+    }
+    ++worker.tasks_done;
+  }
+  // A withdrawn task's future is done already, and Finish() leaves it so.
+  sent.entry.future->Finish(std::move(outcome), when);
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->running.erase(sent.task_id);
+    if (!sent.started) --shared_->unstarted;
+  }
+}
+
+void ProcessPool::Requeue(std::vector<Entry> entries) {
+  {
+    absl::MutexLock lock(&shared_->mu);
+    if (!shared_->stopping) {
+      shared_->queue.insert(shared_->queue.begin(),
+                            std::make_move_iterator(entries.begin()),
+                            std::make_move_iterator(entries.end()));
+      return;
+    }
+  }
+  const absl::Time now = absl::Now();
+  for (Entry& entry : entries) entry.future->Cancel(now);
+}
+
+void ProcessPool::ProtocolError(Worker& worker, absl::string_view what) {
+  Log(LogLevel::kWarning, absl::StrCat("process pool '", name(), "': worker ",
+                                       worker.pid, ": ", what));
+  Kill(worker, SIGKILL, std::string(what), absl::Now());
+  worker.channel.reset();  // nothing more it sends is believed
 }
 
 void ProcessPool::Kill(Worker& worker, int signal_number, std::string failure,
@@ -555,35 +757,63 @@ void ProcessPool::Reap(Worker& worker) {
     absl::MutexLock lock(&shared_->mu);
     if (!shared_->stopping) ++shared_->restarts;
   }
-  if (worker.current.future != nullptr) {
-    std::string message =
-        absl::StrCat("worker process ", worker.pid, " ", death,
-                     " while running ", worker.current.task.spec->name);
-    if (!worker.failure.empty()) {
-      absl::StrAppend(&message, ": the pool killed it because ",
-                      worker.failure);
-    } else if (!exited && info.si_status == SIGXCPU) {
-      absl::StrAppend(&message, ": it used up its CPU-time limit of ",
-                      absl::FormatDuration(options_.cpu_limit));
-    } else if (!exited && info.si_status == SIGKILL && !worker.stopping) {
-      absl::StrAppend(&message,
-                      " (by the kernel's out-of-memory killer, or by another "
-                      "process)");
+  // What it finished counts (its slots outlive it); the tasks of its batch
+  // it never started go back to the queue; the one it had started
+  // (normally one at most) died with it.
+  const bool busy = !worker.sent.empty();
+  Advance(worker);  // up to the first it did not finish, whatever its state
+  std::vector<Entry> unstarted;
+  while (!worker.sent.empty()) {
+    Sent& sent = worker.sent.front();
+    const uint32_t state = worker.slots->Load(sent.slot);
+    if (state == TaskSlots::kQueued) {
+      unstarted.push_back(std::move(sent.entry));
+      {
+        absl::MutexLock lock(&shared_->mu);
+        shared_->running.erase(sent.task_id);
+        --shared_->unstarted;
+      }
+      worker.sent.pop_front();
+    } else if (state == TaskSlots::kWithdrawn) {
+      FinishTask(worker, Cancelled{}, absl::Now());
+    } else {
+      if (!sent.started) {
+        MarkStarted(worker,
+                    absl::FromUnixNanos(worker.slots->StartNanos(sent.slot)),
+                    /*watch_stop=*/false);
+      }
+      FinishTask(worker, DeathOutcome(worker, exited, info.si_status, death),
+                 absl::Now());
     }
-    // A worker killed to stop its cancelled task died as asked.
-    if (!worker.stopping) {
-      Log(LogLevel::kWarning,
-          absl::StrCat("process pool '", name(), "': ", message));
-    }
-    FinishTask(worker, worker.stopping
-                           ? Outcome(Cancelled{})
-                           : Outcome(TaskError{.type = "WorkerDiedError",
-                                               .message = message}));
-  } else if (!exited || info.si_status != 0) {
+  }
+  Requeue(std::move(unstarted));
+  if (!busy && (!exited || info.si_status != 0)) {
     Log(LogLevel::kWarning,
         absl::StrCat("process pool '", name(), "': idle worker process ",
                      worker.pid, " ", death));
   }
+}
+
+Outcome ProcessPool::DeathOutcome(const Worker& worker, bool exited, int status,
+                                  absl::string_view death) const {
+  std::string message =
+      absl::StrCat("worker process ", worker.pid, " ", death, " while running ",
+                   worker.sent.front().entry.task.spec->name);
+  if (!worker.failure.empty()) {
+    absl::StrAppend(&message, ": the pool killed it because ", worker.failure);
+  } else if (!exited && status == SIGXCPU) {
+    absl::StrAppend(&message, ": it used up its CPU-time limit of ",
+                    absl::FormatDuration(options_.cpu_limit));
+  } else if (!exited && status == SIGKILL && !worker.stopping) {
+    absl::StrAppend(&message,
+                    " (by the kernel's out-of-memory killer, or by another "
+                    "process)");
+  }
+  // A worker killed to stop its cancelled task died as asked.
+  if (worker.stopping) return Cancelled{};
+  Log(LogLevel::kWarning,
+      absl::StrCat("process pool '", name(), "': ", message));
+  return TaskError{.type = "WorkerDiedError", .message = message};
 }
 
 void ProcessPool::EndAllWorkers() {
@@ -592,7 +822,7 @@ void ProcessPool::EndAllWorkers() {
   const absl::Time now = absl::Now();
   for (const std::unique_ptr<Worker>& worker : workers_) {
     worker->channel.reset();
-    if (worker->current.future != nullptr) {
+    if (!worker->sent.empty()) {
       worker->stopping = true;
       Kill(*worker, SIGKILL, "", now);
     }

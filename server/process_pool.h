@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "server/cancellation_token.h"
 #include "server/future.h"
 #include "server/pool.h"
+#include "server/task_slots.h"
 #include "server/worker_channel.h"
 
 namespace futured::server {
@@ -34,20 +36,37 @@ namespace futured::server {
 //
 // One I/O thread per pool starts the workers (posix_spawn, with a clean
 // signal mask and dispositions, its own process group, no descriptor but
-// stdio and its socket), hands them tasks over a socketpair, reads their
-// results and reaps them through pidfds, all from one poll() loop. A worker
-// gets SIGTERM when that thread ends (PR_SET_PDEATHSIG), so none outlives
-// the pool or the daemon (SIGTERM rather than SIGKILL, so that a worker
-// running exec kills its command's process group first).
+// stdio, its socket and its task slots), hands them tasks over a
+// socketpair, reads their reports and reaps them through pidfds, all from
+// one poll() loop. A worker gets SIGTERM when that thread ends
+// (PR_SET_PDEATHSIG), so none outlives the pool or the daemon (SIGTERM
+// rather than SIGKILL, so that a worker running exec kills its command's
+// process group first).
+//
+// Batches: an idle worker is sent up to kMaxBatch queued tasks in one
+// message when the queue is long (queue length / workers of them, at least
+// one). Each task has a slot in memory shared with the worker
+// (server/task_slots.h): the worker claims it before it starts the task and
+// leaves there the start and end times and, for a quick task with a small
+// result, the result; it sends other results as frames at once, and one
+// frame when the batch is done. The I/O thread reads the slots of batches
+// in flight every kFirstScan to kLastScan. A future stays PENDING until
+// its slot says started; whether it starts or is withdrawn by Cancel() (or
+// a deadline, or Shutdown()) is settled by a compare-and-swap on the slot,
+// so a future cancelled while pending never runs, even once sent.
 //
 // - A worker that dies while running a task (a crash, exit(), a limit, the
 //   OOM killer) fails only that future, with TaskError "WorkerDiedError"
-//   naming the signal or exit code; it is replaced and the queue goes on.
+//   naming the signal or exit code; the tasks of its batch it finished
+//   keep their results (the slots outlive it), those it had not started go
+//   back to the front of the queue, in order, and it is replaced.
 // - A running future whose token is cancelled (Cancel(), a Submit deadline,
 //   Shutdown()) has its worker killed: SIGTERM, then SIGKILL after
 //   `kill_grace`. The future ends CANCELLED unless it has already failed
-//   (e.g. with its TimeoutError); the worker is replaced.
-// - A worker is recycled after `max_tasks_per_child` tasks.
+//   (e.g. with its TimeoutError); the worker is replaced, and the rest of
+//   its batch re-queued.
+// - A worker is recycled after `max_tasks_per_child` tasks (a batch is
+//   never larger than what it has left).
 // - Start failures are retried with exponential backoff and logged; after
 //   `max_start_failures` in a row with no worker up, queued futures fail
 //   with "BrokenProcessPool" and Submit() is UNAVAILABLE until a worker
@@ -98,6 +117,13 @@ class ProcessPool final : public Pool {
   const std::string& name() const override { return options_.name; }
 
  private:
+  // Tasks per RunTasks message, at most (below TaskSlots::kCount).
+  static constexpr int kMaxBatch = 256;
+  // How often the I/O thread looks at the slots of batches in flight: from
+  // the first interval after a change, doubling to the last.
+  static constexpr absl::Duration kFirstScan = absl::Microseconds(500);
+  static constexpr absl::Duration kLastScan = absl::Milliseconds(16);
+
   // A queued call.
   struct Entry {
     std::shared_ptr<Future> future;
@@ -122,9 +148,11 @@ class ProcessPool final : public Pool {
     bool exit ABSL_GUARDED_BY(mu) = false;      // the I/O thread must end
     std::string broken ABSL_GUARDED_BY(mu);     // why no worker starts
     std::deque<Entry> queue ABSL_GUARDED_BY(mu);
-    // Futures handed to a worker and not yet done there, by task ID.
+    // Futures handed to a worker and not yet answered there, by task ID.
     absl::flat_hash_map<uint64_t, std::shared_ptr<Future>> running
         ABSL_GUARDED_BY(mu);
+    // Of `running`, those the worker has not said it started.
+    int64_t unstarted ABSL_GUARDED_BY(mu) = 0;
     // Running tasks whose token was cancelled: their workers must be killed.
     std::vector<uint64_t> stop_requests ABSL_GUARDED_BY(mu);
     int64_t restarts ABSL_GUARDED_BY(mu) = 0;
@@ -135,16 +163,29 @@ class ProcessPool final : public Pool {
   std::vector<std::shared_ptr<Future>> RunningFutures() const
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
+  // A task sent to a worker and not yet answered.
+  struct Sent {
+    uint64_t task_id = 0;
+    uint32_t slot = 0;
+    Entry entry;
+    bool started = false;  // its slot has said it started
+    CancellationToken::CallbackId cancel_callback = 0;  // while it runs
+    // Its result, if it came on the socket rather than in the slot.
+    std::optional<internal::TaskResult> socket_result;
+  };
+
   // One worker process, as the I/O thread sees it.
   struct Worker {
     pid_t pid = -1;
     int pidfd = -1;                          // closed by the I/O thread
     std::unique_ptr<WorkerChannel> channel;  // null once closed
+    std::shared_ptr<TaskSlots> slots;        // shared with its futures' hooks
     bool ready = false;                      // it has said Ready: it started
-    // The task it runs; future null when idle.
-    uint64_t task_id = 0;
-    Entry current;
-    CancellationToken::CallbackId cancel_callback = 0;
+    // Its batch: the tasks sent and not yet answered, in order; the first
+    // is the one it runs once started. Empty when idle.
+    std::deque<Sent> sent;
+    bool batch_open = false;  // sent a batch whose end it has not reported
+    uint32_t next_slot = 0;   // the slot of the next task sent (mod kCount)
     int64_t tasks_done = 0;
     bool stopping = false;  // killed for a stop request
     std::string failure;    // why the pool killed it, if it did
@@ -160,6 +201,13 @@ class ProcessPool final : public Pool {
   void RecordStartFailure(const absl::Status& status, absl::Time now);
   void HandleStopRequests(absl::Time now);
   void Dispatch(absl::Time now);
+  // Whether `worker` may be sent a batch now.
+  bool Idle(const Worker& worker) const;
+  // Takes the next batch for `worker` from the queue (empty if the queue is).
+  std::vector<Entry> TakeBatch(const Worker& worker)
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
+  // Sends `batch` to `worker`, leaving out futures no longer pending.
+  void SendBatch(Worker& worker, std::vector<Entry> batch, absl::Time now);
   void EscalateKills(absl::Time now);
   // Waits for a message, a worker's exit, a wake-up or the next timed step
   // (a SIGKILL due; with `starting`, the next worker start), and handles
@@ -167,12 +215,31 @@ class ProcessPool final : public Pool {
   void PollOnce(absl::Time now, bool starting);
   void ReadFromWorker(Worker& worker);
   void HandleMessage(Worker& worker, const internal::WorkerToDaemon& message);
-  // Ends the task `worker` runs with `outcome`, and recycles the worker if
-  // it has run its share.
-  void FinishTask(Worker& worker, Outcome outcome);
+  void HandleReady(Worker& worker);
+  // False if the report does not fit what `worker` was sent.
+  bool HandleReport(Worker& worker, const internal::TaskReport& report);
+  // Settles the tasks at the front of `worker`'s batch that have ended (by
+  // their slots or their reports) and marks the one that runs started.
+  // False if a slot or a result says what the protocol does not allow.
+  bool Advance(Worker& worker);
+  // Advance() for every worker with a batch, every `scan_interval_`.
+  void ScanBatches(absl::Time now);
+  // The first task of `worker`'s batch started at `when`. With
+  // `watch_stop`, it still runs, and a cancel of its token stops it.
+  void MarkStarted(Worker& worker, absl::Time when, bool watch_stop);
+  // Ends the first task of `worker`'s batch with `outcome` at `when`.
+  void FinishTask(Worker& worker, Outcome outcome, absl::Time when);
+  // Puts back at the front of the queue, in order (or cancels, once
+  // stopping), the tasks of a dead worker's batch that never started.
+  void Requeue(std::vector<Entry> entries);
+  void ProtocolError(Worker& worker, absl::string_view what);
   void Kill(Worker& worker, int signal_number, std::string failure,
             absl::Time now);
   void Reap(Worker& worker);
+  // The outcome of the task `worker` was running when it died (`exited`
+  // with `status`, or killed by signal `status`; `death` says which).
+  Outcome DeathOutcome(const Worker& worker, bool exited, int status,
+                       absl::string_view death) const;
   void EndAllWorkers();
 
   // Constant after construction.
@@ -184,6 +251,8 @@ class ProcessPool final : public Pool {
   uint64_t next_task_id_ = 1;
   int start_failures_ = 0;  // in a row
   absl::Time next_start_ = absl::InfinitePast();
+  absl::Duration scan_interval_ = kFirstScan;
+  absl::Time next_scan_ = absl::InfinitePast();
 
   // Used only by the owner's thread.
   std::thread io_thread_;

@@ -1,10 +1,13 @@
 // futured-worker: one worker process of a process pool. The daemon starts it
 // (ProcessPool, server/process_pool.h) with its end of a socketpair on
-// descriptor 3, sends RunTask frames and reads one TaskResult per task; the
-// worker runs one task at a time with the daemon's built-in tasks and the
-// plugins it is given (--plugin, once per plugin), sends coalesced
-// TaskProgress frames while a task runs, and exits when the daemon closes the
-// socket or dies.
+// descriptor 3 and its task slots (server/task_slots.h) on descriptor 4,
+// and sends RunTasks frames: batches of tasks. The worker runs them one at a
+// time, in order, with the daemon's built-in tasks and the plugins it is
+// given (--plugin, once per plugin): it claims each task's slot (skipping
+// one the daemon withdrew), runs it, leaves a small quick result in the
+// slot and sends any other, and says when the batch is done. It sends
+// coalesced TaskProgress frames while a task runs, and exits when the daemon
+// closes the socket or dies, or after a task the daemon asked to stop.
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -32,6 +35,7 @@
 #include "server/task_call.h"
 #include "server/task_context.h"
 #include "server/task_registry.h"
+#include "server/task_slots.h"
 #include "server/tasks/exec_allow_list.h"
 #include "server/tasks/termination_request.h"
 #include "server/worker_channel.h"
@@ -82,9 +86,9 @@ void AllowCpuSeconds(int64_t seconds) {
   setrlimit(RLIMIT_CPU, &limit);
 }
 
-internal::TaskResult Run(const TaskRegistry& registry,
-                         const internal::RunTask& request,
-                         WorkerProgress& progress) {
+internal::TaskResult RunOne(const TaskRegistry& registry,
+                            const internal::RunTask& request,
+                            WorkerProgress& progress) {
   internal::TaskResult result;
   result.set_task_id(request.task_id());
   absl::StatusOr<const TaskSpec*> spec = registry.Find(request.function());
@@ -107,6 +111,7 @@ internal::TaskResult Run(const TaskRegistry& registry,
   const Outcome outcome = CallTask(**spec, ctx, args);
   progress.EndTask();  // no progress frame after the result
   ToWire(outcome, &result);
+  result.set_end_unix_nanos(absl::ToUnixNanos(absl::Now()));
   return result;
 }
 
@@ -119,6 +124,111 @@ absl::Status BecomeUserFromFlag() {
   if (!user.ok()) return user.status();
   return BecomeUser(*user);
 }
+
+// The worker's end of the protocol: runs batches, leaving each task's
+// times and small results in its slot and sending the rest. Used by the
+// main thread only (progress frames go out from the reporter's thread,
+// under the same `send_mu`).
+class BatchRunner {
+ public:
+  BatchRunner(const TaskRegistry& registry, TaskSlots& slots,
+              WorkerChannel& channel, absl::Mutex& send_mu,
+              WorkerProgress& progress, int64_t cpu_limit_seconds)
+      : registry_(registry),
+        slots_(slots),
+        channel_(channel),
+        send_mu_(send_mu),
+        progress_(progress),
+        cpu_limit_seconds_(cpu_limit_seconds) {}
+
+  // Runs `batch`. False if the worker must exit: the daemon is gone, or it
+  // asked a task to stop (the task's result is sent first; then
+  // stop_requested()).
+  bool Run(const internal::RunTasks& batch) {
+    for (const internal::RunTask& task : batch.tasks()) {
+      const int64_t start = absl::ToUnixNanos(absl::Now());
+      slots_.SetStart(task.slot(), start);
+      if (!slots_.Claim(task.slot())) continue;  // withdrawn
+      if (cpu_limit_seconds_ > 0) AllowCpuSeconds(cpu_limit_seconds_);
+      internal::TaskResult result = RunOne(registry_, task, progress_);
+      if (!Settle(task.slot(), start, result)) return false;
+    }
+    internal::TaskReport done;
+    done.set_batch_done(true);
+    return Send(done);
+  }
+
+  // Whether the daemon asked a task to stop (else Run() failed because the
+  // daemon is gone).
+  bool stop_requested() const { return stop_requested_; }
+
+ private:
+  // Stores or sends the result of the task in `slot` and completes the
+  // slot. False if the worker must exit.
+  bool Settle(uint32_t slot, int64_t start, internal::TaskResult& result) {
+    // A quick small result waits in its slot for the daemon's next look (at
+    // the batch's end at the latest); a slow task's is worth a frame now.
+    const bool quick = result.end_unix_nanos() - start < kQuickTaskNanos;
+    if (quick && slots_.SetResult(slot, result.SerializeAsString(),
+                                  result.end_unix_nanos())) {
+      // Unless the daemon asked it to stop (and sent SIGTERM, which exec
+      // heeds): then the slot cannot say DONE, and the result goes on the
+      // socket before the worker exits.
+      if (slots_.Complete(slot)) return !StopRequested();
+      stop_requested_ = true;
+      internal::TaskReport report;
+      *report.add_results() = std::move(result);
+      Send(report);
+      return false;
+    }
+    internal::TaskReport report;
+    *report.add_results() = std::move(result);
+    if (!Send(report)) return false;
+    slots_.SetResultSent(slot);
+    if (!slots_.Complete(slot)) stop_requested_ = true;
+    return !StopRequested();
+  }
+
+  bool StopRequested() {
+    stop_requested_ |= TerminationRequested();
+    return stop_requested_;
+  }
+
+  bool Send(internal::TaskReport& report) {
+    internal::WorkerToDaemon message;
+    message.set_allocated_report(&report);
+    absl::MutexLock lock(&send_mu_);
+    absl::Status sent = channel_.Send(message);
+    if (absl::IsResourceExhausted(sent)) {
+      // A result is too large for a frame: report that instead.
+      for (internal::TaskResult& result : *report.mutable_results()) {
+        const uint64_t task_id = result.task_id();
+        const int64_t end = result.end_unix_nanos();
+        result.Clear();
+        result.set_task_id(task_id);
+        result.set_end_unix_nanos(end);
+        ToWire(TaskError{.type = "ValueError",
+                         .message = absl::StrCat("result is too large: ",
+                                                 sent.message())},
+               &result);
+      }
+      sent = channel_.Send(message);
+    }
+    (void)message.release_report();
+    return sent.ok();
+  }
+
+  // A task that ran at least this long sends its result at once.
+  static constexpr int64_t kQuickTaskNanos = 1'000'000;
+
+  const TaskRegistry& registry_;
+  TaskSlots& slots_;
+  WorkerChannel& channel_;
+  absl::Mutex& send_mu_;
+  WorkerProgress& progress_;
+  const int64_t cpu_limit_seconds_;
+  bool stop_requested_ = false;
+};
 
 absl::StatusOr<BuiltinTaskOptions> TaskOptionsFromFlags() {
   absl::StatusOr<ExecAllowList> allow =
@@ -150,6 +260,13 @@ int Serve() {
       return EXIT_FAILURE;
     }
   }
+  absl::StatusOr<std::shared_ptr<TaskSlots>> slots =
+      TaskSlots::Attach(kWorkerSlotsFd);
+  if (!slots.ok()) {
+    Log(LogLevel::kError,
+        absl::StrCat("futured-worker: ", slots.status().message()));
+    return EXIT_FAILURE;
+  }
   WorkerChannel channel(
       kWorkerChannelFd,
       static_cast<size_t>(absl::GetFlag(FLAGS_max_frame_bytes)));
@@ -169,9 +286,11 @@ int Serve() {
                             channel.Send(message).IgnoreError();
                           });
 
+  BatchRunner runner(registry, **slots, channel, send_mu, progress,
+                     cpu_limit_seconds);
   while (true) {
-    internal::RunTask request;
-    absl::StatusOr<bool> next = channel.Next(&request);
+    internal::RunTasks batch;
+    absl::StatusOr<bool> next = channel.Next(&batch);
     if (!next.ok()) {
       Log(LogLevel::kError,
           absl::StrCat("futured-worker: bad frame from the daemon: ",
@@ -184,25 +303,12 @@ int Serve() {
       if (!read.ok()) return EXIT_FAILURE;
       continue;
     }
-    if (cpu_limit_seconds > 0) AllowCpuSeconds(cpu_limit_seconds);
-    internal::WorkerToDaemon reply;
-    *reply.mutable_result() = Run(registry, request, progress);
-    absl::MutexLock lock(&send_mu);
-    absl::Status sent = channel.Send(reply);
-    if (absl::IsResourceExhausted(sent)) {
-      // The result is too large for a frame: report that instead.
-      reply.mutable_result()->Clear();
-      reply.mutable_result()->set_task_id(request.task_id());
-      ToWire(
-          TaskError{.type = "ValueError",
-                    .message = absl::StrCat("result of ", request.function(),
-                                            " is too large: ", sent.message())},
-          reply.mutable_result());
-      sent = channel.Send(reply);
+    if (!runner.Run(batch)) {
+      // Asked to stop: exec has killed its command; go now.
+      DieIfTerminationRequested();
+      // Else the daemon is gone or closed the socket (a shutdown).
+      return runner.stop_requested() ? EXIT_FAILURE : EXIT_SUCCESS;
     }
-    if (!sent.ok()) return EXIT_FAILURE;
-    // The daemon sent SIGTERM while exec stopped its command: go now.
-    DieIfTerminationRequested();
   }
 }
 
@@ -210,6 +316,11 @@ int Serve() {
 }  // namespace futured::server
 
 int main(int argc, char** argv) {
+#ifdef NDEBUG
+  // As in the daemon (server/main.cc): Debian's abseil checks every lock
+  // against one global graph under one global lock otherwise.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
   // Before absl, which would keep only the last --plugin.
   std::vector<std::string> plugins =
       futured::server::TakeRepeatedFlag("plugin", &argc, argv);

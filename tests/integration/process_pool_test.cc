@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -342,6 +343,77 @@ TEST_F(ProcessPoolTest, MapRunsInTheProcessPool) {
   ASSERT_EQ(items.size(), 5u);
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(items[i].outcome().value().number_value(), (i + 1) * (i + 1));
+  }
+}
+
+TEST_F(ProcessPoolTest, CancelOfATaskSentInABatchWithdrawsItAndItNeverRuns) {
+  StartDaemon({"--processes=1", "--exec_allow=/usr/bin/touch"});
+  const std::string dir = ::testing::TempDir();
+  const std::string victim_file =
+      absl::StrCat(dir, "/futured-batch-victim-", getpid());
+  const std::string control_file =
+      absl::StrCat(dir, "/futured-batch-control-", getpid());
+  std::remove(victim_file.c_str());
+  std::remove(control_file.c_str());
+  auto touch = [](const std::string& path) {
+    return InProcessPool(CallOf(
+        "exec",
+        {ListValue({StringValue("/usr/bin/touch"), StringValue(path)})}));
+  };
+  // While the blocker runs, three tasks queue up; the worker gets them in
+  // one batch when it is free, the holder first.
+  const std::string blocker =
+      MustSubmit(InProcessPool(CallOf("sleep", {NumberValue(0.3)})));
+  ASSERT_TRUE(
+      calls_->AwaitState(blocker, futured::v1::FUTURE_STATE_RUNNING).ok());
+  const std::string holder =
+      MustSubmit(InProcessPool(CallOf("sleep", {NumberValue(1)})));
+  const std::string victim = MustSubmit(touch(victim_file));
+  const std::string control = MustSubmit(touch(control_file));
+  absl::StatusOr<FutureInfo> running =
+      calls_->AwaitState(holder, futured::v1::FUTURE_STATE_RUNNING);
+  ASSERT_TRUE(running.ok()) << running.status();
+
+  CancelResponse response;
+  ASSERT_TRUE(calls_->Cancel(victim, &response).ok());
+  EXPECT_EQ(response.action(), futured::v1::CANCEL_ACTION_CANCELLED_PENDING);
+  const FutureInfo control_info = MustResult(control);
+  EXPECT_EQ(control_info.state(), futured::v1::FUTURE_STATE_FINISHED)
+      << control_info.ShortDebugString();
+  EXPECT_EQ(control_info.outcome()
+                .value()
+                .struct_value()
+                .fields()
+                .at("exit_code")
+                .number_value(),
+            0);
+  // The same worker ran the holder and, after the withdrawn task, the
+  // control: they were one batch.
+  EXPECT_EQ(control_info.worker_pid(), running->worker_pid());
+  const FutureInfo victim_info = MustResult(victim);
+  EXPECT_EQ(victim_info.state(), futured::v1::FUTURE_STATE_CANCELLED);
+  EXPECT_FALSE(victim_info.has_start_time());
+  EXPECT_EQ(access(control_file.c_str(), F_OK), 0);
+  EXPECT_NE(access(victim_file.c_str(), F_OK), 0);
+  std::remove(control_file.c_str());
+}
+
+TEST_F(ProcessPoolTest, AMapOfThousandsInBatchesAnswersEveryInputInOrder) {
+  StartDaemon({"--processes=2"});
+  AwaitWorkers(2);
+  MapRequest request;
+  request.set_function("square");
+  request.set_pool("process");
+  constexpr int kInputs = 3000;
+  for (int i = 0; i < kInputs; ++i) *request.add_inputs() = NumberValue(i);
+  std::vector<MapItem> items;
+  grpc::Status status = calls_->Map(request, &items);
+  ASSERT_TRUE(status.ok()) << StatusText(status);
+  ASSERT_EQ(items.size(), static_cast<size_t>(kInputs));
+  for (int i = 0; i < kInputs; ++i) {
+    ASSERT_EQ(items[i].index(), i);
+    ASSERT_EQ(items[i].outcome().value().number_value(),
+              static_cast<double>(i) * i);
   }
 }
 

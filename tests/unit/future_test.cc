@@ -420,5 +420,97 @@ TEST_F(FutureTest, FailAndStopFailsAPendingFutureAndNothingOnceDone) {
   EXPECT_EQ(std::get<TaskError>(*snapshot.outcome).type, "TimeoutError");
 }
 
+// SetWithdraw(): a task handed, still pending, to a runner that may start it
+// at any moment. `claimed` plays the runner: true once it has started the
+// task, so that the withdrawal fails.
+class WithdrawTest : public FutureTest {
+ protected:
+  void Hand(int pid = 42) {
+    ASSERT_TRUE(future_.SetWithdraw(
+        [this] {
+          ++withdraw_calls_;
+          return !claimed_;
+        },
+        pid));
+  }
+  bool claimed_ = false;
+  int withdraw_calls_ = 0;
+};
+
+TEST_F(WithdrawTest, CancelBeforeTheRunnerStartsItWithdrawsIt) {
+  Hand();
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kCancelledPending);
+  EXPECT_EQ(withdraw_calls_, 1);
+  EXPECT_EQ(future_.state(), FutureState::kCancelled);
+  EXPECT_FALSE(future_.Snapshot().start_time.has_value());
+}
+
+TEST_F(WithdrawTest, CancelAfterTheRunnerStartedItMakesItRunningAndStops) {
+  Hand(/*pid=*/42);
+  claimed_ = true;
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kStopRequested);
+  EXPECT_EQ(withdraw_calls_, 1);
+  const FutureSnapshot snapshot = future_.Snapshot();
+  EXPECT_EQ(snapshot.state, FutureState::kRunning);
+  EXPECT_EQ(snapshot.worker_pid, 42);
+  EXPECT_EQ(snapshot.start_time, kEnd);
+  EXPECT_TRUE(future_.token().IsCancelled());
+  // The runner's own start, heard later, changes nothing; its outcome ends it.
+  EXPECT_FALSE(future_.Start(kStart, 42));
+  EXPECT_TRUE(future_.Finish(Cancelled{}, kEnd));
+  EXPECT_EQ(future_.state(), FutureState::kCancelled);
+}
+
+TEST_F(WithdrawTest, CancelIfPendingLeavesATaskTheRunnerStartedRunning) {
+  Hand();
+  claimed_ = true;
+  EXPECT_EQ(future_.CancelIfPending(kEnd), CancelAction::kLeftRunning);
+  EXPECT_EQ(future_.state(), FutureState::kRunning);
+  EXPECT_FALSE(future_.token().IsCancelled());
+}
+
+TEST_F(WithdrawTest, CancelIfPendingWithdrawsATaskNotStarted) {
+  Hand();
+  EXPECT_EQ(future_.CancelIfPending(kEnd), CancelAction::kCancelledPending);
+  EXPECT_EQ(future_.state(), FutureState::kCancelled);
+}
+
+TEST_F(WithdrawTest, FailAndStopWithdrawsAndCancelsTheToken) {
+  Hand();
+  EXPECT_TRUE(future_.FailAndStop(TaskError{.type = "TimeoutError"}, kEnd));
+  EXPECT_EQ(withdraw_calls_, 1);
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+  EXPECT_TRUE(future_.token().IsCancelled());
+}
+
+TEST_F(WithdrawTest, StartDropsTheHook) {
+  Hand();
+  ASSERT_TRUE(future_.Start(kStart, 42));
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kStopRequested);
+  EXPECT_EQ(withdraw_calls_, 0);
+}
+
+TEST_F(WithdrawTest, IsRefusedUnlessPending) {
+  ASSERT_TRUE(future_.Start(kStart));
+  EXPECT_FALSE(future_.SetWithdraw([] { return true; }, 1));
+  Future cancelled("id-2", "square", "process", kSubmit);
+  cancelled.Cancel(kStart);
+  EXPECT_FALSE(cancelled.SetWithdraw([] { return true; }, 1));
+}
+
+TEST_F(WithdrawTest, ALaterHookReplacesTheFirst) {
+  Hand();
+  bool second_called = false;
+  ASSERT_TRUE(future_.SetWithdraw(
+      [&second_called] {
+        second_called = true;
+        return true;
+      },
+      7));
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kCancelledPending);
+  EXPECT_TRUE(second_called);
+  EXPECT_EQ(withdraw_calls_, 0);
+}
+
 }  // namespace
 }  // namespace futured::server

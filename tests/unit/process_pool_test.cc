@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -55,6 +56,21 @@ bool PollUntil(Condition condition) {
 }
 
 bool ProcessGone(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
+
+// A path for a file the test's tasks may create; none there yet.
+std::string TempPath(absl::string_view name) {
+  const std::string path =
+      absl::StrCat(::testing::TempDir(), "/futured-", getpid(), "-", name);
+  std::filesystem::remove(path);
+  return path;
+}
+
+google::protobuf::RepeatedPtrField<Value> TouchArgs(const std::string& path) {
+  Value argv;
+  *argv.mutable_list_value()->add_values() = Str("/usr/bin/touch");
+  *argv.mutable_list_value()->add_values() = Str(path);
+  return Args({argv});
+}
 
 const TaskError& ErrorOf(const FutureSnapshot& snapshot) {
   static const TaskError kNone{"none", "", {}};
@@ -305,6 +321,201 @@ TEST_F(ProcessPoolTest, StatsCountQueuedAndRunning) {
   EXPECT_EQ(stats.queued, 2);
   EXPECT_EQ(stats.queue_capacity, 2);
   running->Cancel(absl::Now());
+}
+
+// Batches: with one worker busy, the tasks queued meanwhile go to it in one
+// message when it is free. `holder` is the first of them and keeps the
+// batch waiting in the worker while the test acts on the rest.
+class ProcessPoolBatchTest : public ProcessPoolTest {
+ protected:
+  void MakeBatchPool(
+      const std::function<void(ProcessPool::Options&)>& configure = nullptr) {
+    MakePool(1, [&](ProcessPool::Options& o) {
+      o.worker_flags = {"--exec_allow=/usr/bin/touch"};
+      if (configure) configure(o);
+    });
+    blocker_ = Submit("sleep", Args({Num(0.2)}));
+    ASSERT_GT(AwaitRunning(*blocker_), 0);
+  }
+
+  // Waits until `holder` runs with `n` more tasks of its batch waiting in
+  // the worker. False if that never happens.
+  bool AwaitBatch(const Future& holder, int64_t n) {
+    return PollUntil([&] {
+      return holder.state() == FutureState::kRunning &&
+             pool_->Stats().in_batches == n;
+    });
+  }
+
+  std::shared_ptr<Future> blocker_;
+};
+
+TEST_F(ProcessPoolBatchTest, CancelOfATaskWaitingInABatchNeverRunsIt) {
+  MakeBatchPool();
+  const std::string victim_file = TempPath("victim");
+  const std::string control_file = TempPath("control");
+  std::shared_ptr<Future> holder = Submit("sleep", Args({Num(1)}));
+  std::shared_ptr<Future> victim = Submit("exec", TouchArgs(victim_file));
+  std::shared_ptr<Future> control = Submit("exec", TouchArgs(control_file));
+  ASSERT_TRUE(AwaitBatch(*holder, 2));
+
+  EXPECT_EQ(victim->Cancel(absl::Now()), CancelAction::kCancelledPending);
+  EXPECT_EQ(victim->state(), FutureState::kCancelled);
+  ASSERT_TRUE(WaitDone(*control));
+  ASSERT_TRUE(WaitDone(*holder));
+  // The worker went on past the withdrawn task to the next of its batch.
+  EXPECT_EQ(control->state(), FutureState::kFinished);
+  EXPECT_EQ(control->Snapshot().worker_pid, holder->Snapshot().worker_pid);
+  EXPECT_TRUE(std::filesystem::exists(control_file));
+  EXPECT_FALSE(std::filesystem::exists(victim_file));
+  EXPECT_FALSE(victim->Snapshot().start_time.has_value());
+  EXPECT_EQ(pool_->Stats().worker_restarts, 0);
+  std::filesystem::remove(control_file);
+}
+
+TEST_F(ProcessPoolBatchTest, ADeadlineOfATaskWaitingInABatchWithdrawsIt) {
+  MakeBatchPool();
+  const std::string victim_file = TempPath("late");
+  std::shared_ptr<Future> holder = Submit("sleep", Args({Num(1)}));
+  std::shared_ptr<Future> victim = Submit("exec", TouchArgs(victim_file));
+  std::shared_ptr<Future> after = Submit("echo", Args({Num(5)}));
+  ASSERT_TRUE(AwaitBatch(*holder, 2));
+
+  // What the engine does when a Submit timeout passes.
+  EXPECT_TRUE(
+      victim->FailAndStop(TaskError{"TimeoutError", "late", {}}, absl::Now()));
+  ASSERT_TRUE(WaitDone(*after));
+  EXPECT_EQ(std::get<Value>(*after->Snapshot().outcome).number_value(), 5);
+  EXPECT_EQ(ErrorOf(victim->Snapshot()).type, "TimeoutError");
+  EXPECT_FALSE(std::filesystem::exists(victim_file));
+  EXPECT_EQ(pool_->Stats().worker_restarts, 0);
+}
+
+TEST_F(ProcessPoolBatchTest, ACrashFailsOnlyTheRunningTaskAndTheRestRunAgain) {
+  MakeBatchPool();
+  std::shared_ptr<Future> holder = Submit("sleep", Args({Num(0.5)}));
+  std::shared_ptr<Future> crash = Submit("crash", Args({Str("segv")}));
+  std::vector<std::shared_ptr<Future>> rest;
+  for (int i = 0; i < 5; ++i) rest.push_back(Submit("echo", Args({Num(i)})));
+  ASSERT_TRUE(AwaitBatch(*holder, 6));
+
+  for (const auto& f : rest) ASSERT_TRUE(WaitDone(*f));
+  ASSERT_TRUE(WaitDone(*crash));
+  EXPECT_EQ(holder->state(), FutureState::kFinished);
+  EXPECT_EQ(ErrorOf(crash->Snapshot()).type, "WorkerDiedError");
+  EXPECT_THAT(ErrorOf(crash->Snapshot()).message,
+              HasSubstr("was killed by SIGSEGV while running crash"));
+  const pid_t crashed = crash->Snapshot().worker_pid;
+  EXPECT_EQ(crashed, holder->Snapshot().worker_pid);
+  // Re-queued, in order, and run by the new worker: nothing lost.
+  for (int i = 0; i < 5; ++i) {
+    const FutureSnapshot snapshot = rest[i]->Snapshot();
+    EXPECT_EQ(snapshot.state, FutureState::kFinished);
+    EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), i);
+    EXPECT_NE(snapshot.worker_pid, crashed);
+    if (i > 0)
+      EXPECT_LE(*rest[i - 1]->Snapshot().end_time, *snapshot.start_time);
+  }
+  EXPECT_EQ(pool_->Stats().worker_restarts, 1);
+}
+
+TEST_F(ProcessPoolBatchTest, ACrashKeepsTheResultsOfTheTasksBeforeIt) {
+  MakeBatchPool();
+  std::vector<std::shared_ptr<Future>> before, after;
+  for (int i = 0; i < 5; ++i) before.push_back(Submit("echo", Args({Num(i)})));
+  std::shared_ptr<Future> crash = Submit("crash", Args({Str("abort")}));
+  for (int i = 0; i < 5; ++i) after.push_back(Submit("echo", Args({Num(i)})));
+  ASSERT_TRUE(WaitDone(*crash));
+  for (const auto& f : after) ASSERT_TRUE(WaitDone(*f));
+  const pid_t crashed = crash->Snapshot().worker_pid;
+  EXPECT_EQ(ErrorOf(crash->Snapshot()).type, "WorkerDiedError");
+  // Run before the crash by the same worker (their results were in the
+  // task slots, which outlive it), and not run again.
+  for (int i = 0; i < 5; ++i) {
+    const FutureSnapshot snapshot = before[i]->Snapshot();
+    ASSERT_EQ(snapshot.state, FutureState::kFinished) << i;
+    EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), i);
+    EXPECT_EQ(snapshot.worker_pid, crashed);
+  }
+  for (int i = 0; i < 5; ++i) {
+    const FutureSnapshot snapshot = after[i]->Snapshot();
+    EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), i);
+    EXPECT_NE(snapshot.worker_pid, crashed);
+  }
+  EXPECT_EQ(pool_->Stats().worker_restarts, 1);
+}
+
+TEST_F(ProcessPoolBatchTest, CancelOfTheRunningTaskRequeuesTheRestOfItsBatch) {
+  MakeBatchPool();
+  std::shared_ptr<Future> holder = Submit("burn_cpu", Args({Num(600)}));
+  std::vector<std::shared_ptr<Future>> rest;
+  for (int i = 0; i < 3; ++i) rest.push_back(Submit("echo", Args({Num(i)})));
+  ASSERT_TRUE(AwaitBatch(*holder, 3));
+  const pid_t pid = holder->Snapshot().worker_pid;
+
+  EXPECT_EQ(holder->Cancel(absl::Now()), CancelAction::kStopRequested);
+  ASSERT_TRUE(WaitDone(*holder));
+  EXPECT_EQ(holder->state(), FutureState::kCancelled);
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(WaitDone(*rest[i]));
+    EXPECT_EQ(std::get<Value>(*rest[i]->Snapshot().outcome).number_value(), i);
+    EXPECT_NE(rest[i]->Snapshot().worker_pid, pid);
+  }
+  EXPECT_TRUE(PollUntil([pid] { return ProcessGone(pid); }));
+}
+
+TEST_F(ProcessPoolBatchTest, ResultsComeBackInOrderWithTheirOwnTimes) {
+  MakeBatchPool();
+  std::shared_ptr<Future> holder = Submit("sleep", Args({Num(0.3)}));
+  std::vector<std::shared_ptr<Future>> echoes;
+  for (int i = 0; i < 100; ++i) {
+    echoes.push_back(Submit("echo", Args({Num(i)})));
+  }
+  ASSERT_TRUE(AwaitBatch(*holder, 100));
+  for (const auto& f : echoes) ASSERT_TRUE(WaitDone(*f));
+  const pid_t pid = holder->Snapshot().worker_pid;
+  absl::Time last_end = *holder->Snapshot().end_time;
+  for (int i = 0; i < 100; ++i) {
+    const FutureSnapshot snapshot = echoes[i]->Snapshot();
+    ASSERT_EQ(snapshot.state, FutureState::kFinished);
+    EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), i);
+    EXPECT_EQ(snapshot.worker_pid, pid);
+    // One after the other in the worker, each with its own start and end.
+    EXPECT_LE(last_end, *snapshot.start_time) << i;
+    EXPECT_LE(*snapshot.start_time, *snapshot.end_time) << i;
+    last_end = *snapshot.end_time;
+  }
+}
+
+TEST_F(ProcessPoolBatchTest, ABatchIsNoLargerThanWhatAWorkerHasLeftToRun) {
+  MakeBatchPool([](auto& o) { o.max_tasks_per_child = 3; });
+  std::vector<std::shared_ptr<Future>> pids;
+  for (int i = 0; i < 7; ++i) pids.push_back(Submit("pid"));
+  for (const auto& f : pids) ASSERT_TRUE(WaitDone(*f));
+  ASSERT_TRUE(WaitDone(*blocker_));
+  // The blocker was the first worker's first task.
+  const pid_t first = blocker_->Snapshot().worker_pid;
+  std::vector<pid_t> ran;
+  for (const auto& f : pids) ran.push_back(f->Snapshot().worker_pid);
+  EXPECT_EQ(ran[0], first);
+  EXPECT_EQ(ran[1], first);
+  EXPECT_NE(ran[2], first);
+  EXPECT_EQ(ran[2], ran[3]);
+  EXPECT_EQ(ran[3], ran[4]);
+  EXPECT_NE(ran[5], ran[4]);
+  EXPECT_EQ(ran[5], ran[6]);
+}
+
+TEST_F(ProcessPoolBatchTest, ShutdownWithdrawsTheTasksWaitingInABatch) {
+  MakeBatchPool();
+  const std::string victim_file = TempPath("shutdown");
+  std::shared_ptr<Future> holder = Submit("sleep", Args({Num(0.5)}));
+  std::shared_ptr<Future> victim = Submit("exec", TouchArgs(victim_file));
+  ASSERT_TRUE(AwaitBatch(*holder, 1));
+  EXPECT_TRUE(pool_->Shutdown(kTestTimeout));
+  EXPECT_EQ(holder->state(), FutureState::kFinished);  // within the grace
+  EXPECT_EQ(victim->state(), FutureState::kCancelled);
+  EXPECT_FALSE(std::filesystem::exists(victim_file));
 }
 
 }  // namespace
