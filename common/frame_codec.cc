@@ -1,6 +1,7 @@
 #include "common/frame_codec.h"
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/io/coded_stream.h"
 
 namespace futured {
 namespace {
@@ -52,6 +53,15 @@ void FrameDecoder::Append(absl::string_view bytes) {
   buffer_.append(bytes.data(), bytes.size());
 }
 
+bool ParseFramePayload(absl::string_view payload,
+                       google::protobuf::MessageLite* message) {
+  google::protobuf::io::CodedInputStream input(
+      reinterpret_cast<const uint8_t*>(payload.data()),
+      static_cast<int>(payload.size()));
+  input.SetRecursionLimit(kFrameRecursionLimit);
+  return message->ParseFromCodedStream(&input) && input.ConsumedEntireMessage();
+}
+
 absl::StatusOr<bool> FrameDecoder::Next(
     google::protobuf::MessageLite* message) {
   if (!error_.ok()) return error_;
@@ -65,7 +75,7 @@ absl::StatusOr<bool> FrameDecoder::Next(
   }
   if (buffered() < kFrameHeaderBytes + length) return false;
   const char* payload = buffer_.data() + offset_ + kFrameHeaderBytes;
-  if (!message->ParseFromArray(payload, static_cast<int>(length))) {
+  if (!ParseFramePayload(absl::string_view(payload, length), message)) {
     error_ = absl::DataLossError(absl::StrCat(
         "frame of ", length, " bytes is not a valid ", message->GetTypeName()));
     return error_;

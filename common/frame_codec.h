@@ -23,6 +23,18 @@ inline constexpr size_t kFrameHeaderBytes = 4;
 absl::Status EncodeFrame(const google::protobuf::MessageLite& message,
                          size_t max_payload_bytes, std::string* out);
 
+// How deep a frame's payload may nest. gRPC parses a request with
+// protobuf's default limit (100); a frame wraps the request's values in a
+// few more levels (a batch, a task, a result), so frames allow a margin
+// over it: any value the daemon accepted crosses to a worker and back.
+inline constexpr int kFrameRecursionLimit = 128;
+
+// Parses one frame's payload (or a message stored the same way, such as a
+// task slot's result) with kFrameRecursionLimit. False if it is not a valid
+// `message`.
+bool ParseFramePayload(absl::string_view payload,
+                       google::protobuf::MessageLite* message);
+
 // Reassembles frames from bytes that arrive in pieces of any size, and
 // trusts nothing in them: a length over the limit or a payload that does not
 // parse is an error, after which the decoder stays failed (a byte stream

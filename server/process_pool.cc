@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/frame_codec.h"
 #include "common/log.h"
 #include "server/progress.h"
 #include "server/spawn_attributes.h"
@@ -604,7 +605,8 @@ bool ProcessPool::Advance(Worker& worker) {
     } else if (state == TaskSlots::kDone) {
       std::optional<std::string> bytes = worker.slots->Result(sent.slot);
       if (!bytes) return true;  // sent on the socket, not read yet
-      if (!result.ParseFromString(*bytes) || result.task_id() != sent.task_id) {
+      if (!ParseFramePayload(*bytes, &result) ||
+          result.task_id() != sent.task_id) {
         return false;
       }
       result.set_end_unix_nanos(worker.slots->EndNanos(sent.slot));
