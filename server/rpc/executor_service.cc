@@ -54,22 +54,27 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
   return Answer(context, ToGrpcStatus(status));
 }
 
-// A stream that ends with an error before writing anything.
-template <typename Response>
-class FailedStream final : public grpc::ServerWriteReactor<Response> {
+// A stream that ends with an error before writing anything. `Reactor` is
+// the stream's reactor base (ServerWriteReactor<...>, ServerBidiReactor<...>).
+template <typename Reactor>
+class FailedCall final : public Reactor {
  public:
-  explicit FailedStream(const grpc::Status& status) { this->Finish(status); }
+  explicit FailedCall(const grpc::Status& status) { this->Finish(status); }
+  explicit FailedCall(const absl::Status& status)
+      : FailedCall(ToGrpcStatus(status)) {}
   void OnDone() override { delete this; }
 };
+template <typename Response>
+using FailedStream = FailedCall<grpc::ServerWriteReactor<Response>>;
 
 absl::Time DeadlineAfter(std::optional<absl::Duration> timeout) {
   return timeout ? absl::Now() + *timeout : absl::InfiniteFuture();
 }
 
-absl::StatusOr<std::shared_ptr<Future>> FindFuture(const Engine& engine,
-                                                   const std::string& id) {
+absl::StatusOr<std::shared_ptr<Future>> FindFuture(
+    const Engine& engine, const std::string& id, const std::string& principal) {
   if (absl::Status valid = ValidateFutureId(id); !valid.ok()) return valid;
-  return engine.Find(id);
+  return engine.Find(id, principal);
 }
 
 absl::Status CheckIdCount(int size, int64_t max) {
@@ -83,8 +88,8 @@ absl::Status CheckIdCount(int size, int64_t max) {
 // bad or unknown ID, or on too many IDs.
 absl::StatusOr<std::vector<std::shared_ptr<Future>>> FindFutures(
     const Engine& engine,
-    const google::protobuf::RepeatedPtrField<std::string>& ids,
-    int64_t max_ids) {
+    const google::protobuf::RepeatedPtrField<std::string>& ids, int64_t max_ids,
+    const std::string& principal) {
   if (absl::Status count = CheckIdCount(ids.size(), max_ids); !count.ok()) {
     return count;
   }
@@ -92,7 +97,8 @@ absl::StatusOr<std::vector<std::shared_ptr<Future>>> FindFutures(
   absl::flat_hash_set<std::string> seen;
   for (const std::string& id : ids) {
     if (!seen.insert(id).second) continue;
-    absl::StatusOr<std::shared_ptr<Future>> future = FindFuture(engine, id);
+    absl::StatusOr<std::shared_ptr<Future>> future =
+        FindFuture(engine, id, principal);
     if (!future.ok()) return future.status();
     futures.push_back(*std::move(future));
   }
@@ -134,20 +140,21 @@ ExecutorService::ExecutorService(ServiceOptions options, Engine* engine,
 void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 
 absl::StatusOr<std::shared_ptr<Future>> ExecutorService::StartOne(
-    const v1::SubmitRequest& request, Tracking tracking) {
+    const v1::SubmitRequest& request, Tracking tracking,
+    const std::string& principal) {
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request.has_timeout(), request.timeout(), "timeout");
   if (!timeout.ok()) return timeout.status();
   absl::StatusOr<PreparedCall> call = engine_->Prepare(
       request.function(), request.args(), request.kwargs(), request.pool());
   if (!call.ok()) return call.status();
-  return engine_->Start(*std::move(call), *timeout, tracking);
+  return engine_->Start(*std::move(call), *timeout, tracking, principal);
 }
 
 absl::StatusOr<std::string> ExecutorService::SubmitOne(
-    const v1::SubmitRequest& request) {
+    const v1::SubmitRequest& request, const std::string& principal) {
   absl::StatusOr<std::shared_ptr<Future>> future =
-      StartOne(request, Tracking::kInTable);
+      StartOne(request, Tracking::kInTable, principal);
   if (!future.ok()) return future.status();
   return (*future)->id();
 }
@@ -155,9 +162,11 @@ absl::StatusOr<std::string> ExecutorService::SubmitOne(
 grpc::ServerUnaryReactor* ExecutorService::Submit(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::SubmitResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   if (!accepting()) return Answer(context, kShuttingDown);
   absl::StatusOr<std::shared_ptr<Future>> future =
-      StartOne(*request, Tracking::kInTable);
+      StartOne(*request, Tracking::kInTable, *caller);
   if (!future.ok()) return Answer(context, future.status());
   response->set_id((*future)->id());
   if (LogEnabled(LogLevel::kDebug)) {
@@ -171,9 +180,11 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
 grpc::ServerUnaryReactor* ExecutorService::Run(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::FutureInfo* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   if (!accepting()) return Answer(context, kShuttingDown);
   absl::StatusOr<std::shared_ptr<Future>> future =
-      StartOne(*request, Tracking::kPrivate);
+      StartOne(*request, Tracking::kPrivate, *caller);
   if (!future.ok()) return Answer(context, future.status());
   return new RunReactor(deps(), *std::move(future),
                         [response](const FutureSnapshot& snapshot) {
@@ -184,6 +195,8 @@ grpc::ServerUnaryReactor* ExecutorService::Run(
 grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
     grpc::CallbackServerContext* context, const v1::SubmitBatchRequest* request,
     v1::SubmitBatchResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   if (!accepting()) return Answer(context, kShuttingDown);
   if (request->requests_size() > options_.max_ids_per_call) {
     return Answer(
@@ -195,7 +208,7 @@ grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
   response->mutable_results()->Reserve(request->requests_size());
   for (const v1::SubmitRequest& item : request->requests()) {
     v1::SubmitBatchResult* result = response->add_results();
-    absl::StatusOr<std::string> id = SubmitOne(item);
+    absl::StatusOr<std::string> id = SubmitOne(item, *caller);
     if (id.ok()) {
       result->set_id(*std::move(id));
     } else {
@@ -209,8 +222,10 @@ grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
 grpc::ServerUnaryReactor* ExecutorService::GetFuture(
     grpc::CallbackServerContext* context, const v1::GetFutureRequest* request,
     v1::FutureInfo* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id());
+      FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return Answer(context, future.status());
   ToProto((*future)->Snapshot(), response);
   return Answer(context, grpc::Status::OK);
@@ -220,8 +235,10 @@ grpc::ServerUnaryReactor* ExecutorService::Result(
     grpc::CallbackServerContext* context, const v1::ResultRequest* request,
     v1::FutureInfo* response) {
   LogRequest(context, "Result", request->id());
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id());
+      FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return Answer(context, future.status());
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
@@ -242,8 +259,10 @@ grpc::ServerUnaryReactor* ExecutorService::Cancel(
     grpc::CallbackServerContext* context, const v1::CancelRequest* request,
     v1::CancelResponse* response) {
   LogRequest(context, "Cancel", request->id());
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id());
+      FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return Answer(context, future.status());
   // only_if_pending never stops a running task, so there is nothing to wait
   // for: the answer below comes at once.
@@ -268,11 +287,13 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
     const v1::AsCompletedRequest* request) {
   using Failed = FailedStream<v1::AsCompletedResponse>;
   LogRequest(context, "AsCompleted", absl::StrCat(request->ids_size(), " ids"));
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
   absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
-      FindFutures(*engine_, request->ids(), options_.max_ids_per_call);
+      FindFutures(*engine_, request->ids(), options_.max_ids_per_call, *caller);
   if (!futures.ok()) return new Failed(ToGrpcStatus(futures.status()));
   return new AsCompletedReactor(deps(), *std::move(futures),
                                 DeadlineAfter(*timeout));
@@ -282,13 +303,15 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
     grpc::CallbackServerContext* context, const v1::WaitRequest* request,
     v1::WaitResponse* response) {
   LogRequest(context, "Wait", absl::StrCat(request->ids_size(), " ids"));
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   absl::StatusOr<ReturnWhen> mode = FromProto(request->return_when());
   if (!mode.ok()) return Answer(context, mode.status());
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return Answer(context, timeout.status());
   absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
-      FindFutures(*engine_, request->ids(), options_.max_ids_per_call);
+      FindFutures(*engine_, request->ids(), options_.max_ids_per_call, *caller);
   if (!futures.ok()) return Answer(context, futures.status());
   return new WaitReactor(deps(), *std::move(futures), *mode,
                          DeadlineAfter(*timeout), response);
@@ -300,6 +323,8 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
   LogRequest(context, "Map",
              absl::StrCat(request->function(), " over ", request->inputs_size(),
                           " inputs"));
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
   if (!accepting()) return new Failed(kShuttingDown);
   if (request->inputs_size() > options_.max_map_inputs) {
     return new Failed(grpc::Status(
@@ -335,8 +360,8 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
   std::vector<std::shared_ptr<Future>> futures;
   futures.reserve(calls.size());
   for (PreparedCall& call : calls) {
-    absl::StatusOr<std::shared_ptr<Future>> future =
-        engine_->Start(std::move(call), std::nullopt, Tracking::kPrivate);
+    absl::StatusOr<std::shared_ptr<Future>> future = engine_->Start(
+        std::move(call), std::nullopt, Tracking::kPrivate, *caller);
     if (!future.ok()) {
       for (const auto& started : futures) started->Cancel(absl::Now());
       return new Failed(ToGrpcStatus(future.status()));
@@ -349,6 +374,8 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
 grpc::ServerUnaryReactor* ExecutorService::Release(
     grpc::CallbackServerContext* context, const v1::ReleaseRequest* request,
     v1::ReleaseResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   absl::Status count =
       CheckIdCount(request->ids_size(), options_.max_ids_per_call);
   if (!count.ok()) return Answer(context, count);
@@ -359,7 +386,7 @@ grpc::ServerUnaryReactor* ExecutorService::Release(
   }
   const std::vector<std::string> ids(request->ids().begin(),
                                      request->ids().end());
-  absl::StatusOr<int64_t> released = engine_->Release(ids);
+  absl::StatusOr<int64_t> released = engine_->Release(ids, *caller);
   if (!released.ok()) return Answer(context, released.status());
   response->set_released(*released);
   return Answer(context, grpc::Status::OK);
@@ -369,6 +396,8 @@ grpc::ServerUnaryReactor* ExecutorService::ListFunctions(
     grpc::CallbackServerContext* context,
     const v1::ListFunctionsRequest* request,
     v1::ListFunctionsResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   for (const TaskSpec* spec : engine_->Functions()) {
     ToProto(*spec, response->add_functions());
   }
@@ -378,6 +407,8 @@ grpc::ServerUnaryReactor* ExecutorService::ListFunctions(
 grpc::ServerUnaryReactor* ExecutorService::GetStats(
     grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
     v1::GetStatsResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   for (const PoolStats& stats : engine_->PoolStatistics()) {
     ToProto(stats, response->add_pools());
   }
@@ -393,15 +424,22 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
 
 grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>*
 ExecutorService::Watch(grpc::CallbackServerContext* context) {
-  return new WatchReactor(deps(), engine_, options_.max_ids_per_call);
+  using Failed =
+      FailedCall<grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>>;
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
+  return new WatchReactor(deps(), engine_, options_.max_ids_per_call,
+                          *std::move(caller));
 }
 
 grpc::ServerWriteReactor<v1::FutureInfo>* ExecutorService::FollowProgress(
     grpc::CallbackServerContext* context,
     const v1::FollowProgressRequest* request) {
   using Failed = FailedStream<v1::FutureInfo>;
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id());
+      FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return new Failed(ToGrpcStatus(future.status()));
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
