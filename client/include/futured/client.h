@@ -26,6 +26,7 @@
 
 #include "absl/time/time.h"
 #include "futured/call.h"
+#include "futured/credentials.h"
 #include "futured/executor.h"
 #include "futured/future.h"
 #include "futured/info.h"
@@ -39,6 +40,9 @@ struct ClientOptions {
   // as_completed, wait, map) use their own timeout instead: infinite, as in
   // Python, unless given.
   absl::Duration call_timeout = absl::Seconds(30);
+  // A bearer token, TLS and a client certificate, for a daemon that asks for
+  // them; by default none (plaintext, as a loopback daemon expects).
+  Credentials credentials;
 };
 
 class Client {
