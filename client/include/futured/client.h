@@ -61,8 +61,10 @@ class Client {
   // call: an unknown pool shows up as RpcError NOT_FOUND from submit.
   Executor executor(std::string pool = "thread") const;
 
-  // A proxy for a future submitted earlier (by anyone), e.g. by ID from
-  // futurectl. Makes no call: an unknown ID shows up as RpcError NOT_FOUND.
+  // A proxy for a future submitted earlier by the same principal (anyone,
+  // when the daemon has no authentication), e.g. by ID from futurectl.
+  // Makes no call: an unknown ID, or another principal's, shows up as
+  // RpcError NOT_FOUND.
   template <class T = Value>
   Future<T> future(std::string id) const {
     return Future<T>(NewProxy(std::move(id)));
