@@ -556,7 +556,7 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(settings.listen, settings.security.credentials,
+  builder.AddListeningPort(settings.listen, settings.security.Credentials(),
                            &port);
   if (settings.security.policy.enabled()) {
     std::vector<

@@ -31,7 +31,7 @@ absl::StatusOr<std::string> ReadPem(const FileSetting& setting) {
   return text.str();
 }
 
-absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
+absl::StatusOr<grpc::SslServerCredentialsOptions> TlsOptions(
     const SecuritySettings& settings) {
   absl::StatusOr<std::string> cert = ReadPem(settings.tls_cert);
   if (!cert.ok()) return cert.status();
@@ -46,7 +46,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
     options.client_certificate_request =
         GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
   }
-  return grpc::SslServerCredentials(options);
+  return options;
 }
 
 absl::Status CheckCombination(const SecuritySettings& settings) {
@@ -93,17 +93,17 @@ absl::StatusOr<ServerSecurity> LoadServerSecurity(
     security.policy.tokens =
         std::make_shared<const BearerTokens>(*std::move(tokens));
   }
-  if (settings.tls_cert.path.empty()) {
-    security.credentials = grpc::InsecureServerCredentials();
-    return security;
-  }
-  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> tls =
-      TlsCredentials(settings);
+  if (settings.tls_cert.path.empty()) return security;
+  absl::StatusOr<grpc::SslServerCredentialsOptions> tls = TlsOptions(settings);
   if (!tls.ok()) return tls.status();
-  security.credentials = *std::move(tls);
-  security.tls = true;
+  security.tls = *std::move(tls);
   security.policy.client_certificates = !settings.tls_client_ca.path.empty();
   return security;
+}
+
+std::shared_ptr<grpc::ServerCredentials> ServerSecurity::Credentials() const {
+  if (!tls.has_value()) return grpc::InsecureServerCredentials();
+  return grpc::SslServerCredentials(*tls);
 }
 
 bool IsLocalListenAddress(absl::string_view listen) {

@@ -4,6 +4,7 @@
 #define FUTURED_SERVER_RPC_SERVER_SECURITY_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -27,12 +28,17 @@ struct SecuritySettings {
   FileSetting tls_client_ca;  // --tls_client_ca: CA that signs client certs
 };
 
-// What the server is built with. Immutable once made.
+// What the server is built with. Immutable once made. Holds no gRPC object
+// (making one initializes gRPC, whose threads must start only after the
+// daemon has blocked its stop signals): Credentials() makes them.
 struct ServerSecurity {
-  // TLS (requiring a client certificate with --tls_client_ca), or plaintext.
-  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // TLS settings (asking for a client certificate with --tls_client_ca);
+  // unset: plaintext.
+  std::optional<grpc::SslServerCredentialsOptions> tls;
   CallerPolicy policy;
-  bool tls = false;
+
+  // The credentials to listen with. Initializes gRPC.
+  std::shared_ptr<grpc::ServerCredentials> Credentials() const;
 
   // For the start-up log line, e.g. "TLS with client certificates, bearer
   // tokens (2 principals)" or "plaintext, no authentication".
