@@ -27,12 +27,15 @@ namespace {
 const grpc::Status kShuttingDown(grpc::StatusCode::UNAVAILABLE,
                                  "futured is shutting down");
 
-// One debug line per request: "Result from ipv4:127.0.0.1:5000: <detail>".
+// One debug line per request: "Result from ipv4:127.0.0.1:5000 (alice):
+// <detail>"; the anonymous principal is not named.
 void LogRequest(grpc::CallbackServerContext* context, absl::string_view method,
-                absl::string_view detail) {
+                absl::string_view principal, absl::string_view detail) {
   if (!LogEnabled(LogLevel::kDebug)) return;
   Log(LogLevel::kDebug,
-      absl::StrCat(method, " from ", context->peer(), ": ", detail));
+      absl::StrCat(method, " from ", context->peer(),
+                   principal.empty() ? "" : absl::StrCat(" (", principal, ")"),
+                   ": ", detail));
 }
 
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
@@ -170,7 +173,7 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
   if (!future.ok()) return Answer(context, future.status());
   response->set_id((*future)->id());
   if (LogEnabled(LogLevel::kDebug)) {
-    LogRequest(context, "Submit",
+    LogRequest(context, "Submit", *caller,
                absl::StrCat(request->function(), " in pool '",
                             (*future)->pool(), "' -> ", (*future)->id()));
   }
@@ -234,9 +237,9 @@ grpc::ServerUnaryReactor* ExecutorService::GetFuture(
 grpc::ServerUnaryReactor* ExecutorService::Result(
     grpc::CallbackServerContext* context, const v1::ResultRequest* request,
     v1::FutureInfo* response) {
-  LogRequest(context, "Result", request->id());
   absl::StatusOr<std::string> caller = Caller(*context);
   if (!caller.ok()) return Answer(context, caller.status());
+  LogRequest(context, "Result", *caller, request->id());
   absl::StatusOr<std::shared_ptr<Future>> future =
       FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return Answer(context, future.status());
@@ -258,9 +261,9 @@ grpc::ServerUnaryReactor* ExecutorService::Result(
 grpc::ServerUnaryReactor* ExecutorService::Cancel(
     grpc::CallbackServerContext* context, const v1::CancelRequest* request,
     v1::CancelResponse* response) {
-  LogRequest(context, "Cancel", request->id());
   absl::StatusOr<std::string> caller = Caller(*context);
   if (!caller.ok()) return Answer(context, caller.status());
+  LogRequest(context, "Cancel", *caller, request->id());
   absl::StatusOr<std::shared_ptr<Future>> future =
       FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return Answer(context, future.status());
@@ -286,9 +289,10 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
     grpc::CallbackServerContext* context,
     const v1::AsCompletedRequest* request) {
   using Failed = FailedStream<v1::AsCompletedResponse>;
-  LogRequest(context, "AsCompleted", absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<std::string> caller = Caller(*context);
   if (!caller.ok()) return new Failed(caller.status());
+  LogRequest(context, "AsCompleted", *caller,
+             absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
@@ -302,9 +306,10 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
 grpc::ServerUnaryReactor* ExecutorService::Wait(
     grpc::CallbackServerContext* context, const v1::WaitRequest* request,
     v1::WaitResponse* response) {
-  LogRequest(context, "Wait", absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<std::string> caller = Caller(*context);
   if (!caller.ok()) return Answer(context, caller.status());
+  LogRequest(context, "Wait", *caller,
+             absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<ReturnWhen> mode = FromProto(request->return_when());
   if (!mode.ok()) return Answer(context, mode.status());
   absl::StatusOr<std::optional<absl::Duration>> timeout =
@@ -320,11 +325,11 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
 grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
     grpc::CallbackServerContext* context, const v1::MapRequest* request) {
   using Failed = FailedStream<v1::MapResponse>;
-  LogRequest(context, "Map",
-             absl::StrCat(request->function(), " over ", request->inputs_size(),
-                          " inputs"));
   absl::StatusOr<std::string> caller = Caller(*context);
   if (!caller.ok()) return new Failed(caller.status());
+  LogRequest(context, "Map", *caller,
+             absl::StrCat(request->function(), " over ", request->inputs_size(),
+                          " inputs"));
   if (!accepting()) return new Failed(kShuttingDown);
   if (request->inputs_size() > options_.max_map_inputs) {
     return new Failed(grpc::Status(
