@@ -56,7 +56,9 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
       registry_(registry),
       timers_(timers),
       table_(options_.retention),
-      metrics_(std::make_shared<TaskMetrics>(FunctionNames(*registry))) {
+      metrics_(std::make_shared<TaskMetrics>(FunctionNames(*registry))),
+      pending_(
+          std::make_shared<PendingLimit>(options_.max_pending_per_principal)) {
   for (const PoolOptions& pool_options : options_.pools) {
     std::unique_ptr<Pool> pool = std::visit(
         [](const auto& o) -> std::unique_ptr<Pool> {
@@ -119,17 +121,24 @@ absl::StatusOr<PreparedCall> Engine::Prepare(
 }
 
 absl::StatusOr<std::shared_ptr<Future>> Engine::Start(
-    PreparedCall call, std::optional<absl::Duration> timeout,
-    Tracking tracking) {
+    PreparedCall call, std::optional<absl::Duration> timeout, Tracking tracking,
+    absl::string_view principal) {
+  if (absl::Status slot = pending_->Acquire(principal); !slot.ok()) {
+    return slot;
+  }
   const absl::Time now = absl::Now();
   const absl::Time deadline = timeout ? now + *timeout : absl::InfiniteFuture();
   auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
                                          call.pool->name(), now, deadline);
   absl::Status queued = call.pool->Submit(
       future, Task{.spec = call.spec, .args = std::move(call.args)});
-  if (!queued.ok()) return queued;
+  if (!queued.ok()) {
+    pending_->Release(principal);
+    return queued;
+  }
+  ReleaseSlotWhenDone(future, principal);
   RecordWhenDone(future);
-  if (tracking == Tracking::kInTable) table_.Insert(future);
+  if (tracking == Tracking::kInTable) table_.Insert(future, principal);
   if (timeout) ScheduleDeadline(future);
   return future;
 }
@@ -140,8 +149,11 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::StartOnce(
   const uint64_t fingerprint = CallFingerprint(call, timeout);
   return requests_.StartOnce(
       key, fingerprint,
-      [this](absl::string_view id) { return table_.Find(id); },
-      [&]() { return Start(std::move(call), timeout, Tracking::kInTable); });
+      [&](absl::string_view id) { return table_.Find(id, key.principal); },
+      [&]() {
+        return Start(std::move(call), timeout, Tracking::kInTable,
+                     key.principal);
+      });
 }
 
 void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
@@ -174,6 +186,15 @@ void Engine::RecordWhenDone(const std::shared_ptr<Future>& future) {
   });
 }
 
+void Engine::ReleaseSlotWhenDone(const std::shared_ptr<Future>& future,
+                                 absl::string_view principal) {
+  if (!pending_->enabled()) return;
+  future->AddDoneCallback(
+      [pending = pending_, principal = std::string(principal)] {
+        pending->Release(principal);
+      });
+}
+
 void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {
   const absl::Time when = absl::Now() + ExpiryPeriod(options_.retention);
   state->timer = timers_->Schedule(when, [this, state] {
@@ -189,12 +210,13 @@ void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {
 }
 
 absl::StatusOr<std::shared_ptr<Future>> Engine::Find(
-    absl::string_view id) const {
-  return table_.Find(id);
+    absl::string_view id, absl::string_view principal) const {
+  return table_.Find(id, principal);
 }
 
-absl::StatusOr<int64_t> Engine::Release(absl::Span<const std::string> ids) {
-  absl::StatusOr<int64_t> released = table_.Release(ids);
+absl::StatusOr<int64_t> Engine::Release(absl::Span<const std::string> ids,
+                                        absl::string_view principal) {
+  absl::StatusOr<int64_t> released = table_.Release(ids, principal);
   if (released.ok() && requests_.size() > 0) {
     for (const std::string& id : ids) requests_.Forget(id);
   }

@@ -20,6 +20,7 @@
 #include "server/argument_limits.h"
 #include "server/future.h"
 #include "server/future_table.h"
+#include "server/pending_limit.h"
 #include "server/pool.h"
 #include "server/process_pool.h"
 #include "server/request_index.h"
@@ -39,6 +40,9 @@ struct EngineOptions {
   std::vector<PoolOptions> pools = {ThreadPool::Options{}};
   absl::Duration retention = absl::Hours(1);  // of finished futures
   ArgumentLimits argument_limits;             // checked by Prepare()
+  // Unfinished futures one principal may have (Submit, Run, Map alike);
+  // 0: unlimited.
+  int64_t max_pending_per_principal = 0;
 };
 
 // A call checked and bound, ready to be started (possibly many times, as Map
@@ -57,8 +61,11 @@ enum class Tracking {
 
 // What the gRPC layer drives: it binds calls to registered tasks, starts
 // futures in named pools, enforces Submit timeouts, keeps the future table
-// and expires old futures. Knows nothing of gRPC. Thread-safe; never blocks
-// except in Shutdown(). `registry` and `timers` must outlive it.
+// and expires old futures. Every future belongs to the principal that
+// started it (a name the gRPC layer derives from the caller's credentials;
+// "" is the anonymous caller when authentication is off), and only that
+// principal finds or releases it. Knows nothing of gRPC. Thread-safe; never
+// blocks except in Shutdown(). `registry` and `timers` must outlive it.
 class Engine {
  public:
   Engine(EngineOptions options, const TaskRegistry* registry,
@@ -78,13 +85,15 @@ class Engine {
       const google::protobuf::RepeatedPtrField<google::protobuf::Value>& args,
       const google::protobuf::Struct& kwargs, absl::string_view pool) const;
 
-  // Queues a new future for `call`. With a timeout, the future fails with
-  // TimeoutError when it passes (its task is told to stop; a process pool
-  // kills its worker). RESOURCE_EXHAUSTED when the pool's queue is full;
-  // UNAVAILABLE once shutting down or while a process pool has no worker.
+  // Queues a new future for `call`, owned by `principal`. With a timeout,
+  // the future fails with TimeoutError when it passes (its task is told to
+  // stop; a process pool kills its worker). RESOURCE_EXHAUSTED when the
+  // pool's queue is full or `principal` has max_pending_per_principal
+  // unfinished futures; UNAVAILABLE once shutting down or while a process
+  // pool has no worker.
   absl::StatusOr<std::shared_ptr<Future>> Start(
       PreparedCall call, std::optional<absl::Duration> timeout,
-      Tracking tracking);
+      Tracking tracking, absl::string_view principal);
 
   // Start() into the table, once per `key`: a retry with the same key gets
   // the future the first call started while the table keeps it, even when
@@ -92,14 +101,18 @@ class Engine {
   // different call (another function, arguments, pool or timeout; arguments
   // are compared after binding, so sleep(1) and sleep(seconds=1) are the
   // same call). `key.request_id` must be non-empty and valid
-  // (RequestIndex::ValidateRequestId).
+  // (RequestIndex::ValidateRequestId). The future is owned by
+  // `key.principal`.
   absl::StatusOr<std::shared_ptr<Future>> StartOnce(
       const RequestKey& key, PreparedCall call,
       std::optional<absl::Duration> timeout);
 
-  // The table's lookup and release.
-  absl::StatusOr<std::shared_ptr<Future>> Find(absl::string_view id) const;
-  absl::StatusOr<int64_t> Release(absl::Span<const std::string> ids);
+  // The table's lookup and release, for `principal`'s own futures: another
+  // principal's future is NOT_FOUND, exactly as an unknown ID.
+  absl::StatusOr<std::shared_ptr<Future>> Find(
+      absl::string_view id, absl::string_view principal) const;
+  absl::StatusOr<int64_t> Release(absl::Span<const std::string> ids,
+                                  absl::string_view principal);
 
   std::vector<const TaskSpec*> Functions() const { return registry_->List(); }
   std::vector<PoolStats> PoolStatistics() const;
@@ -130,6 +143,9 @@ class Engine {
   void ScheduleDeadline(const std::shared_ptr<Future>& future);
   // Counts the future in metrics_ once it is done.
   void RecordWhenDone(const std::shared_ptr<Future>& future);
+  // Gives `principal`'s pending slot back once the future is done.
+  void ReleaseSlotWhenDone(const std::shared_ptr<Future>& future,
+                           absl::string_view principal);
   // Schedules the next sweep of the future table. Requires state->mu.
   void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu);
@@ -142,6 +158,8 @@ class Engine {
   // Shared with done-callbacks, which may run after the engine is gone (a
   // thread-pool task that ignored shutdown).
   const std::shared_ptr<TaskMetrics> metrics_;
+  // Shared with done-callbacks, as metrics_ is.
+  const std::shared_ptr<PendingLimit> pending_;
   std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools_;
   const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
   bool shut_down_ = false;  // touched only by the owner's thread

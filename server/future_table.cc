@@ -11,7 +11,16 @@ namespace futured::server {
 
 FutureTable::FutureTable(absl::Duration retention) : retention_(retention) {}
 
-void FutureTable::Insert(std::shared_ptr<Future> future) {
+namespace {
+
+absl::Status NotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("future ", id, " not found"));
+}
+
+}  // namespace
+
+void FutureTable::Insert(std::shared_ptr<Future> future,
+                         absl::string_view owner) {
   if (future->id().size() > kMaxIdSize) {
     std::fprintf(stderr, "FutureTable: id '%s' is longer than %zu bytes\n",
                  future->id().c_str(), kMaxIdSize);
@@ -20,8 +29,10 @@ void FutureTable::Insert(std::shared_ptr<Future> future) {
   Future* raw = future.get();
   {
     absl::MutexLock lock(&mu_);
+    const std::string* interned = &*owners_.emplace(owner).first;
     const absl::string_view key = future->id();
-    futures_.emplace(key, std::move(future));
+    futures_.emplace(key,
+                     Entry{.future = std::move(future), .owner = interned});
   }
   raw->AddDoneCallback([this, raw] { OnDone(*raw); });
 }
@@ -35,27 +46,30 @@ void FutureTable::OnDone(const Future& future) {
   ended_.push_back(ended);
 }
 
-absl::StatusOr<std::shared_ptr<Future>> FutureTable::Find(
-    absl::string_view id) const {
-  absl::MutexLock lock(&mu_);
+const FutureTable::Entry* FutureTable::FindOwned(
+    absl::string_view id, absl::string_view owner) const {
   auto it = futures_.find(id);
-  if (it == futures_.end()) {
-    return absl::NotFoundError(absl::StrCat("future ", id, " not found"));
-  }
-  return it->second;
+  if (it == futures_.end() || *it->second.owner != owner) return nullptr;
+  return &it->second;
 }
 
-absl::StatusOr<int64_t> FutureTable::Release(
-    absl::Span<const std::string> ids) {
+absl::StatusOr<std::shared_ptr<Future>> FutureTable::Find(
+    absl::string_view id, absl::string_view owner) const {
+  absl::MutexLock lock(&mu_);
+  const Entry* entry = FindOwned(id, owner);
+  if (entry == nullptr) return NotFound(id);
+  return entry->future;
+}
+
+absl::StatusOr<int64_t> FutureTable::Release(absl::Span<const std::string> ids,
+                                             absl::string_view owner) {
   absl::MutexLock lock(&mu_);
   for (const std::string& id : ids) {
-    auto it = futures_.find(id);
-    if (it == futures_.end()) {
-      return absl::NotFoundError(absl::StrCat("future ", id, " not found"));
-    }
-    if (!it->second->done()) {
+    const Entry* entry = FindOwned(id, owner);
+    if (entry == nullptr) return NotFound(id);
+    if (!entry->future->done()) {
       return absl::FailedPreconditionError(absl::StrCat(
-          "future ", id, " is ", FutureStateName(it->second->state()),
+          "future ", id, " is ", FutureStateName(entry->future->state()),
           "; only done futures can be released (cancel it first)"));
     }
   }
@@ -71,7 +85,7 @@ std::vector<std::shared_ptr<Future>> FutureTable::ExpireFinished(
   while (!ended_.empty() && ended_.front().end_time + retention_ <= now) {
     auto it = futures_.find(ended_.front().view());
     if (it != futures_.end()) {
-      removed.push_back(std::move(it->second));
+      removed.push_back(std::move(it->second.future));
       futures_.erase(it);
     }
     ended_.pop_front();

@@ -48,7 +48,9 @@
 #include "server/plugin_loader.h"
 #include "server/prometheus_text.h"
 #include "server/repeated_flag.h"
+#include "server/rpc/auth_interceptor.h"
 #include "server/rpc/executor_service.h"
+#include "server/rpc/server_security.h"
 #include "server/systemd_notify.h"
 #include "server/task_registry.h"
 #include "server/tasks/exec_allow_list.h"
@@ -132,6 +134,18 @@ ABSL_FLAG(std::string, worker_user, "",
           "the user that process-pool workers run as: each drops root for it "
           "before it loads a plugin or runs a task; only when futured starts "
           "as root; empty: workers run as futured's own user");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "file of 'PRINCIPAL TOKEN' lines; when set, every futured.v1 call "
+          "needs 'authorization: Bearer <token>' (not readable by others)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the server; with --tls_key: serve TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificate(s): clients must present a certificate signed "
+          "by it (mutual TLS); its subject CN is the caller's principal");
+ABSL_FLAG(int64_t, max_pending_per_principal, 0,
+          "unfinished futures one principal may have (Submit, SubmitBatch, "
+          "Run, Map); 0: unlimited");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of the Prometheus endpoint (GET /metrics), e.g. "
           "127.0.0.1:9464; port 0 picks a free port; empty: off");
@@ -151,6 +165,7 @@ struct Settings {
   absl::Duration shutdown_grace;
   BuiltinTaskOptions tasks;
   std::string metrics_listen;  // empty: no metrics endpoint
+  rpc::ServerSecurity security;
 };
 
 // Checks take the setting as ConfigSources::Describe() names it, e.g.
@@ -336,6 +351,19 @@ absl::StatusOr<std::optional<mode_t>> UnixSocketMode(absl::string_view name,
   return static_cast<mode_t>(std::stoul(text, nullptr, 8));
 }
 
+rpc::SecuritySettings SecurityFromFlags(const ConfigSources& sources) {
+  auto setting = [&sources](absl::string_view flag, const std::string& path) {
+    return rpc::FileSetting{.name = sources.Describe(flag), .path = path};
+  };
+  return rpc::SecuritySettings{
+      .tokens_file =
+          setting("auth_tokens_file", absl::GetFlag(FLAGS_auth_tokens_file)),
+      .tls_cert = setting("tls_cert", absl::GetFlag(FLAGS_tls_cert)),
+      .tls_key = setting("tls_key", absl::GetFlag(FLAGS_tls_key)),
+      .tls_client_ca =
+          setting("tls_client_ca", absl::GetFlag(FLAGS_tls_client_ca))};
+}
+
 absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
   auto name = [&sources](absl::string_view flag) {
     return sources.Describe(flag);
@@ -360,7 +388,9 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
                  .argument_limits = {.max_depth =
                                          absl::GetFlag(FLAGS_max_arg_depth),
                                      .max_bytes =
-                                         absl::GetFlag(FLAGS_max_arg_bytes)}},
+                                         absl::GetFlag(FLAGS_max_arg_bytes)},
+                 .max_pending_per_principal =
+                     absl::GetFlag(FLAGS_max_pending_per_principal)},
       .service = {.max_ids_per_call = absl::GetFlag(FLAGS_max_ids_per_call),
                   .max_map_inputs = absl::GetFlag(FLAGS_max_map_inputs),
                   .cancel_grace = absl::GetFlag(FLAGS_cancel_grace),
@@ -385,6 +415,8 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
            PositiveDuration(name("retention"), s.engine.retention),
            NotNegative(name("shutdown_grace"), s.shutdown_grace),
            NotNegative(name("cancel_grace"), s.service.cancel_grace),
+           NotNegative(name("max_pending_per_principal"),
+                       s.engine.max_pending_per_principal),
        }) {
     if (!status.ok()) return status;
   }
@@ -405,6 +437,11 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
                                    user_flags->begin(), user_flags->end());
     }
   }
+  absl::StatusOr<rpc::ServerSecurity> security =
+      rpc::LoadServerSecurity(SecurityFromFlags(sources));
+  if (!security.ok()) return security.status();
+  s.security = *std::move(security);
+  s.service.caller = s.security.policy;
   return s;
 }
 
@@ -563,8 +600,16 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(settings.listen, grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(settings.listen, settings.security.Credentials(),
                            &port);
+  if (settings.security.policy.enabled()) {
+    std::vector<
+        std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(std::make_unique<rpc::AuthInterceptorFactory>(
+        settings.security.policy));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  }
   builder.SetMaxReceiveMessageSize(settings.max_message_bytes);
   builder.SetMaxSendMessageSize(settings.max_message_bytes);
   builder.RegisterService(&service);
@@ -580,6 +625,17 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   Log(LogLevel::kInfo,
       absl::StrCat("futured ", Version(), " (pid ", getpid(), ") serving on ",
                    address, " with pools ", DescribePools(engine)));
+  Log(LogLevel::kInfo,
+      absl::StrCat("security: ", settings.security.Describe()));
+  if (!settings.security.policy.enabled() &&
+      !rpc::IsLocalListenAddress(settings.listen)) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("listening on ", address,
+                     ", reachable from other machines, with no "
+                     "authentication: anyone who can connect may run tasks "
+                     "as this daemon's user (see --auth_tokens_file, "
+                     "--tls_client_ca)"));
+  }
   std::printf("futured listening on %s\n", address.c_str());
   if (metrics != nullptr) {
     Log(LogLevel::kInfo, absl::StrCat("metrics on ", metrics->url()));

@@ -19,6 +19,8 @@ namespace futured::ctl {
 
 struct CommandContext {
   const Client& client;
+  // The options `client` was made with (its credentials).
+  const ClientOptions& client_options;
   // The deadline of each call that does not wait for a task.
   absl::Duration call_timeout;
   // How long result, wait, as-completed and map wait: --timeout, else

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "command_context.h"
 #include "exit_code.h"
+#include "futured/channel.h"
 #include "futured/errors.h"
 #include "futured/info.h"
 #include "google/protobuf/util/json_util.h"
@@ -32,10 +33,11 @@ ExitCode Stats(const CommandContext& context) {
 }
 
 ExitCode Health(const CommandContext& context, const std::string& service) {
-  // The client library has no health check: the standard service's stub.
+  // The client library has no health check: the standard service's stub,
+  // on a channel with the client's own credentials (TLS).
   std::unique_ptr<grpc::health::v1::Health::Stub> stub =
-      grpc::health::v1::Health::NewStub(grpc::CreateChannel(
-          context.client.target(), grpc::InsecureChannelCredentials()));
+      grpc::health::v1::Health::NewStub(
+          NewChannel(context.client.target(), context.client_options));
   grpc::ClientContext call;
   call.set_deadline(absl::ToChronoTime(absl::Now() + context.call_timeout));
   HealthCheckRequest request;

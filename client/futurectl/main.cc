@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "batch_commands.h"
 #include "command_context.h"
+#include "credential_args.h"
 #include "daemon_commands.h"
 #include "duration_arg.h"
 #include "exit_code.h"
@@ -88,6 +89,9 @@ int Run(int argc, char** argv) {
                  "forever), and the deadline of every other call (default: "
                  "30s); e.g. 2.5, 500ms, 1m")
       ->check(DurationValidator());
+
+  CredentialArgs credential_args;
+  AddCredentialOptions(app, credential_args);
 
   std::vector<std::string> ids;
   std::string id;
@@ -194,11 +198,18 @@ int Run(int argc, char** argv) {
   if (!task_timeout_text.empty()) {
     submit_args.task_timeout = ParseDurationArg(task_timeout_text);
   }
-  const Client client(
-      target,
-      ClientOptions{.call_timeout = timeout.value_or(kDefaultCallTimeout)});
+  ClientOptions client_options{.call_timeout =
+                                   timeout.value_or(kDefaultCallTimeout)};
+  try {
+    client_options.credentials = LoadCredentials(credential_args);
+  } catch (const std::exception& e) {
+    std::cerr << "futurectl: " << e.what() << std::endl;
+    return static_cast<int>(ExitCode::kUsage);
+  }
+  const Client client(target, client_options);
   const CommandContext context{
       .client = client,
+      .client_options = client_options,
       .call_timeout = timeout.value_or(kDefaultCallTimeout),
       .wait_timeout = timeout.value_or(absl::InfiniteDuration()),
       .out = std::cout,

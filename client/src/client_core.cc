@@ -7,20 +7,13 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "futured/channel.h"
 #include "grpcpp/grpcpp.h"
 #include "info_convert.h"
 #include "rpc_status.h"
 
 namespace futured::internal {
 namespace {
-
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& target) {
-  grpc::ChannelArguments args;
-  // Results may be large (factorial); the daemon bounds what it sends.
-  args.SetMaxReceiveMessageSize(-1);
-  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(),
-                                   args);
-}
 
 v1::SubmitRequest ToSubmitRequest(const Call& call, std::string_view pool) {
   v1::SubmitRequest request;
@@ -40,7 +33,7 @@ v1::SubmitRequest ToSubmitRequest(const Call& call, std::string_view pool) {
 ClientCore::ClientCore(std::string target, ClientOptions options)
     : target_(std::move(target)),
       options_(options),
-      channel_(NewChannel(target_)),
+      channel_(NewChannel(target_, options_)),
       stub_(v1::Executor::NewStub(channel_)),
       watcher_(stub_.get()) {}
 

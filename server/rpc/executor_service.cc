@@ -27,12 +27,15 @@ namespace {
 const grpc::Status kShuttingDown(grpc::StatusCode::UNAVAILABLE,
                                  "futured is shutting down");
 
-// One debug line per request: "Result from ipv4:127.0.0.1:5000: <detail>".
+// One debug line per request: "Result from ipv4:127.0.0.1:5000 (alice):
+// <detail>"; the anonymous principal is not named.
 void LogRequest(grpc::CallbackServerContext* context, absl::string_view method,
-                absl::string_view detail) {
+                absl::string_view principal, absl::string_view detail) {
   if (!LogEnabled(LogLevel::kDebug)) return;
   Log(LogLevel::kDebug,
-      absl::StrCat(method, " from ", context->peer(), ": ", detail));
+      absl::StrCat(method, " from ", context->peer(),
+                   principal.empty() ? "" : absl::StrCat(" (", principal, ")"),
+                   ": ", detail));
 }
 
 grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
@@ -54,22 +57,27 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
   return Answer(context, ToGrpcStatus(status));
 }
 
-// A stream that ends with an error before writing anything.
-template <typename Response>
-class FailedStream final : public grpc::ServerWriteReactor<Response> {
+// A stream that ends with an error before writing anything. `Reactor` is
+// the stream's reactor base (ServerWriteReactor<...>, ServerBidiReactor<...>).
+template <typename Reactor>
+class FailedCall final : public Reactor {
  public:
-  explicit FailedStream(const grpc::Status& status) { this->Finish(status); }
+  explicit FailedCall(const grpc::Status& status) { this->Finish(status); }
+  explicit FailedCall(const absl::Status& status)
+      : FailedCall(ToGrpcStatus(status)) {}
   void OnDone() override { delete this; }
 };
+template <typename Response>
+using FailedStream = FailedCall<grpc::ServerWriteReactor<Response>>;
 
 absl::Time DeadlineAfter(std::optional<absl::Duration> timeout) {
   return timeout ? absl::Now() + *timeout : absl::InfiniteFuture();
 }
 
-absl::StatusOr<std::shared_ptr<Future>> FindFuture(const Engine& engine,
-                                                   const std::string& id) {
+absl::StatusOr<std::shared_ptr<Future>> FindFuture(
+    const Engine& engine, const std::string& id, const std::string& principal) {
   if (absl::Status valid = ValidateFutureId(id); !valid.ok()) return valid;
-  return engine.Find(id);
+  return engine.Find(id, principal);
 }
 
 absl::Status CheckIdCount(int size, int64_t max) {
@@ -83,8 +91,8 @@ absl::Status CheckIdCount(int size, int64_t max) {
 // bad or unknown ID, or on too many IDs.
 absl::StatusOr<std::vector<std::shared_ptr<Future>>> FindFutures(
     const Engine& engine,
-    const google::protobuf::RepeatedPtrField<std::string>& ids,
-    int64_t max_ids) {
+    const google::protobuf::RepeatedPtrField<std::string>& ids, int64_t max_ids,
+    const std::string& principal) {
   if (absl::Status count = CheckIdCount(ids.size(), max_ids); !count.ok()) {
     return count;
   }
@@ -92,7 +100,8 @@ absl::StatusOr<std::vector<std::shared_ptr<Future>>> FindFutures(
   absl::flat_hash_set<std::string> seen;
   for (const std::string& id : ids) {
     if (!seen.insert(id).second) continue;
-    absl::StatusOr<std::shared_ptr<Future>> future = FindFuture(engine, id);
+    absl::StatusOr<std::shared_ptr<Future>> future =
+        FindFuture(engine, id, principal);
     if (!future.ok()) return future.status();
     futures.push_back(*std::move(future));
   }
@@ -152,7 +161,8 @@ absl::StatusOr<std::shared_ptr<Future>> ExecutorService::SubmitOne(
   absl::StatusOr<PreparedCall> call = PrepareOne(request);
   if (!call.ok()) return call.status();
   if (request.request_id().empty()) {
-    return engine_->Start(*std::move(call), *timeout, Tracking::kInTable);
+    return engine_->Start(*std::move(call), *timeout, Tracking::kInTable,
+                          principal);
   }
   return engine_->StartOnce(RequestKey{.principal = std::string(principal),
                                        .request_id = request.request_id()},
@@ -162,13 +172,14 @@ absl::StatusOr<std::shared_ptr<Future>> ExecutorService::SubmitOne(
 grpc::ServerUnaryReactor* ExecutorService::Submit(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::SubmitResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   if (!accepting()) return Answer(context, kShuttingDown);
-  absl::StatusOr<std::shared_ptr<Future>> future =
-      SubmitOne(/*principal=*/"", *request);
+  absl::StatusOr<std::shared_ptr<Future>> future = SubmitOne(*caller, *request);
   if (!future.ok()) return Answer(context, future.status());
   response->set_id((*future)->id());
   if (LogEnabled(LogLevel::kDebug)) {
-    LogRequest(context, "Submit",
+    LogRequest(context, "Submit", *caller,
                absl::StrCat(request->function(), " in pool '",
                             (*future)->pool(), "' -> ", (*future)->id()));
   }
@@ -178,6 +189,8 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
 grpc::ServerUnaryReactor* ExecutorService::Run(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::FutureInfo* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   if (!accepting()) return Answer(context, kShuttingDown);
   if (!request->request_id().empty()) {
     return Answer(context,
@@ -191,7 +204,7 @@ grpc::ServerUnaryReactor* ExecutorService::Run(
   absl::StatusOr<PreparedCall> call = PrepareOne(*request);
   if (!call.ok()) return Answer(context, call.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      engine_->Start(*std::move(call), *timeout, Tracking::kPrivate);
+      engine_->Start(*std::move(call), *timeout, Tracking::kPrivate, *caller);
   if (!future.ok()) return Answer(context, future.status());
   return new RunReactor(deps(), *std::move(future),
                         [response](const FutureSnapshot& snapshot) {
@@ -202,6 +215,8 @@ grpc::ServerUnaryReactor* ExecutorService::Run(
 grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
     grpc::CallbackServerContext* context, const v1::SubmitBatchRequest* request,
     v1::SubmitBatchResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   if (!accepting()) return Answer(context, kShuttingDown);
   if (request->requests_size() > options_.max_ids_per_call) {
     return Answer(
@@ -213,8 +228,7 @@ grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
   response->mutable_results()->Reserve(request->requests_size());
   for (const v1::SubmitRequest& item : request->requests()) {
     v1::SubmitBatchResult* result = response->add_results();
-    absl::StatusOr<std::shared_ptr<Future>> future =
-        SubmitOne(/*principal=*/"", item);
+    absl::StatusOr<std::shared_ptr<Future>> future = SubmitOne(*caller, item);
     if (future.ok()) {
       result->set_id((*future)->id());
     } else {
@@ -228,8 +242,10 @@ grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
 grpc::ServerUnaryReactor* ExecutorService::GetFuture(
     grpc::CallbackServerContext* context, const v1::GetFutureRequest* request,
     v1::FutureInfo* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id());
+      FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return Answer(context, future.status());
   ToProto((*future)->Snapshot(), response);
   return Answer(context, grpc::Status::OK);
@@ -238,9 +254,11 @@ grpc::ServerUnaryReactor* ExecutorService::GetFuture(
 grpc::ServerUnaryReactor* ExecutorService::Result(
     grpc::CallbackServerContext* context, const v1::ResultRequest* request,
     v1::FutureInfo* response) {
-  LogRequest(context, "Result", request->id());
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
+  LogRequest(context, "Result", *caller, request->id());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id());
+      FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return Answer(context, future.status());
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
@@ -260,9 +278,11 @@ grpc::ServerUnaryReactor* ExecutorService::Result(
 grpc::ServerUnaryReactor* ExecutorService::Cancel(
     grpc::CallbackServerContext* context, const v1::CancelRequest* request,
     v1::CancelResponse* response) {
-  LogRequest(context, "Cancel", request->id());
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
+  LogRequest(context, "Cancel", *caller, request->id());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id());
+      FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return Answer(context, future.status());
   // only_if_pending never stops a running task, so there is nothing to wait
   // for: the answer below comes at once.
@@ -286,12 +306,15 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
     grpc::CallbackServerContext* context,
     const v1::AsCompletedRequest* request) {
   using Failed = FailedStream<v1::AsCompletedResponse>;
-  LogRequest(context, "AsCompleted", absl::StrCat(request->ids_size(), " ids"));
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
+  LogRequest(context, "AsCompleted", *caller,
+             absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
   absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
-      FindFutures(*engine_, request->ids(), options_.max_ids_per_call);
+      FindFutures(*engine_, request->ids(), options_.max_ids_per_call, *caller);
   if (!futures.ok()) return new Failed(ToGrpcStatus(futures.status()));
   return new AsCompletedReactor(deps(), *std::move(futures),
                                 DeadlineAfter(*timeout));
@@ -300,14 +323,17 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
 grpc::ServerUnaryReactor* ExecutorService::Wait(
     grpc::CallbackServerContext* context, const v1::WaitRequest* request,
     v1::WaitResponse* response) {
-  LogRequest(context, "Wait", absl::StrCat(request->ids_size(), " ids"));
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
+  LogRequest(context, "Wait", *caller,
+             absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<ReturnWhen> mode = FromProto(request->return_when());
   if (!mode.ok()) return Answer(context, mode.status());
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return Answer(context, timeout.status());
   absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
-      FindFutures(*engine_, request->ids(), options_.max_ids_per_call);
+      FindFutures(*engine_, request->ids(), options_.max_ids_per_call, *caller);
   if (!futures.ok()) return Answer(context, futures.status());
   return new WaitReactor(deps(), *std::move(futures), *mode,
                          DeadlineAfter(*timeout), response);
@@ -316,7 +342,9 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
 grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
     grpc::CallbackServerContext* context, const v1::MapRequest* request) {
   using Failed = FailedStream<v1::MapResponse>;
-  LogRequest(context, "Map",
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
+  LogRequest(context, "Map", *caller,
              absl::StrCat(request->function(), " over ", request->inputs_size(),
                           " inputs"));
   if (!accepting()) return new Failed(kShuttingDown);
@@ -354,8 +382,8 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
   std::vector<std::shared_ptr<Future>> futures;
   futures.reserve(calls.size());
   for (PreparedCall& call : calls) {
-    absl::StatusOr<std::shared_ptr<Future>> future =
-        engine_->Start(std::move(call), std::nullopt, Tracking::kPrivate);
+    absl::StatusOr<std::shared_ptr<Future>> future = engine_->Start(
+        std::move(call), std::nullopt, Tracking::kPrivate, *caller);
     if (!future.ok()) {
       for (const auto& started : futures) started->Cancel(absl::Now());
       return new Failed(ToGrpcStatus(future.status()));
@@ -368,6 +396,8 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
 grpc::ServerUnaryReactor* ExecutorService::Release(
     grpc::CallbackServerContext* context, const v1::ReleaseRequest* request,
     v1::ReleaseResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   absl::Status count =
       CheckIdCount(request->ids_size(), options_.max_ids_per_call);
   if (!count.ok()) return Answer(context, count);
@@ -378,7 +408,7 @@ grpc::ServerUnaryReactor* ExecutorService::Release(
   }
   const std::vector<std::string> ids(request->ids().begin(),
                                      request->ids().end());
-  absl::StatusOr<int64_t> released = engine_->Release(ids);
+  absl::StatusOr<int64_t> released = engine_->Release(ids, *caller);
   if (!released.ok()) return Answer(context, released.status());
   response->set_released(*released);
   return Answer(context, grpc::Status::OK);
@@ -388,6 +418,8 @@ grpc::ServerUnaryReactor* ExecutorService::ListFunctions(
     grpc::CallbackServerContext* context,
     const v1::ListFunctionsRequest* request,
     v1::ListFunctionsResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   for (const TaskSpec* spec : engine_->Functions()) {
     ToProto(*spec, response->add_functions());
   }
@@ -397,6 +429,8 @@ grpc::ServerUnaryReactor* ExecutorService::ListFunctions(
 grpc::ServerUnaryReactor* ExecutorService::GetStats(
     grpc::CallbackServerContext* context, const v1::GetStatsRequest* request,
     v1::GetStatsResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
   for (const PoolStats& stats : engine_->PoolStatistics()) {
     ToProto(stats, response->add_pools());
   }
@@ -412,15 +446,22 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
 
 grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>*
 ExecutorService::Watch(grpc::CallbackServerContext* context) {
-  return new WatchReactor(deps(), engine_, options_.max_ids_per_call);
+  using Failed =
+      FailedCall<grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>>;
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
+  return new WatchReactor(deps(), engine_, options_.max_ids_per_call,
+                          *std::move(caller));
 }
 
 grpc::ServerWriteReactor<v1::FutureInfo>* ExecutorService::FollowProgress(
     grpc::CallbackServerContext* context,
     const v1::FollowProgressRequest* request) {
   using Failed = FailedStream<v1::FutureInfo>;
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id());
+      FindFuture(*engine_, request->id(), *caller);
   if (!future.ok()) return new Failed(ToGrpcStatus(future.status()));
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "futured/v1/executor.grpc.pb.h"
 #include "server/engine.h"
+#include "server/rpc/caller.h"
 #include "server/rpc/waiting_calls.h"
 #include "server/rpc/waiting_reactor.h"
 #include "server/timer_queue.h"
@@ -23,9 +24,13 @@ struct ServiceOptions {
   // How long Cancel waits for a running task to stop before answering.
   absl::Duration cancel_grace = absl::Seconds(2);
   std::string version;  // reported by GetStats
+  CallerPolicy caller;  // who may call, and who owns what
 };
 
-// The Executor service. Handlers never block: a call that waits (Result,
+// The Executor service. Every call first establishes its caller's principal
+// (caller.h): UNAUTHENTICATED without valid credentials, and a future is
+// found, waited on or released only by the principal that submitted it.
+// Handlers never block: a call that waits (Result,
 // Wait, AsCompleted, Map, Watch, FollowProgress, Cancel of a running task) gets
 // a reactor that a future's completion or a timer finishes. `engine` and
 // `timers` must outlive the service, and the service must outlive the
@@ -92,6 +97,11 @@ class ExecutorService final : public v1::Executor::CallbackService {
       const v1::FollowProgressRequest* request) override;
 
  private:
+  // The principal of the call, or UNAUTHENTICATED.
+  absl::StatusOr<std::string> Caller(
+      const grpc::CallbackServerContext& context) const {
+    return CallerPrincipal(context, options_.caller);
+  }
   // Checks and binds one request's call.
   absl::StatusOr<PreparedCall> PrepareOne(const v1::SubmitRequest& request);
   // Submit's work for one request of `principal`: checks, binds and queues

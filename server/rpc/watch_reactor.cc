@@ -8,8 +8,12 @@
 
 namespace futured::server::rpc {
 
-WatchReactor::WatchReactor(WaitDeps deps, const Engine* engine, int64_t max_ids)
-    : StreamingReactor(deps), engine_(engine), max_ids_(max_ids) {
+WatchReactor::WatchReactor(WaitDeps deps, const Engine* engine, int64_t max_ids,
+                           std::string principal)
+    : StreamingReactor(deps),
+      engine_(engine),
+      principal_(std::move(principal)),
+      max_ids_(max_ids) {
   if (!Register()) return;
   StartRead(&request_);
   EndSetup();
@@ -41,7 +45,7 @@ void WatchReactor::FollowRequested() {
   for (const std::string& id : request_.ids()) {
     absl::Status status = ValidateFutureId(id);
     absl::StatusOr<std::shared_ptr<Future>> future =
-        status.ok() ? engine_->Find(id) : status;
+        status.ok() ? engine_->Find(id, principal_) : status;
     bool follow = false;
     WithLock([&](WatchReactor& r) {
       if (!future.ok()) {

@@ -27,7 +27,9 @@ class WatchReactor final
           WatchReactor, v1::WatchResponse,
           grpc::ServerBidiReactor<v1::WatchRequest, v1::WatchResponse>> {
  public:
-  WatchReactor(WaitDeps deps, const Engine* engine, int64_t max_ids);
+  // Follows `principal`'s futures only (another's are NOT_FOUND errors).
+  WatchReactor(WaitDeps deps, const Engine* engine, int64_t max_ids,
+               std::string principal);
 
   void OnReadDone(bool ok) override;
 
@@ -45,6 +47,7 @@ class WatchReactor final
   bool AllSent() const { return reads_done_ && pending_.empty(); }
 
   const Engine* const engine_;
+  const std::string principal_;
   const int64_t max_ids_;
   v1::WatchRequest request_;  // the read in flight; used by one read at a time
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -17,6 +18,8 @@ namespace {
 using google::protobuf::RepeatedPtrField;
 using google::protobuf::Struct;
 using google::protobuf::Value;
+
+constexpr absl::string_view kPrincipal = "alice";
 
 RepeatedPtrField<Value> Args(std::initializer_list<double> numbers) {
   RepeatedPtrField<Value> args;
@@ -64,21 +67,23 @@ TEST_F(EngineTest, RunsASubmittedCallAndFindsItById) {
       engine->Prepare("square", Args({7}), Struct(), "");
   ASSERT_TRUE(call.ok()) << call.status();
   absl::StatusOr<std::shared_ptr<Future>> future =
-      engine->Start(*call, std::nullopt, Tracking::kInTable);
+      engine->Start(*call, std::nullopt, Tracking::kInTable, kPrincipal);
   ASSERT_TRUE(future.ok()) << future.status();
   ASSERT_TRUE(AwaitDone(**future));
   const FutureSnapshot snapshot = (*future)->Snapshot();
   ASSERT_TRUE(snapshot.outcome.has_value());
   EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), 49);
   EXPECT_EQ(snapshot.pool, "thread");
-  absl::StatusOr<std::shared_ptr<Future>> found = engine->Find((*future)->id());
+  absl::StatusOr<std::shared_ptr<Future>> found =
+      engine->Find((*future)->id(), kPrincipal);
   ASSERT_TRUE(found.ok());
   EXPECT_EQ(found->get(), future->get());
 }
 
 TEST_F(EngineTest, StartOnceAnswersARetryWithTheFirstFutureUntilReleased) {
   auto engine = NewEngine();
-  const RequestKey key{.principal = "", .request_id = "once"};
+  const RequestKey key{.principal = std::string(kPrincipal),
+                       .request_id = "once"};
   absl::StatusOr<PreparedCall> call =
       engine->Prepare("square", Args({7}), Struct(), "");
   ASSERT_TRUE(call.ok()) << call.status();
@@ -112,7 +117,7 @@ TEST_F(EngineTest, StartOnceAnswersARetryWithTheFirstFutureUntilReleased) {
 
   // Released: the request ID is free, and starts a new future.
   const std::vector<std::string> ids = {(*first)->id()};
-  ASSERT_TRUE(engine->Release(ids).ok());
+  ASSERT_TRUE(engine->Release(ids, kPrincipal).ok());
   EXPECT_EQ(engine->RequestIdCount(), 0);
   absl::StatusOr<std::shared_ptr<Future>> again =
       engine->StartOnce(key, *other, std::nullopt);
@@ -130,7 +135,8 @@ TEST_F(EngineTest, ExpiredFuturesFreeTheirRequestIds) {
       engine.Prepare("square", Args({3}), Struct(), "");
   ASSERT_TRUE(call.ok());
   absl::StatusOr<std::shared_ptr<Future>> future = engine.StartOnce(
-      {.principal = "", .request_id = "expiring"}, *call, std::nullopt);
+      {.principal = std::string(kPrincipal), .request_id = "expiring"}, *call,
+      std::nullopt);
   ASSERT_TRUE(future.ok());
   ASSERT_TRUE(AwaitDone(**future));
   // The expiry sweep runs every 100 ms here.
@@ -148,9 +154,9 @@ TEST_F(EngineTest, PrivateFuturesAreNotInTheTable) {
       engine->Prepare("square", Args({2}), Struct(), "thread");
   ASSERT_TRUE(call.ok());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      engine->Start(*call, std::nullopt, Tracking::kPrivate);
+      engine->Start(*call, std::nullopt, Tracking::kPrivate, kPrincipal);
   ASSERT_TRUE(future.ok());
-  EXPECT_EQ(engine->Find((*future)->id()).status().code(),
+  EXPECT_EQ(engine->Find((*future)->id(), kPrincipal).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_TRUE(AwaitDone(**future));
 }
@@ -206,8 +212,8 @@ TEST_F(EngineTest, TimeoutFailsARunningTaskAndStopsIt) {
   absl::StatusOr<PreparedCall> call =
       engine->Prepare("sleep", Args({3600}), Struct(), "");
   ASSERT_TRUE(call.ok());
-  absl::StatusOr<std::shared_ptr<Future>> future =
-      engine->Start(*call, absl::Milliseconds(50), Tracking::kInTable);
+  absl::StatusOr<std::shared_ptr<Future>> future = engine->Start(
+      *call, absl::Milliseconds(50), Tracking::kInTable, kPrincipal);
   ASSERT_TRUE(future.ok());
   ASSERT_TRUE(AwaitDone(**future));
   const FutureSnapshot snapshot = (*future)->Snapshot();
@@ -225,10 +231,10 @@ TEST_F(EngineTest, TimeoutFailsAQueuedFutureThatThenNeverRuns) {
       engine->Prepare("sleep", Args({3600}), Struct(), "");
   ASSERT_TRUE(blocker.ok());
   absl::StatusOr<std::shared_ptr<Future>> running =
-      engine->Start(*blocker, std::nullopt, Tracking::kInTable);
+      engine->Start(*blocker, std::nullopt, Tracking::kInTable, kPrincipal);
   ASSERT_TRUE(running.ok());
-  absl::StatusOr<std::shared_ptr<Future>> queued =
-      engine->Start(*blocker, absl::Milliseconds(10), Tracking::kInTable);
+  absl::StatusOr<std::shared_ptr<Future>> queued = engine->Start(
+      *blocker, absl::Milliseconds(10), Tracking::kInTable, kPrincipal);
   ASSERT_TRUE(queued.ok());
   ASSERT_TRUE(AwaitDone(**queued));
   EXPECT_FALSE((*queued)->Snapshot().start_time.has_value());
@@ -248,7 +254,7 @@ TEST_F(EngineTest, FullQueueIsResourceExhausted) {
   absl::Status status;
   for (int i = 0; i < 4 && status.ok(); ++i) {
     absl::StatusOr<std::shared_ptr<Future>> future =
-        engine->Start(*call, std::nullopt, Tracking::kInTable);
+        engine->Start(*call, std::nullopt, Tracking::kInTable, kPrincipal);
     status = future.status();
     if (future.ok()) started.push_back(*future);
   }
@@ -263,9 +269,66 @@ TEST_F(EngineTest, StartAfterShutdownIsUnavailable) {
       engine->Prepare("echo", Args({1}), Struct(), "");
   ASSERT_TRUE(call.ok());
   EXPECT_TRUE(engine->Shutdown(absl::Seconds(1)));
-  EXPECT_EQ(
-      engine->Start(*call, std::nullopt, Tracking::kInTable).status().code(),
-      absl::StatusCode::kUnavailable);
+  EXPECT_EQ(engine->Start(*call, std::nullopt, Tracking::kInTable, kPrincipal)
+                .status()
+                .code(),
+            absl::StatusCode::kUnavailable);
+}
+
+TEST_F(EngineTest, AnotherPrincipalsFutureIsNotFoundAsAnUnknownId) {
+  auto engine = NewEngine();
+  absl::StatusOr<PreparedCall> call =
+      engine->Prepare("echo", Args({1}), Struct(), "");
+  ASSERT_TRUE(call.ok());
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      engine->Start(*call, std::nullopt, Tracking::kInTable, "alice");
+  ASSERT_TRUE(future.ok());
+  ASSERT_TRUE(AwaitDone(**future));
+  const std::string id = (*future)->id();
+  EXPECT_TRUE(engine->Find(id, "alice").ok());
+  const absl::Status as_bob = engine->Find(id, "bob").status();
+  EXPECT_EQ(as_bob.code(), absl::StatusCode::kNotFound);
+  // The message of an ID that never existed, with this ID in it.
+  EXPECT_EQ(as_bob.message(), absl::StrCat("future ", id, " not found"));
+  const std::vector<std::string> ids = {id};
+  EXPECT_EQ(engine->Release(ids, "bob").status(), as_bob);
+  EXPECT_EQ(engine->Release(ids, "").status(), as_bob);
+  absl::StatusOr<int64_t> released = engine->Release(ids, "alice");
+  ASSERT_TRUE(released.ok());
+  EXPECT_EQ(*released, 1);
+}
+
+TEST_F(EngineTest, PendingLimitPerPrincipalDropsAsFuturesFinish) {
+  Engine engine(
+      EngineOptions{.pools = {ThreadPool::Options{
+                        .name = "thread", .workers = 1, .queue_capacity = 100}},
+                    .max_pending_per_principal = 2},
+      &registry_, &timers_);
+  absl::StatusOr<PreparedCall> call =
+      engine.Prepare("sleep", Args({3600}), Struct(), "");
+  ASSERT_TRUE(call.ok());
+  absl::StatusOr<std::shared_ptr<Future>> first =
+      engine.Start(*call, std::nullopt, Tracking::kInTable, "alice");
+  absl::StatusOr<std::shared_ptr<Future>> second =
+      engine.Start(*call, std::nullopt, Tracking::kPrivate, "alice");
+  ASSERT_TRUE(first.ok() && second.ok());
+  absl::StatusOr<std::shared_ptr<Future>> third =
+      engine.Start(*call, std::nullopt, Tracking::kInTable, "alice");
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(third.status().message().find("--max_pending_per_principal"),
+            absl::string_view::npos);
+  // Another principal has a count of its own.
+  absl::StatusOr<std::shared_ptr<Future>> bobs =
+      engine.Start(*call, std::nullopt, Tracking::kInTable, "bob");
+  ASSERT_TRUE(bobs.ok());
+  // A done future gives its slot back.
+  (*first)->Cancel(absl::Now());
+  ASSERT_TRUE(AwaitDone(**first));
+  absl::StatusOr<std::shared_ptr<Future>> fourth =
+      engine.Start(*call, std::nullopt, Tracking::kInTable, "alice");
+  ASSERT_TRUE(fourth.ok()) << fourth.status();
+  for (const auto* f : {&*second, &*bobs, &*fourth}) (*f)->Cancel(absl::Now());
+  EXPECT_TRUE(engine.Shutdown(absl::Seconds(30)));
 }
 
 TEST_F(EngineTest, ReportsPoolStatistics) {
@@ -288,14 +351,14 @@ TEST_F(EngineTest, ShutdownStopsEveryPoolBeforeWaitingOnAny) {
       engine.Prepare("sleep", Args({0.05}), Struct(), "b");
   ASSERT_TRUE(long_sleep.ok() && short_sleep.ok());
   absl::StatusOr<std::shared_ptr<Future>> running_in_a =
-      engine.Start(*long_sleep, std::nullopt, Tracking::kPrivate);
+      engine.Start(*long_sleep, std::nullopt, Tracking::kPrivate, kPrincipal);
   absl::StatusOr<std::shared_ptr<Future>> running_in_b =
-      engine.Start(*short_sleep, std::nullopt, Tracking::kPrivate);
+      engine.Start(*short_sleep, std::nullopt, Tracking::kPrivate, kPrincipal);
   ASSERT_TRUE(running_in_a.ok() && running_in_b.ok());
   ASSERT_TRUE(AwaitStarted(**running_in_a));
   ASSERT_TRUE(AwaitStarted(**running_in_b));
   absl::StatusOr<std::shared_ptr<Future>> queued_in_b =
-      engine.Start(*short_sleep, std::nullopt, Tracking::kPrivate);
+      engine.Start(*short_sleep, std::nullopt, Tracking::kPrivate, kPrincipal);
   ASSERT_TRUE(queued_in_b.ok());
 
   // Pool "a" waits out the grace for its sleep; pool "b" frees its worker

@@ -26,6 +26,7 @@
 
 #include "absl/time/time.h"
 #include "futured/call.h"
+#include "futured/credentials.h"
 #include "futured/executor.h"
 #include "futured/future.h"
 #include "futured/info.h"
@@ -39,6 +40,9 @@ struct ClientOptions {
   // as_completed, wait, map) use their own timeout instead: infinite, as in
   // Python, unless given.
   absl::Duration call_timeout = absl::Seconds(30);
+  // A bearer token, TLS and a client certificate, for a daemon that asks for
+  // them; by default none (plaintext, as a loopback daemon expects).
+  Credentials credentials;
 };
 
 class Client {
@@ -57,8 +61,10 @@ class Client {
   // call: an unknown pool shows up as RpcError NOT_FOUND from submit.
   Executor executor(std::string pool = "thread") const;
 
-  // A proxy for a future submitted earlier (by anyone), e.g. by ID from
-  // futurectl. Makes no call: an unknown ID shows up as RpcError NOT_FOUND.
+  // A proxy for a future submitted earlier by the same principal (anyone,
+  // when the daemon has no authentication), e.g. by ID from futurectl.
+  // Makes no call: an unknown ID, or another principal's, shows up as
+  // RpcError NOT_FOUND.
   template <class T = Value>
   Future<T> future(std::string id) const {
     return Future<T>(NewProxy(std::move(id)));

@@ -7,6 +7,7 @@
 #include "futured/as_completed.h"  // IWYU pragma: export
 #include "futured/call.h"          // IWYU pragma: export
 #include "futured/client.h"        // IWYU pragma: export
+#include "futured/credentials.h"   // IWYU pragma: export
 #include "futured/errors.h"        // IWYU pragma: export
 #include "futured/executor.h"      // IWYU pragma: export
 #include "futured/future.h"        // IWYU pragma: export

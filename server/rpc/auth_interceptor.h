@@ -1,0 +1,32 @@
+// Credentials for the gRPC services futured does not implement itself.
+#ifndef FUTURED_SERVER_RPC_AUTH_INTERCEPTOR_H_
+#define FUTURED_SERVER_RPC_AUTH_INTERCEPTOR_H_
+
+#include "grpcpp/support/server_interceptor.h"
+#include "server/rpc/caller.h"
+
+namespace futured::server::rpc {
+
+// Makes server reflection (and any other service registered by a plugin of
+// gRPC's) require the same credentials as futured.v1. futured.v1's own
+// handlers check credentials themselves and answer UNAUTHENTICATED; the
+// health service stays open, for probes. gRPC 1.51's server interceptors
+// cannot answer a call with a status of their own, so a call without valid
+// credentials is cancelled (the client sees CANCELLED) before its handler
+// reads anything. Install only when `policy.enabled()`. Thread-safe.
+class AuthInterceptorFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  explicit AuthInterceptorFactory(CallerPolicy policy)
+      : policy_(std::move(policy)) {}
+
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override;
+
+ private:
+  const CallerPolicy policy_;
+};
+
+}  // namespace futured::server::rpc
+
+#endif  // FUTURED_SERVER_RPC_AUTH_INTERCEPTOR_H_
