@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "common/future_id.h"
 #include "server/rpc/proto_convert.h"
@@ -42,7 +43,11 @@ void WatchReactor::OnReadDone(bool ok) {
 }
 
 void WatchReactor::FollowRequested() {
+  // An ID named twice in one request is followed once, even when its future
+  // is done (and so no longer in pending_) by the time the second is read.
+  absl::flat_hash_set<absl::string_view> named;
   for (const std::string& id : request_.ids()) {
+    if (!named.insert(id).second) continue;
     absl::Status status = ValidateFutureId(id);
     absl::StatusOr<std::shared_ptr<Future>> future =
         status.ok() ? engine_->Find(id, principal_) : status;

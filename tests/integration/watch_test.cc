@@ -132,6 +132,16 @@ TEST_F(WatchTest, AFutureNamedTwiceWhilePendingIsSentOnce) {
   ExpectCleanEnd();  // a second copy would be read here
 }
 
+TEST_F(WatchTest, ADoneFutureNamedTwiceInOneRequestIsSentOnce) {
+  StartWatching();
+  const std::string id = MustSubmit(CallOf("echo", {NumberValue(2)}));
+  ASSERT_TRUE(calls_->AwaitState(id, v1::FUTURE_STATE_FINISHED).ok());
+  ASSERT_TRUE(stream_->Write(Follow({id, id})));
+  std::vector<FutureInfo> futures = ReadFutures(1);
+  ASSERT_EQ(futures.size(), 1u);
+  ExpectCleanEnd();  // a second copy would be read here
+}
+
 TEST_F(WatchTest, TooManyIdsInOneRequestEndTheStream) {
   StartWatching({"--max_ids_per_call=2"});
   ASSERT_TRUE(stream_->Write(Follow({kUnknownId, kUnknownId, kUnknownId})));
