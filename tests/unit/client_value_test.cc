@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "futured/errors.h"
 #include "futured/json.h"
 #include "futured/value.h"
@@ -149,6 +150,32 @@ TEST(ClientValueTest, JsonRoundTripsAndBadJsonIsAValueError) {
   EXPECT_EQ(FromValue<std::string>(ParseJson("\"s\"")), "s");
   EXPECT_THAT(ValueErrorOf([] { ParseJson("{not json"); }),
               HasSubstr("not JSON"));
+}
+
+// protobuf's JSON printer refuses a Value more than about 32 lists deep,
+// which its parser accepts: the json_value fuzz target found 41 levels that
+// printed as "null".
+TEST(ClientValueTest, DeeplyNestedJsonPrintsAndParsesBack) {
+  for (int depth : {31, 33, 41, 90}) {
+    const std::string json =
+        std::string(depth, '[') + "\"x\"" + std::string(depth, ']');
+    const Value parsed = ParseJson(json);
+    EXPECT_EQ(ToJson(parsed), json) << depth;
+  }
+  std::string objects = "true";
+  for (int i = 0; i < 40; ++i) objects = absl::StrCat("{\"k\":", objects, "}");
+  EXPECT_EQ(ToJson(ParseJson(objects)), objects);
+}
+
+TEST(ClientValueTest, JsonLeavesAndKeysPrintAsProtobufWould) {
+  EXPECT_EQ(ToJson(ParseJson(R"({"b":1,"a":{"d":null,"c":[]}})")),
+            R"({"a":{"c":[],"d":null},"b":1})");
+  EXPECT_EQ(ToJson(ToValue(1e5)), "100000");
+  EXPECT_EQ(ToJson(ToValue(0.1)), "0.1");
+  EXPECT_EQ(ToJson(ToValue(std::string("a<\"\n"))), R"("a\u003c\"\n")");
+  EXPECT_EQ(ToJson(Value()), "null");
+  EXPECT_THAT(ValueErrorOf([] { ToJson(ToValue(std::string("\xff"))); }),
+              HasSubstr("not valid UTF-8"));
 }
 
 TEST(ClientValueTest, ErrorsAreOneHierarchy) {
