@@ -123,24 +123,53 @@ absl::StatusOr<PreparedCall> Engine::Prepare(
 absl::StatusOr<std::shared_ptr<Future>> Engine::Start(
     PreparedCall call, std::optional<absl::Duration> timeout, Tracking tracking,
     absl::string_view principal) {
-  if (absl::Status slot = pending_->Acquire(principal); !slot.ok()) {
-    return slot;
+  std::vector<PreparedCall> one;
+  one.push_back(std::move(call));
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
+      StartAll(std::move(one), timeout, tracking, principal);
+  if (!futures.ok()) return futures.status();
+  return std::move(futures->front());
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<Future>>> Engine::StartAll(
+    std::vector<PreparedCall> calls, std::optional<absl::Duration> timeout,
+    Tracking tracking, absl::string_view principal) {
+  if (calls.empty()) return std::vector<std::shared_ptr<Future>>();
+  Pool* const pool = calls.front().pool;
+  for (const PreparedCall& call : calls) {
+    if (call.pool != pool) {
+      return absl::InvalidArgumentError(
+          "calls started together must run in one pool");
+    }
+  }
+  const auto count = static_cast<int64_t>(calls.size());
+  if (absl::Status slots = pending_->Acquire(principal, count); !slots.ok()) {
+    return slots;
   }
   const absl::Time now = absl::Now();
   const absl::Time deadline = timeout ? now + *timeout : absl::InfiniteFuture();
-  auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
-                                         call.pool->name(), now, deadline);
-  absl::Status queued = call.pool->Submit(
-      future, Task{.spec = call.spec, .args = std::move(call.args)});
-  if (!queued.ok()) {
-    pending_->Release(principal);
+  std::vector<std::shared_ptr<Future>> futures;
+  std::vector<QueuedTask> tasks;
+  futures.reserve(calls.size());
+  tasks.reserve(calls.size());
+  for (PreparedCall& call : calls) {
+    auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
+                                           pool->name(), now, deadline);
+    futures.push_back(future);
+    tasks.push_back(
+        QueuedTask{std::move(future),
+                   Task{.spec = call.spec, .args = std::move(call.args)}});
+  }
+  if (absl::Status queued = pool->SubmitAll(std::move(tasks)); !queued.ok()) {
+    pending_->Release(principal, count);
     return queued;
   }
-  ReleaseSlotWhenDone(future, principal);
-  RecordWhenDone(future);
-  if (tracking == Tracking::kInTable) table_.Insert(future, principal);
-  if (timeout) ScheduleDeadline(future);
-  return future;
+  for (const std::shared_ptr<Future>& future : futures) {
+    AccountWhenDone(future, principal);
+    if (tracking == Tracking::kInTable) table_.Insert(future, principal);
+    if (timeout) ScheduleDeadline(future);
+  }
+  return futures;
 }
 
 absl::StatusOr<std::shared_ptr<Future>> Engine::StartOnce(
@@ -171,28 +200,25 @@ void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
   future->AddDoneCallback([timers = timers_, timer] { timers->Cancel(timer); });
 }
 
-void Engine::RecordWhenDone(const std::shared_ptr<Future>& future) {
-  // A weak reference: the future holds its callbacks, so a strong one would
-  // be a cycle until it completes.
-  std::weak_ptr<Future> weak = future;
-  future->AddDoneCallback([metrics = metrics_, weak] {
-    std::shared_ptr<Future> f = weak.lock();
-    if (f == nullptr) return;
+void Engine::AccountWhenDone(const std::shared_ptr<Future>& future,
+                             absl::string_view principal) {
+  // The future itself runs its callbacks, from inside one of its methods, so
+  // it outlives them; a shared_ptr here would be a cycle until it is done.
+  std::shared_ptr<PendingLimit> pending;
+  std::string owner;
+  if (pending_->enabled()) {
+    pending = pending_;
+    owner = std::string(principal);
+  }
+  future->AddDoneCallback([metrics = metrics_, pending = std::move(pending),
+                           principal = std::move(owner), f = future.get()] {
     const TaskOutcome outcome =
         f->state() == FutureState::kCancelled
             ? TaskOutcome::kCancelled
             : (f->Raised() ? TaskOutcome::kFailed : TaskOutcome::kFinished);
     metrics->Record(f->function(), outcome, f->RunTime());
+    if (pending != nullptr) pending->Release(principal);
   });
-}
-
-void Engine::ReleaseSlotWhenDone(const std::shared_ptr<Future>& future,
-                                 absl::string_view principal) {
-  if (!pending_->enabled()) return;
-  future->AddDoneCallback(
-      [pending = pending_, principal = std::string(principal)] {
-        pending->Release(principal);
-      });
 }
 
 void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {

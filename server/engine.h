@@ -95,6 +95,14 @@ class Engine {
       PreparedCall call, std::optional<absl::Duration> timeout,
       Tracking tracking, absl::string_view principal);
 
+  // Start() for many calls in one pool (a Map's inputs), with one queue
+  // operation and one pending-limit check for them all: every future is
+  // queued, in order, or none is, with Start()'s errors. INVALID_ARGUMENT
+  // when the calls name different pools.
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> StartAll(
+      std::vector<PreparedCall> calls, std::optional<absl::Duration> timeout,
+      Tracking tracking, absl::string_view principal);
+
   // Start() into the table, once per `key`: a retry with the same key gets
   // the future the first call started while the table keeps it, even when
   // it is done, and nothing new runs. ALREADY_EXISTS when `key` started a
@@ -141,11 +149,10 @@ class Engine {
   };
 
   void ScheduleDeadline(const std::shared_ptr<Future>& future);
-  // Counts the future in metrics_ once it is done.
-  void RecordWhenDone(const std::shared_ptr<Future>& future);
-  // Gives `principal`'s pending slot back once the future is done.
-  void ReleaseSlotWhenDone(const std::shared_ptr<Future>& future,
-                           absl::string_view principal);
+  // Once the future is done, counts it in metrics_ and gives `principal`'s
+  // pending slot back.
+  void AccountWhenDone(const std::shared_ptr<Future>& future,
+                       absl::string_view principal);
   // Schedules the next sweep of the future table. Requires state->mu.
   void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu);

@@ -255,6 +255,17 @@ std::optional<absl::Time> Future::end_time() const {
   return absl::FromUnixNanos(end_time_);
 }
 
+std::optional<FutureEnding> Future::Ending() const {
+  absl::MutexLock lock(&mu_);
+  if (!IsFinal(state_)) return std::nullopt;
+  return FutureEnding{
+      .outcome = OutcomeLocked(),
+      .start_time = start_time_ == kUnsetTime
+                        ? std::nullopt
+                        : std::optional(absl::FromUnixNanos(start_time_)),
+      .end_time = absl::FromUnixNanos(end_time_)};
+}
+
 FutureSnapshot Future::Snapshot() const {
   absl::MutexLock lock(&mu_);
   const bool done = IsFinal(state_);

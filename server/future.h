@@ -54,6 +54,14 @@ struct FutureSnapshot {
   }
 };
 
+// How a done future ended: what Map sends for each input, without the
+// names and state a FutureSnapshot copies.
+struct FutureEnding {
+  Outcome outcome;
+  std::optional<absl::Time> start_time;  // unset if it never started
+  absl::Time end_time;
+};
+
 // One submitted call. Shared (std::shared_ptr) by the future table, the pool
 // that runs it and whoever waits on it. Thread-safe.
 //
@@ -165,6 +173,8 @@ class Future {
   // started. Cheaper than Snapshot(): no outcome is copied.
   std::optional<absl::Duration> RunTime() const ABSL_LOCKS_EXCLUDED(mu_);
   FutureSnapshot Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
+  // How it ended; unset until it is done.
+  std::optional<FutureEnding> Ending() const ABSL_LOCKS_EXCLUDED(mu_);
   // When it became done; unset until then. Snapshot().end_time without the
   // copy, for the future table.
   std::optional<absl::Time> end_time() const ABSL_LOCKS_EXCLUDED(mu_);

@@ -27,13 +27,15 @@ class PendingLimit {
 
   bool enabled() const { return limit_ > 0; }
 
-  // Counts one more pending future of `principal`, or RESOURCE_EXHAUSTED
-  // (counting nothing) when it has `limit` already.
-  absl::Status Acquire(absl::string_view principal) ABSL_LOCKS_EXCLUDED(mu_);
+  // Counts `count` more pending futures of `principal`, or
+  // RESOURCE_EXHAUSTED (counting nothing) when that would pass `limit`.
+  absl::Status Acquire(absl::string_view principal, int64_t count = 1)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
-  // One future of `principal` is done (or was never queued). Each Acquire
-  // that succeeded is matched by exactly one Release.
-  void Release(absl::string_view principal) ABSL_LOCKS_EXCLUDED(mu_);
+  // `count` futures of `principal` are done (or were never queued). Each
+  // future acquired is released exactly once.
+  void Release(absl::string_view principal, int64_t count = 1)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // `principal`'s pending futures now.
   int64_t pending(absl::string_view principal) const ABSL_LOCKS_EXCLUDED(mu_);

@@ -5,8 +5,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/future.h"
 #include "server/task_registry.h"
@@ -18,6 +21,12 @@ struct Task {
   const TaskSpec* spec =
       nullptr;  // owned by the registry, which outlives pools
   BoundArgs args;
+};
+
+// A future and the task that completes it, as a pool queues them.
+struct QueuedTask {
+  std::shared_ptr<Future> future;
+  Task task;
 };
 
 // Figures for GetStats.
@@ -33,6 +42,12 @@ struct PoolStats {
   int64_t in_batches = 0;
 };
 
+// OK if a pool of `kind` ("thread", "process") named `name`, holding
+// `queued` of at most `capacity` tasks, has room for `adding` more; else
+// RESOURCE_EXHAUSTED saying how full it is.
+absl::Status QueueRoom(absl::string_view kind, absl::string_view name,
+                       int64_t queued, size_t adding, int64_t capacity);
+
 // A bounded first-in, first-out queue of futures and the workers that run
 // them. Owned by the Engine. Implementations are thread-safe: any thread may
 // Submit() and Stats(); Shutdown() runs on the owner's thread.
@@ -40,10 +55,18 @@ class Pool {
  public:
   virtual ~Pool() = default;
 
-  // Queues `task` to run `future`. Never blocks. RESOURCE_EXHAUSTED when the
-  // queue is full; UNAVAILABLE once Shutdown() has begun or when the pool
-  // has no worker that can run it.
-  virtual absl::Status Submit(std::shared_ptr<Future> future, Task task) = 0;
+  // Queues every task, in order, or none of them: one queue operation for a
+  // Map's inputs. Never blocks. RESOURCE_EXHAUSTED when the queue has no room
+  // for them all; UNAVAILABLE once Shutdown() has begun or when the pool has
+  // no worker that can run them.
+  virtual absl::Status SubmitAll(std::vector<QueuedTask> tasks) = 0;
+
+  // SubmitAll() of one task, to run `future`.
+  absl::Status Submit(std::shared_ptr<Future> future, Task task) {
+    std::vector<QueuedTask> one;
+    one.push_back(QueuedTask{std::move(future), std::move(task)});
+    return SubmitAll(std::move(one));
+  }
 
   // Stops taking work and cancels every queued future. Never blocks; a
   // second call does nothing. Shutdown() begins with it; the engine calls it

@@ -115,7 +115,7 @@ ProcessPool::ProcessPool(Options options)
 
 ProcessPool::~ProcessPool() { Shutdown(absl::ZeroDuration()); }
 
-absl::Status ProcessPool::Submit(std::shared_ptr<Future> future, Task task) {
+absl::Status ProcessPool::SubmitAll(std::vector<QueuedTask> tasks) {
   {
     absl::MutexLock lock(&shared_->mu);
     if (shared_->stopping) {
@@ -129,11 +129,12 @@ absl::Status ProcessPool::Submit(std::shared_ptr<Future> future, Task task) {
     }
     const int64_t queued =
         static_cast<int64_t>(shared_->queue.size()) + shared_->unstarted;
-    if (queued >= options_.queue_capacity) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "process pool '", name(), "' queue is full (", queued, " queued)"));
+    if (absl::Status room = QueueRoom("process", name(), queued, tasks.size(),
+                                      options_.queue_capacity);
+        !room.ok()) {
+      return room;
     }
-    shared_->queue.push_back(Entry{std::move(future), std::move(task)});
+    for (QueuedTask& task : tasks) shared_->queue.push_back(std::move(task));
   }
   shared_->Wake();
   return absl::OkStatus();
@@ -359,14 +360,19 @@ void ProcessPool::HandleStopRequests(absl::Time now) {
 
 void ProcessPool::Dispatch(absl::Time now) {
   for (const std::unique_ptr<Worker>& worker : workers_) {
-    // A batch may come back empty when all of it was cancelled in the
-    // queue; then the next.
-    while (Idle(*worker)) {
-      std::vector<Entry> batch = TakeBatch(*worker);
-      if (batch.empty()) return;
-      SendBatch(*worker, std::move(batch), now);
-    }
+    if (!DispatchTo(*worker, now)) return;
   }
+}
+
+bool ProcessPool::DispatchTo(Worker& worker, absl::Time now) {
+  // A batch may come back empty when all of it was cancelled in the queue;
+  // then the next.
+  while (Idle(worker)) {
+    std::vector<Entry> batch = TakeBatch(worker);
+    if (batch.empty()) return false;
+    SendBatch(worker, std::move(batch), now);
+  }
+  return true;
 }
 
 bool ProcessPool::Idle(const Worker& worker) const {
@@ -573,11 +579,20 @@ bool ProcessPool::HandleReport(Worker& worker,
     if (it == worker.sent.end() || it->socket_result.has_value()) return false;
     it->socket_result = result;
   }
-  if (!Advance(worker)) return false;
-  if (!report.batch_done()) return true;
-  // Every task of a batch is settled by its end.
-  if (!worker.batch_open || !worker.sent.empty()) return false;
+  if (!report.batch_done()) return Advance(worker);
+  if (!worker.batch_open) return false;
   worker.batch_open = false;
+  // The worker gets its next batch before this one's futures are settled
+  // (their callbacks take time), so that it runs meanwhile. Its tasks take
+  // other slots: a batch has at most half of them. Not when the worker is
+  // to be recycled, as its count of tasks run is not settled yet.
+  const uint64_t next_batch = next_task_id_;
+  if (options_.max_tasks_per_child == 0) DispatchTo(worker, absl::Now());
+  if (!Advance(worker)) return false;
+  // Every task of a batch is settled by its end.
+  if (!worker.sent.empty() && worker.sent.front().task_id < next_batch) {
+    return false;
+  }
   if (options_.max_tasks_per_child > 0 &&
       worker.tasks_done >= options_.max_tasks_per_child) {
     worker.channel.reset();  // the worker reads end-of-file and exits

@@ -97,10 +97,8 @@ class ProcessPool final : public Pool {
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
 
-  // Queues `task` to run `future`. Never blocks. RESOURCE_EXHAUSTED when the
-  // queue is full; UNAVAILABLE once Shutdown() has begun or while no worker
-  // can start.
-  absl::Status Submit(std::shared_ptr<Future> future, Task task) override
+  // Pool::SubmitAll(); see there.
+  absl::Status SubmitAll(std::vector<QueuedTask> tasks) override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   void StopAccepting() override ABSL_LOCKS_EXCLUDED(shared_->mu);
@@ -117,18 +115,17 @@ class ProcessPool final : public Pool {
   const std::string& name() const override { return options_.name; }
 
  private:
-  // Tasks per RunTasks message, at most (below TaskSlots::kCount).
+  // Tasks per RunTasks message, at most: half of TaskSlots::kCount, so
+  // that a worker's next batch never takes a slot of its last one.
   static constexpr int kMaxBatch = 256;
+  static_assert(2 * kMaxBatch <= TaskSlots::kCount);
   // How often the I/O thread looks at the slots of batches in flight: from
   // the first interval after a change, doubling to the last.
   static constexpr absl::Duration kFirstScan = absl::Microseconds(500);
   static constexpr absl::Duration kLastScan = absl::Milliseconds(16);
 
   // A queued call.
-  struct Entry {
-    std::shared_ptr<Future> future;
-    Task task;
-  };
+  using Entry = QueuedTask;
 
   // What Submit(), Stats(), Shutdown(), cancel callbacks and the I/O thread
   // share. Cancel callbacks hold it weakly, as they may outlive the pool.
@@ -200,7 +197,11 @@ class ProcessPool final : public Pool {
   absl::StatusOr<std::unique_ptr<Worker>> SpawnWorker();
   void RecordStartFailure(const absl::Status& status, absl::Time now);
   void HandleStopRequests(absl::Time now);
+  // Sends every idle worker a batch while the queue has tasks.
   void Dispatch(absl::Time now);
+  // Sends `worker` a batch if it is idle and the queue has tasks; false
+  // once the queue is empty.
+  bool DispatchTo(Worker& worker, absl::Time now);
   // Whether `worker` may be sent a batch now.
   bool Idle(const Worker& worker) const;
   // Takes the next batch for `worker` from the queue (empty if the queue is).

@@ -59,18 +59,19 @@ ThreadPool::~ThreadPool() {
   }
 }
 
-absl::Status ThreadPool::Submit(std::shared_ptr<Future> future, Task task) {
+absl::Status ThreadPool::SubmitAll(std::vector<QueuedTask> tasks) {
   absl::MutexLock lock(&shared_->mu);
   if (shared_->stopping) {
     return absl::UnavailableError(
         absl::StrCat("thread pool '", name(), "' is shutting down"));
   }
   const int64_t queued = static_cast<int64_t>(shared_->queue.size());
-  if (queued >= options_.queue_capacity) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "thread pool '", name(), "' queue is full (", queued, " queued)"));
+  if (absl::Status room = QueueRoom("thread", name(), queued, tasks.size(),
+                                    options_.queue_capacity);
+      !room.ok()) {
+    return room;
   }
-  shared_->queue.push_back(Entry{std::move(future), std::move(task)});
+  for (QueuedTask& task : tasks) shared_->queue.push_back(std::move(task));
   return absl::OkStatus();
 }
 

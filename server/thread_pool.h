@@ -46,9 +46,8 @@ class ThreadPool final : public Pool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
-  // Queues `task` to run `future`. Never blocks. RESOURCE_EXHAUSTED when the
-  // queue is full; UNAVAILABLE once Shutdown() has begun.
-  absl::Status Submit(std::shared_ptr<Future> future, Task task) override
+  // Pool::SubmitAll(); see there.
+  absl::Status SubmitAll(std::vector<QueuedTask> tasks) override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   void StopAccepting() override ABSL_LOCKS_EXCLUDED(shared_->mu);
@@ -68,10 +67,7 @@ class ThreadPool final : public Pool {
 
  private:
   // A queued call.
-  struct Entry {
-    std::shared_ptr<Future> future;
-    Task task;
-  };
+  using Entry = QueuedTask;
 
   // What the workers touch. The pool and each worker co-own it, so that a
   // worker detached while its task ignores its token can still finish the

@@ -379,18 +379,11 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
     calls.push_back(*std::move(call));
   }
   // Start them all, or none.
-  std::vector<std::shared_ptr<Future>> futures;
-  futures.reserve(calls.size());
-  for (PreparedCall& call : calls) {
-    absl::StatusOr<std::shared_ptr<Future>> future = engine_->Start(
-        std::move(call), std::nullopt, Tracking::kPrivate, *caller);
-    if (!future.ok()) {
-      for (const auto& started : futures) started->Cancel(absl::Now());
-      return new Failed(ToGrpcStatus(future.status()));
-    }
-    futures.push_back(*std::move(future));
-  }
-  return new MapReactor(deps(), std::move(futures), DeadlineAfter(*timeout));
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
+      engine_->StartAll(std::move(calls), std::nullopt, Tracking::kPrivate,
+                        *caller);
+  if (!futures.ok()) return new Failed(ToGrpcStatus(futures.status()));
+  return new MapReactor(deps(), *std::move(futures), DeadlineAfter(*timeout));
 }
 
 grpc::ServerUnaryReactor* ExecutorService::Release(

@@ -27,8 +27,10 @@ class MapReactor final : public StreamingReactor<MapReactor, v1::MapResponse> {
         futures_(std::move(futures)),
         done_(futures_.size(), false) {
     if (!Register()) return;
+    // Followed, not watched: nothing is kept per future to remove at the
+    // end, when OnEnded() completes every one anyway.
     for (size_t i = 0; i < futures_.size(); ++i) {
-      Watch(futures_[i], [i](MapReactor& r) {
+      Follow(futures_[i], [i](MapReactor& r) {
         r.done_[i] = true;
         r.Pump();
       });
@@ -53,16 +55,15 @@ class MapReactor final : public StreamingReactor<MapReactor, v1::MapResponse> {
   bool HasReady() const { return next_ < done_.size() && done_[next_]; }
   void FillNext(v1::MapResponse* message) {
     while (HasReady() && message->items_size() < kMaxBatch) {
-      const FutureSnapshot snapshot = futures_[next_]->Snapshot();
+      // Done, as done_[next_] says.
+      const std::optional<FutureEnding> ending = futures_[next_]->Ending();
       v1::MapItem* item = message->add_items();
       item->set_index(static_cast<int64_t>(next_));
-      if (snapshot.outcome) ToProto(*snapshot.outcome, item->mutable_outcome());
-      if (snapshot.start_time) {
-        ToProto(*snapshot.start_time, item->mutable_start_time());
+      ToProto(ending->outcome, item->mutable_outcome());
+      if (ending->start_time) {
+        ToProto(*ending->start_time, item->mutable_start_time());
       }
-      if (snapshot.end_time) {
-        ToProto(*snapshot.end_time, item->mutable_end_time());
-      }
+      ToProto(ending->end_time, item->mutable_end_time());
       ++next_;
     }
   }

@@ -331,6 +331,48 @@ TEST_F(EngineTest, PendingLimitPerPrincipalDropsAsFuturesFinish) {
   EXPECT_TRUE(engine.Shutdown(absl::Seconds(30)));
 }
 
+TEST_F(EngineTest, StartAllStartsEveryCallOrNone) {
+  Engine engine(
+      EngineOptions{
+          .pools = {ThreadPool::Options{
+                        .name = "thread", .workers = 1, .queue_capacity = 100},
+                    ThreadPool::Options{.name = "other", .workers = 1}},
+          .max_pending_per_principal = 3},
+      &registry_, &timers_);
+  absl::StatusOr<PreparedCall> sleep =
+      engine.Prepare("sleep", Args({3600}), Struct(), "");
+  absl::StatusOr<PreparedCall> elsewhere =
+      engine.Prepare("sleep", Args({3600}), Struct(), "other");
+  ASSERT_TRUE(sleep.ok() && elsewhere.ok());
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> mixed = engine.StartAll(
+      {*sleep, *elsewhere}, std::nullopt, Tracking::kPrivate, "alice");
+  EXPECT_EQ(mixed.status().code(), absl::StatusCode::kInvalidArgument);
+  // Four calls pass alice's limit of three: none starts, none is counted.
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> four =
+      engine.StartAll({*sleep, *sleep, *sleep, *sleep}, std::nullopt,
+                      Tracking::kPrivate, "alice");
+  EXPECT_EQ(four.status().code(), absl::StatusCode::kResourceExhausted);
+  for (const PoolStats& pool : engine.PoolStatistics()) {
+    EXPECT_EQ(pool.queued + pool.running, 0) << pool.name;
+  }
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> three = engine.StartAll(
+      {*sleep, *sleep, *sleep}, std::nullopt, Tracking::kInTable, "alice");
+  ASSERT_TRUE(three.ok()) << three.status();
+  ASSERT_EQ(three->size(), 3u);
+  for (const auto& future : *three) {
+    EXPECT_TRUE(engine.Find(future->id(), "alice").ok());
+  }
+  // Each done future gives its slot back.
+  (*three)[0]->Cancel(absl::Now());
+  ASSERT_TRUE(AwaitDone(*(*three)[0]));
+  absl::StatusOr<std::shared_ptr<Future>> fourth =
+      engine.Start(*sleep, std::nullopt, Tracking::kPrivate, "alice");
+  ASSERT_TRUE(fourth.ok()) << fourth.status();
+  for (const auto& future : *three) future->Cancel(absl::Now());
+  (*fourth)->Cancel(absl::Now());
+  EXPECT_TRUE(engine.Shutdown(absl::Seconds(30)));
+}
+
 TEST_F(EngineTest, ReportsPoolStatistics) {
   auto engine = NewEngine(/*threads=*/3, /*capacity=*/50);
   std::vector<PoolStats> stats = engine->PoolStatistics();

@@ -32,6 +32,22 @@ TEST(PendingLimitTest, ReleaseGivesASlotBack) {
   EXPECT_TRUE(limit.Acquire("").ok());
 }
 
+TEST(PendingLimitTest, ManyAtOnceAreAllCountedOrNone) {
+  PendingLimit limit(5);
+  ASSERT_TRUE(limit.Acquire("alice", 3).ok());
+  const absl::Status refused = limit.Acquire("alice", 3);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(refused.message().find("has 3 futures pending and asks for 3 more"),
+            absl::string_view::npos)
+      << refused;
+  EXPECT_EQ(limit.pending("alice"), 3);
+  EXPECT_TRUE(limit.Acquire("alice", 2).ok());
+  limit.Release("alice", 4);
+  EXPECT_EQ(limit.pending("alice"), 1);
+  EXPECT_FALSE(limit.Acquire("bob", 6).ok());
+  EXPECT_EQ(limit.pending("bob"), 0);
+}
+
 TEST(PendingLimitTest, ZeroIsUnlimitedAndCountsNothing) {
   PendingLimit limit(0);
   EXPECT_FALSE(limit.enabled());

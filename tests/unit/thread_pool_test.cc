@@ -257,6 +257,40 @@ TEST_F(ThreadPoolTest, FullQueueIsResourceExhausted) {
   EXPECT_THAT(Ran(), UnorderedElementsAre(0, 1, 2));
 }
 
+TEST_F(ThreadPoolTest, SubmitAllQueuesEveryTaskInOrderOrNone) {
+  MakePool(/*workers=*/1, /*queue_capacity=*/4);
+  Submit(Blocker());
+  ASSERT_TRUE(AwaitStarted(1));
+  Submit(Recorder(0));
+  auto tasks_of = [&](std::vector<int> values) {
+    std::vector<QueuedTask> tasks;
+    for (int v : values) {
+      tasks.push_back(
+          QueuedTask{NewFuture(), Task{.spec = Spec(Recorder(v)), .args = {}}});
+    }
+    return tasks;
+  };
+  std::vector<QueuedTask> too_many = tasks_of({90, 91, 92, 93});
+  std::vector<std::shared_ptr<Future>> refused;
+  for (const QueuedTask& t : too_many) refused.push_back(t.future);
+  const absl::Status status = pool_->SubmitAll(std::move(too_many));
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(status.message(),
+            "thread pool 'thread' queue has no room for 4 more tasks (1 "
+            "queued of at most 4)");
+  std::vector<QueuedTask> fitting = tasks_of({1, 2, 3});
+  std::vector<std::shared_ptr<Future>> queued;
+  for (const QueuedTask& t : fitting) queued.push_back(t.future);
+  ASSERT_TRUE(pool_->SubmitAll(std::move(fitting)).ok());
+
+  gate_.Notify();
+  for (const auto& future : queued) ASSERT_TRUE(WaitDone(*future));
+  for (const auto& future : refused) {
+    EXPECT_EQ(future->state(), FutureState::kPending);
+  }
+  EXPECT_THAT(Ran(), ElementsAre(0, 1, 2, 3));  // one worker: queue order
+}
+
 TEST_F(ThreadPoolTest, StatsCountQueuedAndRunningTasks) {
   MakePool(/*workers=*/2, /*queue_capacity=*/10);
   PoolStats stats = pool_->Stats();
