@@ -49,7 +49,7 @@ absl::StatusOr<Figures> Guarded(Body body) {
 // Submitted futures of one batch and when the batch went out.
 struct Batch {
   absl::Time submitted;
-  std::vector<Future<>> futures;
+  std::vector<Future<>> futures = {};
 };
 
 // Collects a batch: every result, each task's latency (submit of its batch

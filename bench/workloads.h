@@ -20,12 +20,12 @@ namespace futured::bench {
 
 // What one workload measured; printed as one line of key=value pairs.
 struct Figures {
-  std::string workload;  // e.g. "thread.pipelined"
-  int64_t count = 0;     // tasks (or calls, or futures)
-  double seconds = 0;    // wall time of the timed part
-  Latencies latencies;   // per task, when the workload measures them
+  std::string workload;      // e.g. "thread.pipelined"
+  int64_t count = 0;         // tasks (or calls, or futures)
+  double seconds = 0;        // wall time of the timed part
+  Latencies latencies = {};  // per task, when the workload measures them
   // Extra figures, printed as they are (e.g. threads_during=12).
-  std::vector<std::pair<std::string, double>> extra;
+  std::vector<std::pair<std::string, double>> extra = {};
 };
 
 // The daemon under test: a client for it and its PID (for /proc).

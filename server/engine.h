@@ -39,7 +39,7 @@ struct EngineOptions {
   // "thread", so one of them should be called that.
   std::vector<PoolOptions> pools = {ThreadPool::Options{}};
   absl::Duration retention = absl::Hours(1);  // of finished futures
-  ArgumentLimits argument_limits;             // checked by Prepare()
+  ArgumentLimits argument_limits = {};        // checked by Prepare()
   // Unfinished futures one principal may have (Submit, Run, Map alike);
   // 0: unlimited.
   int64_t max_pending_per_principal = 0;

@@ -157,7 +157,7 @@ constexpr char kUnixPrefix[] = "unix:";
 
 struct Settings {
   std::string listen;
-  std::optional<mode_t> unix_socket_mode;  // unset: as the umask leaves it
+  std::optional<mode_t> unix_socket_mode = {};  // unset: as the umask leaves it
   std::vector<std::string> plugins;
   EngineOptions engine;
   rpc::ServiceOptions service;
@@ -165,7 +165,7 @@ struct Settings {
   absl::Duration shutdown_grace;
   BuiltinTaskOptions tasks;
   std::string metrics_listen;  // empty: no metrics endpoint
-  rpc::ServerSecurity security;
+  rpc::ServerSecurity security = {};
 };
 
 // Checks take the setting as ConfigSources::Describe() names it, e.g.

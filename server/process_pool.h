@@ -168,7 +168,7 @@ class ProcessPool final : public Pool {
     bool started = false;  // its slot has said it started
     CancellationToken::CallbackId cancel_callback = 0;  // while it runs
     // Its result, if it came on the socket rather than in the slot.
-    std::optional<internal::TaskResult> socket_result;
+    std::optional<internal::TaskResult> socket_result = {};
   };
 
   // One worker process, as the I/O thread sees it.

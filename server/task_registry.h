@@ -78,7 +78,7 @@ using ArgsValidator = std::function<absl::Status(const BoundArgs& args)>;
 // A registered task: name, one-line description, parameters, function.
 struct TaskSpec {
   std::string name;
-  std::string description;
+  std::string description = {};
   std::vector<Param> params;
   TaskFunction function;
   // Optional; run by Engine::Prepare after BindArgs.

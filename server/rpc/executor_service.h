@@ -23,8 +23,8 @@ struct ServiceOptions {
   int64_t max_map_inputs = 100000;
   // How long Cancel waits for a running task to stop before answering.
   absl::Duration cancel_grace = absl::Seconds(2);
-  std::string version;  // reported by GetStats
-  CallerPolicy caller;  // who may call, and who owns what
+  std::string version;       // reported by GetStats
+  CallerPolicy caller = {};  // who may call, and who owns what
 };
 
 // The Executor service. Every call first establishes its caller's principal

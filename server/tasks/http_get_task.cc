@@ -76,7 +76,7 @@ absl::Status Validate(const BoundArgs& args) {
 // The body as it arrives, up to a limit; libcurl's write callback. Used
 // by the transfer's thread only.
 struct Body {
-  std::string bytes;
+  std::string bytes = {};
   size_t limit = 0;
   bool too_large = false;
 

@@ -413,8 +413,9 @@ TEST_F(ProcessPoolBatchTest, ACrashFailsOnlyTheRunningTaskAndTheRestRunAgain) {
     EXPECT_EQ(snapshot.state, FutureState::kFinished);
     EXPECT_EQ(std::get<Value>(*snapshot.outcome).number_value(), i);
     EXPECT_NE(snapshot.worker_pid, crashed);
-    if (i > 0)
+    if (i > 0) {
       EXPECT_LE(*rest[i - 1]->Snapshot().end_time, *snapshot.start_time);
+    }
   }
   EXPECT_EQ(pool_->Stats().worker_restarts, 1);
 }

@@ -11,26 +11,17 @@
 
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/struct.pb.h"
+#include "server/value_builders.h"
 
 namespace futured::testing {
 
-inline google::protobuf::Value Num(double d) {
-  google::protobuf::Value v;
-  v.set_number_value(d);
-  return v;
-}
+inline google::protobuf::Value Num(double d) { return server::NumberValue(d); }
 
 inline google::protobuf::Value Str(std::string s) {
-  google::protobuf::Value v;
-  v.set_string_value(std::move(s));
-  return v;
+  return server::StringValue(std::move(s));
 }
 
-inline google::protobuf::Value Bool(bool b) {
-  google::protobuf::Value v;
-  v.set_bool_value(b);
-  return v;
-}
+inline google::protobuf::Value Bool(bool b) { return server::BoolValue(b); }
 
 inline google::protobuf::Value Null() {
   google::protobuf::Value v;
