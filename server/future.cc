@@ -36,13 +36,16 @@ const char* FutureStateName(FutureState state) {
   return "UNKNOWN";
 }
 
+// See kNoDeadline: the size that keeps a retained future within 512 bytes.
+static_assert(sizeof(Future) <= 240);
+
 Future::Future(std::string id, std::string function, std::string pool,
                absl::Time submit_time, absl::Time deadline)
     : id_(std::move(id)),
       function_(std::move(function)),
       pool_(std::move(pool)),
       submit_time_(absl::ToUnixNanos(submit_time)),
-      deadline_(deadline) {}
+      deadline_(absl::ToUnixNanos(deadline)) {}
 
 bool Future::Start(absl::Time now, int worker_pid) {
   std::vector<std::shared_ptr<const ChangeCallback>> changed;
@@ -281,7 +284,7 @@ FutureSnapshot Future::Snapshot() const {
                         : std::optional(absl::FromUnixNanos(start_time_)),
       .end_time =
           done ? std::optional(absl::FromUnixNanos(end_time_)) : std::nullopt,
-      .deadline = deadline_,
+      .deadline = deadline(),
       .worker_pid = worker_pid_,
       .progress =
           progress_ ? std::optional<Progress>(*progress_) : std::nullopt};

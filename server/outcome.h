@@ -12,7 +12,7 @@ namespace futured::server {
 // The error a task raised, as Python shows it: `type: message`.
 struct TaskError {
   std::string type;  // e.g. "ValueError", "TimeoutError"
-  std::string message;
+  std::string message = {};
   google::protobuf::Value details = {};  // unset unless the task adds details
 };
 

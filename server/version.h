@@ -11,7 +11,8 @@ namespace futured::server {
 const char* Version();
 
 // "futured 0.1.0 (git abc1234)\nbuilt with GNU 12.2.0, Release; gRPC 1.51.1,
-// protobuf 3.21.12, abseil 20220623\n": what --version prints.
+// protobuf 3.21.12, abseil 20220623; allocator: jemalloc 5.3.0-...\n": what
+// --version prints.
 std::string VersionText();
 
 }  // namespace futured::server

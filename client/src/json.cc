@@ -18,9 +18,12 @@ namespace {
 // through protobuf and the containers are written here, to any depth.
 void AppendLeaf(const Value& leaf, std::string& out) {
   std::string json;
-  if (!google::protobuf::util::MessageToJsonString(leaf, &json).ok() ||
-      json.empty()) {
-    // Only a string that is not UTF-8 gets here: protobuf will not encode it.
+  const bool printed =
+      google::protobuf::util::MessageToJsonString(leaf, &json).ok();
+  // protobuf will not encode a string that is not UTF-8: it logs an error
+  // and prints it as "" (or fails).
+  if (!printed || (leaf.has_string_value() && !leaf.string_value().empty() &&
+                   json == "\"\"")) {
     throw ValueError("cannot print as JSON: a string is not valid UTF-8");
   }
   out += json;

@@ -146,6 +146,11 @@ TEST(ConfigTest, VersionPrintsVersionAndBuildInfo) {
   EXPECT_THAT(result.out, HasSubstr("gRPC 1."));
   EXPECT_THAT(result.out, HasSubstr("protobuf 3."));
   EXPECT_THAT(result.out, HasSubstr("built with "));
+#ifdef FUTURED_JEMALLOC
+  EXPECT_THAT(result.out, HasSubstr("allocator: jemalloc 5."));
+#else
+  EXPECT_THAT(result.out, HasSubstr("allocator: the C library's malloc"));
+#endif
 }
 
 TEST(ConfigTest, HelpListsFuturedsOwnFlagsOnly) {

@@ -42,7 +42,7 @@ struct ClientOptions {
   absl::Duration call_timeout = absl::Seconds(30);
   // A bearer token, TLS and a client certificate, for a daemon that asks for
   // them; by default none (plaintext, as a loopback daemon expects).
-  Credentials credentials;
+  Credentials credentials = {};
 };
 
 class Client {

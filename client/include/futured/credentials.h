@@ -18,17 +18,17 @@ namespace futured {
 struct TlsOptions {
   // CA certificate(s) the daemon's certificate must be signed by; empty:
   // the system's roots (gRPC's default).
-  std::string root_certs_pem;
+  std::string root_certs_pem = {};
   // A client certificate and its key, for a daemon that requires one
   // (mutual TLS, --tls_client_ca); both or neither.
-  std::string client_cert_pem;
-  std::string client_key_pem;
+  std::string client_cert_pem = {};
+  std::string client_key_pem = {};
 };
 
 struct Credentials {
   // Sent with every call as `authorization: Bearer <token>` (over TLS or
   // plaintext); empty: none.
-  std::string bearer_token;
+  std::string bearer_token = {};
   // Unset: plaintext (the default, for a loopback or unix-socket daemon).
   std::optional<TlsOptions> tls;
 };
