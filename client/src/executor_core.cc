@@ -24,6 +24,8 @@ namespace {
 
 // Tracked futures before the first prune.
 constexpr std::size_t kFirstPrune = 1024;
+// Tracked futures not known to be done before a prune asks the daemon.
+constexpr std::size_t kAskDaemonAt = 16384;
 // IDs per Wait call; below the daemon's default --max_ids_per_call.
 constexpr std::size_t kIdsPerWait = 1000;
 // Calls per SubmitBatch; below the daemon's default --max_ids_per_call.
@@ -139,12 +141,18 @@ void ExecutorCore::Prune() {
     tracked.swap(tracked_);
   }
   std::erase_if(tracked, [](const auto& p) { return p->KnownDone(); });
-  try {
-    WaitAllDone(tracked, absl::ZeroDuration());
-  } catch (const RpcError&) {
-    // Keep them all; the next prune or the shutdown asks again.
+  // The daemon is asked only about many: a caller that collects its results
+  // (as as_completed does) keeps the list short by itself, and a Wait over
+  // all its futures in flight at every prune cost the daemon as much as
+  // running them.
+  if (tracked.size() >= kAskDaemonAt) {
+    try {
+      WaitAllDone(tracked, absl::ZeroDuration());
+    } catch (const RpcError&) {
+      // Keep them all; the next prune or the shutdown asks again.
+    }
+    std::erase_if(tracked, [](const auto& p) { return p->KnownDone(); });
   }
-  std::erase_if(tracked, [](const auto& p) { return p->KnownDone(); });
   absl::MutexLock lock(&mu_);
   tracked_.insert(tracked_.end(), tracked.begin(), tracked.end());
   prune_at_ = std::max(kFirstPrune, 2 * tracked_.size());
@@ -184,6 +192,12 @@ void WaitAllDone(const std::vector<std::shared_ptr<FutureProxy>>& proxies,
     std::vector<std::shared_ptr<FutureProxy>> chunk(proxies.begin() + begin,
                                                     proxies.begin() + end);
     grpc::Status status = WaitChunk(client, chunk, timeout);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
+      // Most often the caller has collected and released some meanwhile:
+      // without those it is asked once more.
+      std::erase_if(chunk, [](const auto& p) { return p->KnownDone(); });
+      status = WaitChunk(client, chunk, timeout);
+    }
     if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
       // One is released or expired: wait for the others one by one.
       for (const auto& proxy : chunk) {

@@ -58,7 +58,8 @@ class ExecutorCore {
   // Ends it, tracking `proxies`.
   void EndSubmit(const std::vector<std::shared_ptr<FutureProxy>>& proxies);
 
-  // Drops tracked futures that are done, asking the daemon about the rest.
+  // Drops tracked futures known to be done, and asks the daemon about the
+  // rest when they are many.
   void Prune();
 
   // Constant after construction.

@@ -23,7 +23,7 @@ namespace futured::server::rpc {
 // certificates alone, the principal is the verified certificate's subject
 // CN. Copyable; immutable, so thread-safe.
 struct CallerPolicy {
-  std::shared_ptr<const BearerTokens> tokens;  // null: no token asked for
+  std::shared_ptr<const BearerTokens> tokens = {};  // null: no token asked for
   bool client_certificates = false;  // TLS verifies a client certificate
 
   bool enabled() const { return tokens != nullptr || client_certificates; }

@@ -161,6 +161,29 @@ TEST_F(ClientTest, LeavingTheScopeWaitsAsPythonsWith) {
   }
 }
 
+// The executor remembers its futures for shutdown(wait) and forgets those
+// known to be done as more are submitted (here 4,000 collected with
+// as_completed and dropped): never one that is still running.
+TEST_F(ClientTest, ShutdownWaitsForAFutureDroppedAmongManyCollected) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  std::string sleeping_id;
+  {
+    Executor executor = client_->executor();
+    sleeping_id = executor.submit<double>("sleep", 2.0).id();
+    for (int batch = 0; batch < 4; ++batch) {
+      std::vector<Call> calls;
+      for (int i = 0; i < 1000; ++i) calls.push_back(Call("echo").arg(i));
+      int collected = 0;
+      for (const Future<>& f : as_completed(executor.submit_batch(calls))) {
+        (void)f.result();
+        ++collected;
+      }
+      ASSERT_EQ(collected, 1000);
+    }
+  }  // shutdown(wait=true)
+  EXPECT_TRUE(client_->future(sleeping_id).done());
+}
+
 TEST_F(ClientTest, ShutdownWithoutWaitReturnsAndTheFuturesGoOn) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   Executor executor = client_->executor();
