@@ -258,15 +258,17 @@ std::optional<absl::Time> Future::end_time() const {
   return absl::FromUnixNanos(end_time_);
 }
 
+std::optional<absl::Time> Future::StartTimeLocked() const {
+  if (start_time_ == kUnsetTime) return std::nullopt;
+  return absl::FromUnixNanos(start_time_);
+}
+
 std::optional<FutureEnding> Future::Ending() const {
   absl::MutexLock lock(&mu_);
   if (!IsFinal(state_)) return std::nullopt;
-  return FutureEnding{
-      .outcome = OutcomeLocked(),
-      .start_time = start_time_ == kUnsetTime
-                        ? std::nullopt
-                        : std::optional(absl::FromUnixNanos(start_time_)),
-      .end_time = absl::FromUnixNanos(end_time_)};
+  return FutureEnding{.outcome = OutcomeLocked(),
+                      .start_time = StartTimeLocked(),
+                      .end_time = absl::FromUnixNanos(end_time_)};
 }
 
 FutureSnapshot Future::Snapshot() const {
@@ -279,9 +281,7 @@ FutureSnapshot Future::Snapshot() const {
       .state = state_,
       .outcome = done ? std::optional<Outcome>(OutcomeLocked()) : std::nullopt,
       .submit_time = absl::FromUnixNanos(submit_time_),
-      .start_time = start_time_ == kUnsetTime
-                        ? std::nullopt
-                        : std::optional(absl::FromUnixNanos(start_time_)),
+      .start_time = StartTimeLocked(),
       .end_time =
           done ? std::optional(absl::FromUnixNanos(end_time_)) : std::nullopt,
       .deadline = deadline(),

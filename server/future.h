@@ -213,6 +213,9 @@ class Future {
     int withdraw_pid = 0;
   };
 
+  // When it started; unset if it has not.
+  std::optional<absl::Time> StartTimeLocked() const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The outcome as an Outcome; only when done.
   Outcome OutcomeLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Callbacks& CallbacksLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -196,6 +196,7 @@ void WaitAllDone(const std::vector<std::shared_ptr<FutureProxy>>& proxies,
       // Most often the caller has collected and released some meanwhile:
       // without those it is asked once more.
       std::erase_if(chunk, [](const auto& p) { return p->KnownDone(); });
+      if (chunk.empty()) continue;
       status = WaitChunk(client, chunk, timeout);
     }
     if (status.error_code() == grpc::StatusCode::NOT_FOUND) {
