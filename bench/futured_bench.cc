@@ -16,7 +16,10 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +28,7 @@
 #include "bench/echo_floor.h"
 #include "bench/proc_sample.h"
 #include "bench/workloads.h"
+#include "common/mutex_deadlock_detection.h"
 #include "futured/futured.h"
 #include "tests/integration/daemon_process.h"
 
@@ -205,13 +209,27 @@ int Main(const std::string& self) {
 }  // namespace
 }  // namespace futured::bench
 
+namespace {
+
+// --help lists this file's flags (absl's default looks for a file named
+// after the program, futured-bench.cc, and would match none).
+bool IsBenchFlagFile(absl::string_view filename) {
+  return absl::EndsWith(filename, "bench/futured_bench.cc");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  futured::ConfigureMutexDeadlockDetection();
+  absl::SetProgramUsageMessage(
+      "drives a futured daemon through the client library and prints one "
+      "line of figures per workload.\n  futured-bench [--workloads=...] "
+      "[--pools=...] [--target=HOST:PORT --daemon_pid=PID]");
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = IsBenchFlagFile;
+  usage.contains_helpshort_flags = IsBenchFlagFile;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
-#ifdef NDEBUG
-  // As futured does: Debian's abseil has its deadlock detector on, which
-  // serializes every Mutex destruction (one per client Future) on one lock.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-#endif
   if (absl::GetFlag(FLAGS_echo_server)) {
     return futured::bench::RunEchoServer(absl::GetFlag(FLAGS_listen));
   }

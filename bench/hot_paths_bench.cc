@@ -11,11 +11,12 @@
 #include "absl/time/time.h"
 #include "benchmark/benchmark.h"
 #include "common/future_id.h"
-#include "server/future.h"
-#include "server/future_table.h"
-#include "server/outcome.h"
-#include "server/task_registry.h"
-#include "server/thread_pool.h"
+#include "common/mutex_deadlock_detection.h"
+#include "server/engine/future_table.h"
+#include "server/future/future.h"
+#include "server/pools/thread_pool.h"
+#include "server/task/outcome.h"
+#include "server/task/task_registry.h"
 
 namespace futured::server {
 namespace {
@@ -103,10 +104,7 @@ BENCHMARK(BM_CompletionFanOut)->Arg(1)->Arg(100)->Arg(10000);
 }  // namespace futured::server
 
 int main(int argc, char** argv) {
-#ifdef NDEBUG
-  // As futured's release build does (server/main.cc).
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-#endif
+  futured::ConfigureMutexDeadlockDetection();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

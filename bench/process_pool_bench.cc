@@ -18,12 +18,12 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "server/builtin_tasks.h"
-#include "server/future.h"
-#include "server/pool.h"
-#include "server/process_pool.h"
-#include "server/task_registry.h"
-#include "server/thread_pool.h"
+#include "server/future/future.h"
+#include "server/pools/pool.h"
+#include "server/pools/process_pool.h"
+#include "server/pools/thread_pool.h"
+#include "server/task/task_registry.h"
+#include "server/tasks/builtin_tasks.h"
 
 namespace futured::server {
 namespace {

@@ -2,7 +2,7 @@
 #
 # Debian's gRPC and abseil are shared libraries built without TSan. gRPC's
 # threads synchronize inside it, where TSan cannot see, so a TSan build has
-# only the gRPC-free parts: futured_core, futured-worker, their unit tests
+# only the gRPC-free parts: the layers below rpc/, futured-worker, their unit tests
 # and tests/tsan. abseil's synchronization is made visible by
 # tests/tsan/absl_sync_annotations.cc, linked into every executable of the
 # build with futured_tsan_executable().

@@ -4,7 +4,7 @@
 // (about 2 s).
 //
 //   downloads [target]     target: host:port or unix:/path (default: see
-//                          common/daemon_target.h)
+//                          examples/daemon_target.h)
 //
 // The daemon runs simulate_download(url, seconds=2), which sleeps and
 // returns "Content from <url>"; the "Downloading ..." lines, printed by the
@@ -17,7 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/daemon_target.h"
+#include "examples/daemon_target.h"
 #include "futured/futured.h"
 
 namespace {

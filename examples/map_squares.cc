@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_join.h"
-#include "common/daemon_target.h"
+#include "examples/daemon_target.h"
 #include "futured/futured.h"
 
 int main(int argc, char** argv) {

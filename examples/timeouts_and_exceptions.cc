@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "common/daemon_target.h"
+#include "examples/daemon_target.h"
 #include "futured/futured.h"
 
 namespace {

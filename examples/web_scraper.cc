@@ -20,7 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "common/daemon_target.h"
+#include "examples/daemon_target.h"
 #include "futured/futured.h"
 
 namespace {

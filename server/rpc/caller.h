@@ -11,7 +11,7 @@
 #include "grpcpp/security/auth_context.h"
 #include "grpcpp/server_context.h"
 #include "grpcpp/support/string_ref.h"
-#include "server/bearer_tokens.h"
+#include "server/rpc/bearer_tokens.h"
 
 namespace futured::server::rpc {
 

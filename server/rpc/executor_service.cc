@@ -17,7 +17,6 @@
 #include "server/rpc/map_reactor.h"
 #include "server/rpc/progress_reactor.h"
 #include "server/rpc/proto_convert.h"
-#include "server/rpc/run_reactor.h"
 #include "server/rpc/wait_reactor.h"
 #include "server/rpc/watch_reactor.h"
 
@@ -206,10 +205,12 @@ grpc::ServerUnaryReactor* ExecutorService::Run(
   absl::StatusOr<std::shared_ptr<Future>> future =
       engine_->Start(*std::move(call), *timeout, Tracking::kPrivate, *caller);
   if (!future.ok()) return Answer(context, future.status());
-  return new RunReactor(deps(), *std::move(future),
-                        [response](const FutureSnapshot& snapshot) {
-                          ToProto(snapshot, response);
-                        });
+  return new FutureReactor(
+      deps(), *std::move(future), absl::InfiniteFuture(), grpc::Status::OK,
+      [response](const FutureSnapshot& snapshot) {
+        ToProto(snapshot, response);
+      },
+      FutureReactor::Owner::kThisCall);
 }
 
 grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(

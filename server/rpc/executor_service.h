@@ -10,11 +10,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.grpc.pb.h"
-#include "server/engine.h"
+#include "server/engine/engine.h"
+#include "server/engine/timer_queue.h"
 #include "server/rpc/caller.h"
 #include "server/rpc/waiting_calls.h"
 #include "server/rpc/waiting_reactor.h"
-#include "server/timer_queue.h"
 
 namespace futured::server::rpc {
 

@@ -1,5 +1,5 @@
-// Waits for one future: the Result call, and Cancel's short wait for a task to
-// stop.
+// Waits for one future: the Result call, Cancel's short wait for a task to
+// stop, and the Run call (submit and wait in one round trip).
 #ifndef FUTURED_SERVER_RPC_FUTURE_REACTOR_H_
 #define FUTURED_SERVER_RPC_FUTURE_REACTOR_H_
 
@@ -8,26 +8,32 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/time/time.h"
 #include "grpcpp/support/server_callback.h"
-#include "server/future.h"
+#include "server/future/future.h"
 #include "server/rpc/waiting_reactor.h"
 
 namespace futured::server::rpc {
 
-// A unary reactor that answers once `future` is done or `deadline` passes.
-// Done: OK, after fill(snapshot) has written the response. Deadline:
-// `on_deadline`, and if that is OK, fill(snapshot) too. Creates and deletes
-// itself (gRPC owns it between the handler's return and OnDone).
+// A unary reactor that answers once `future` is done or `deadline` passes
+// (absl::InfiniteFuture(): never). Done: OK, after fill(snapshot) has written
+// the response. Deadline: `on_deadline`, and if that is OK, fill(snapshot)
+// too. A future that is the call's own (Run's: nobody else holds it) is
+// cancelled when the call ends for any other reason (the client cancels, its
+// deadline passes, shutdown). Creates and deletes itself (gRPC owns it
+// between the handler's return and OnDone).
 class FutureReactor final
     : public WaitingReactor<FutureReactor, grpc::ServerUnaryReactor> {
  public:
   using Fill = absl::AnyInvocable<void(const FutureSnapshot&)>;
+  enum class Owner { kShared, kThisCall };
 
   FutureReactor(WaitDeps deps, std::shared_ptr<Future> future,
-                absl::Time deadline, grpc::Status on_deadline, Fill fill)
+                absl::Time deadline, grpc::Status on_deadline, Fill fill,
+                Owner owner = Owner::kShared)
       : WaitingReactor(deps),
         future_(std::move(future)),
         on_deadline_(std::move(on_deadline)),
-        fill_(std::move(fill)) {
+        fill_(std::move(fill)),
+        owner_(owner) {
     if (!Register()) return;
     Watch(future_, [](FutureReactor& r) { r.RequestFinish(grpc::Status::OK); });
     StartTimer(deadline,
@@ -42,10 +48,15 @@ class FutureReactor final
     if (status.ok()) fill_(future_->Snapshot());
     Finish(status);
   }
+  // A no-op once the future is done.
+  void OnEnded() {
+    if (owner_ == Owner::kThisCall) future_->Cancel(absl::Now());
+  }
 
   const std::shared_ptr<Future> future_;
   const grpc::Status on_deadline_;
   Fill fill_;
+  const Owner owner_;
 };
 
 }  // namespace futured::server::rpc

@@ -8,7 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.pb.h"
-#include "server/future.h"
+#include "server/future/future.h"
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/streaming_reactor.h"
 

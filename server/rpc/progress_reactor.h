@@ -9,7 +9,7 @@
 #include "absl/time/time.h"
 #include "futured/v1/future.pb.h"
 #include "grpcpp/support/status.h"
-#include "server/future.h"
+#include "server/future/future.h"
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/streaming_reactor.h"
 

@@ -12,10 +12,10 @@
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/support/status.h"
-#include "server/future.h"
-#include "server/pool.h"
-#include "server/task_metrics.h"
-#include "server/task_registry.h"
+#include "server/engine/task_metrics.h"
+#include "server/future/future.h"
+#include "server/pools/pool.h"
+#include "server/task/task_registry.h"
 
 namespace futured::server::rpc {
 

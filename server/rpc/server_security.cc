@@ -11,7 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "grpcpp/security/server_credentials.h"
-#include "server/bearer_tokens.h"
+#include "server/rpc/bearer_tokens.h"
 
 namespace futured::server::rpc {
 namespace {

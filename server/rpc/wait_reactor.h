@@ -8,9 +8,9 @@
 #include "absl/time/time.h"
 #include "futured/v1/executor.pb.h"
 #include "grpcpp/support/server_callback.h"
-#include "server/future.h"
+#include "server/future/future.h"
+#include "server/rpc/wait_condition.h"
 #include "server/rpc/waiting_reactor.h"
-#include "server/wait_condition.h"
 
 namespace futured::server::rpc {
 

@@ -11,9 +11,9 @@
 #include "absl/time/time.h"
 #include "grpcpp/support/server_callback.h"
 #include "grpcpp/support/status.h"
-#include "server/future.h"
+#include "server/engine/timer_queue.h"
+#include "server/future/future.h"
 #include "server/rpc/waiting_calls.h"
-#include "server/timer_queue.h"
 
 namespace futured::server::rpc {
 

@@ -10,7 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "futured/v1/executor.pb.h"
 #include "grpcpp/support/server_callback.h"
-#include "server/engine.h"
+#include "server/engine/engine.h"
 #include "server/rpc/streaming_reactor.h"
 
 namespace futured::server::rpc {

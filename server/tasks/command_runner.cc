@@ -15,10 +15,10 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/spawn_attributes.h"
+#include "server/os/spawn_attributes.h"
+#include "server/os/unique_fd.h"
 #include "server/tasks/os_error.h"
 #include "server/tasks/termination_request.h"
-#include "server/tasks/unique_fd.h"
 
 namespace futured::server {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "server/outcome.h"
+#include "server/task/outcome.h"
 
 namespace futured::server {
 

@@ -15,8 +15,8 @@
 #include "absl/time/clock.h"
 #include "server/tasks/command_runner.h"
 #include "server/tasks/result_object.h"
-#include "server/tasks/utf8_text.h"
-#include "server/value_builders.h"
+#include "server/task/utf8.h"
+#include "server/tasks/value_builders.h"
 
 namespace futured::server {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdint>
 
 #include "absl/time/time.h"
-#include "server/task_registry.h"
+#include "server/task/task_registry.h"
 #include "server/tasks/exec_allow_list.h"
 
 namespace futured::server {

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "server/tasks/utf8_text.h"
+#include "server/task/utf8.h"
 
 namespace futured::server {
 namespace {

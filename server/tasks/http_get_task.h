@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "server/task_registry.h"
+#include "server/task/task_registry.h"
 
 namespace futured::server {
 

@@ -3,7 +3,7 @@
 #define FUTURED_SERVER_TASKS_OS_ERROR_H_
 
 #include "absl/strings/string_view.h"
-#include "server/outcome.h"
+#include "server/task/outcome.h"
 
 namespace futured::server {
 

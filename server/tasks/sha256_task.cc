@@ -14,9 +14,9 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "server/os/unique_fd.h"
 #include "server/tasks/os_error.h"
 #include "server/tasks/result_object.h"
-#include "server/tasks/unique_fd.h"
 
 namespace futured::server {
 namespace {

@@ -2,7 +2,7 @@
 #ifndef FUTURED_SERVER_TASKS_SHA256_TASK_H_
 #define FUTURED_SERVER_TASKS_SHA256_TASK_H_
 
-#include "server/task_registry.h"
+#include "server/task/task_registry.h"
 
 namespace futured::server {
 

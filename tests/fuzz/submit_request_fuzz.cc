@@ -13,11 +13,11 @@
 #include "absl/status/statusor.h"
 #include "common/future_id.h"
 #include "futured/v1/executor.pb.h"
-#include "server/argument_limits.h"
-#include "server/builtin_tasks.h"
-#include "server/request_index.h"
+#include "server/engine/argument_limits.h"
+#include "server/engine/request_index.h"
 #include "server/rpc/proto_convert.h"
-#include "server/task_registry.h"
+#include "server/task/task_registry.h"
+#include "server/tasks/builtin_tasks.h"
 
 namespace {
 

@@ -1,0 +1,100 @@
+#include "server/daemon/prometheus_text.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "absl/strings/string_view.h"
+
+namespace futured::server {
+namespace {
+
+// A label value with \, " and newline escaped, as the format requires.
+std::string Quoted(absl::string_view value) {
+  return absl::StrCat(
+      "\"",
+      absl::StrReplaceAll(value,
+                          {{"\\", "\\\\"}, {"\"", "\\\""}, {"\n", "\\n"}}),
+      "\"");
+}
+
+void Family(std::string& out, absl::string_view name, absl::string_view type,
+            absl::string_view help) {
+  absl::StrAppend(&out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ",
+                  type, "\n");
+}
+
+void PoolFamily(std::string& out, const std::vector<PoolStats>& pools,
+                absl::string_view name, absl::string_view type,
+                absl::string_view help, int64_t PoolStats::*field) {
+  Family(out, name, type, help);
+  for (const PoolStats& pool : pools) {
+    absl::StrAppend(&out, name, "{pool=", Quoted(pool.name),
+                    ",kind=", Quoted(pool.kind), "} ", pool.*field, "\n");
+  }
+}
+
+void Outcomes(std::string& out, const std::vector<FunctionStats>& functions) {
+  constexpr absl::string_view kName = "futured_tasks_completed_total";
+  Family(out, kName, "counter", "Done futures by function and outcome.");
+  for (const FunctionStats& f : functions) {
+    for (const auto& [outcome, count] :
+         {std::pair<absl::string_view, int64_t>{"finished", f.finished},
+          {"failed", f.failed},
+          {"cancelled", f.cancelled}}) {
+      absl::StrAppend(&out, kName, "{function=", Quoted(f.name),
+                      ",outcome=", Quoted(outcome), "} ", count, "\n");
+    }
+  }
+}
+
+void RunTimes(std::string& out, const std::vector<FunctionStats>& functions) {
+  constexpr absl::string_view kName = "futured_task_run_seconds";
+  Family(out, kName, "histogram",
+         "How long tasks ran, start to end, by function.");
+  for (const FunctionStats& f : functions) {
+    const std::string function = Quoted(f.name);
+    for (size_t i = 0; i < kRunTimeBuckets.size(); ++i) {
+      absl::StrAppend(&out, kName, "_bucket{function=", function, ",le=\"",
+                      kRunTimeBuckets[i], "\"} ", f.run_time_buckets[i], "\n");
+    }
+    absl::StrAppend(&out, kName, "_bucket{function=", function,
+                    ",le=\"+Inf\"} ", f.run_count, "\n", kName,
+                    "_sum{function=", function, "} ", f.run_seconds_sum, "\n",
+                    kName, "_count{function=", function, "} ", f.run_count,
+                    "\n");
+  }
+}
+
+}  // namespace
+
+std::string RenderPrometheusText(const DaemonFigures& figures) {
+  std::string out;
+  Family(out, "futured_build_info", "gauge", "Always 1; the version label.");
+  absl::StrAppend(&out, "futured_build_info{version=", Quoted(figures.version),
+                  "} 1\n");
+  Family(out, "futured_start_time_seconds", "gauge",
+         "When the daemon started, in seconds since the epoch.");
+  absl::StrAppend(&out, "futured_start_time_seconds ",
+                  absl::ToUnixSeconds(figures.start_time), "\n");
+  PoolFamily(out, figures.pools, "futured_pool_workers", "gauge",
+             "Threads or worker processes of each pool.", &PoolStats::workers);
+  PoolFamily(out, figures.pools, "futured_pool_queued", "gauge",
+             "Futures waiting in each pool's queue.", &PoolStats::queued);
+  PoolFamily(out, figures.pools, "futured_pool_running", "gauge",
+             "Tasks running in each pool.", &PoolStats::running);
+  PoolFamily(out, figures.pools, "futured_pool_queue_capacity", "gauge",
+             "Futures each pool may queue.", &PoolStats::queue_capacity);
+  PoolFamily(out, figures.pools, "futured_pool_worker_restarts_total",
+             "counter", "Worker processes a process pool has replaced.",
+             &PoolStats::worker_restarts);
+  Outcomes(out, figures.functions);
+  RunTimes(out, figures.functions);
+  Family(out, "futured_futures", "gauge", "Futures in the future table.");
+  absl::StrAppend(&out, "futured_futures ", figures.futures, "\n");
+  Family(out, "futured_waiting_calls", "gauge",
+         "RPCs waiting on futures (Result, Wait, AsCompleted, Map, Cancel, "
+         "Watch).");
+  absl::StrAppend(&out, "futured_waiting_calls ", figures.waiting_calls, "\n");
+  return out;
+}
+
+}  // namespace futured::server

@@ -1,0 +1,32 @@
+// The daemon's figures in Prometheus' text exposition format (version 0.0.4).
+#ifndef FUTURED_SERVER_DAEMON_PROMETHEUS_TEXT_H_
+#define FUTURED_SERVER_DAEMON_PROMETHEUS_TEXT_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "server/engine/task_metrics.h"
+#include "server/pools/pool.h"
+
+namespace futured::server {
+
+// Everything /metrics shows, gathered at one scrape; GetStats carries the
+// same figures.
+struct DaemonFigures {
+  std::vector<PoolStats> pools;
+  std::vector<FunctionStats> functions;
+  int64_t futures = 0;        // in the future table
+  int64_t waiting_calls = 0;  // RPCs waiting on futures
+  absl::Time start_time;
+  std::string version;
+};
+
+// Renders `figures` as futured_* metric families, each with HELP and TYPE
+// lines. A pure function.
+std::string RenderPrometheusText(const DaemonFigures& figures);
+
+}  // namespace futured::server
+
+#endif  // FUTURED_SERVER_DAEMON_PROMETHEUS_TEXT_H_

@@ -1,0 +1,273 @@
+#include "server/engine/engine.h"
+
+#include <algorithm>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/future_id.h"
+#include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+
+namespace futured::server {
+namespace {
+
+constexpr absl::string_view kDefaultPool = "thread";
+
+absl::Duration ExpiryPeriod(absl::Duration retention) {
+  return std::clamp(retention / 10, absl::Milliseconds(100), absl::Seconds(10));
+}
+
+std::vector<std::string> FunctionNames(const TaskRegistry& registry) {
+  std::vector<std::string> names;
+  for (const TaskSpec* spec : registry.List()) names.push_back(spec->name);
+  return names;
+}
+
+// Identifies a bound call, for telling a retried request from another call
+// under the same request ID. Values are serialized deterministically (an
+// object's keys in order), so equal calls hash equally.
+uint64_t CallFingerprint(const PreparedCall& call,
+                         std::optional<absl::Duration> timeout) {
+  std::string bytes;
+  {
+    google::protobuf::io::StringOutputStream stream(&bytes);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    for (size_t i = 0; i < call.args.size(); ++i) {
+      const google::protobuf::Value& value = call.args.Get(i);
+      coded.WriteVarint64(value.ByteSizeLong());
+      value.SerializeWithCachedSizes(&coded);
+    }
+  }
+  return absl::HashOf(call.spec->name, call.pool->name(), bytes,
+                      timeout.has_value(),
+                      timeout.value_or(absl::ZeroDuration()));
+}
+
+}  // namespace
+
+Engine::Engine(EngineOptions options, const TaskRegistry* registry,
+               TimerQueue* timers)
+    : options_(std::move(options)),
+      registry_(registry),
+      timers_(timers),
+      table_(options_.retention),
+      metrics_(std::make_shared<TaskMetrics>(FunctionNames(*registry))),
+      pending_(
+          std::make_shared<PendingLimit>(options_.max_pending_per_principal)) {
+  for (const PoolOptions& pool_options : options_.pools) {
+    std::unique_ptr<Pool> pool = std::visit(
+        [](const auto& o) -> std::unique_ptr<Pool> {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, ThreadPool::Options>) {
+            return std::make_unique<ThreadPool>(o);
+          } else {
+            return std::make_unique<ProcessPool>(o);
+          }
+        },
+        pool_options);
+    std::string name = pool->name();
+    pools_.emplace(std::move(name), std::move(pool));
+  }
+  absl::MutexLock lock(&expiry_->mu);
+  ScheduleExpiryLocked(expiry_);
+}
+
+Engine::~Engine() {
+  {
+    absl::MutexLock lock(&expiry_->mu);
+    expiry_->stopped = true;
+    timers_->Cancel(expiry_->timer);
+  }
+  Shutdown(absl::ZeroDuration());
+}
+
+absl::StatusOr<PreparedCall> Engine::Prepare(
+    absl::string_view function,
+    const google::protobuf::RepeatedPtrField<google::protobuf::Value>& args,
+    const google::protobuf::Struct& kwargs, absl::string_view pool) const {
+  if (function.empty()) {
+    return absl::InvalidArgumentError("function is empty");
+  }
+  if (pool.empty()) pool = kDefaultPool;
+  auto pool_it = pools_.find(pool);
+  if (pool_it == pools_.end()) {
+    std::vector<std::string> names;
+    for (const auto& [name, p] : pools_) names.push_back(name);
+    return absl::NotFoundError(absl::StrCat(
+        "pool '", pool,
+        "' is not configured (pools: ", absl::StrJoin(names, ", "), ")"));
+  }
+  absl::StatusOr<const TaskSpec*> spec = registry_->Find(function);
+  if (!spec.ok()) return spec.status();
+  if (absl::Status within =
+          CheckArgumentLimits(args, kwargs, options_.argument_limits);
+      !within.ok()) {
+    return within;
+  }
+  absl::StatusOr<BoundArgs> bound = BindArgs(**spec, args, kwargs);
+  if (!bound.ok()) return bound.status();
+  if ((*spec)->validate) {
+    if (absl::Status valid = (*spec)->validate(*bound); !valid.ok()) {
+      return valid;
+    }
+  }
+  return PreparedCall{
+      .spec = *spec, .args = *std::move(bound), .pool = pool_it->second.get()};
+}
+
+absl::StatusOr<std::shared_ptr<Future>> Engine::Start(
+    PreparedCall call, std::optional<absl::Duration> timeout, Tracking tracking,
+    absl::string_view principal) {
+  std::vector<PreparedCall> one;
+  one.push_back(std::move(call));
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
+      StartAll(std::move(one), timeout, tracking, principal);
+  if (!futures.ok()) return futures.status();
+  return std::move(futures->front());
+}
+
+absl::StatusOr<std::vector<std::shared_ptr<Future>>> Engine::StartAll(
+    std::vector<PreparedCall> calls, std::optional<absl::Duration> timeout,
+    Tracking tracking, absl::string_view principal) {
+  if (calls.empty()) return std::vector<std::shared_ptr<Future>>();
+  Pool* const pool = calls.front().pool;
+  for (const PreparedCall& call : calls) {
+    if (call.pool != pool) {
+      return absl::InvalidArgumentError(
+          "calls started together must run in one pool");
+    }
+  }
+  const auto count = static_cast<int64_t>(calls.size());
+  if (absl::Status slots = pending_->Acquire(principal, count); !slots.ok()) {
+    return slots;
+  }
+  const absl::Time now = absl::Now();
+  const absl::Time deadline = timeout ? now + *timeout : absl::InfiniteFuture();
+  std::vector<std::shared_ptr<Future>> futures;
+  std::vector<QueuedTask> tasks;
+  futures.reserve(calls.size());
+  tasks.reserve(calls.size());
+  for (PreparedCall& call : calls) {
+    auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
+                                           pool->name(), now, deadline);
+    futures.push_back(future);
+    tasks.push_back(
+        QueuedTask{std::move(future),
+                   Task{.spec = call.spec, .args = std::move(call.args)}});
+  }
+  if (absl::Status queued = pool->SubmitAll(std::move(tasks)); !queued.ok()) {
+    pending_->Release(principal, count);
+    return queued;
+  }
+  for (const std::shared_ptr<Future>& future : futures) {
+    AccountWhenDone(future, principal);
+    if (tracking == Tracking::kInTable) table_.Insert(future, principal);
+    if (timeout) ScheduleDeadline(future);
+  }
+  return futures;
+}
+
+absl::StatusOr<std::shared_ptr<Future>> Engine::StartOnce(
+    const RequestKey& key, PreparedCall call,
+    std::optional<absl::Duration> timeout) {
+  const uint64_t fingerprint = CallFingerprint(call, timeout);
+  return requests_.StartOnce(
+      key, fingerprint,
+      [&](absl::string_view id) { return table_.Find(id, key.principal); },
+      [&]() {
+        return Start(std::move(call), timeout, Tracking::kInTable,
+                     key.principal);
+      });
+}
+
+void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
+  std::weak_ptr<Future> weak = future;
+  const TimerQueue::TimerId timer =
+      timers_->Schedule(future->deadline(), [weak] {
+        std::shared_ptr<Future> f = weak.lock();
+        if (f == nullptr) return;
+        TaskError timeout{
+            .type = "TimeoutError",
+            .message = absl::StrCat("task ", f->function(),
+                                    " did not finish before its deadline")};
+        f->FailAndStop(std::move(timeout), absl::Now());
+      });
+  future->AddDoneCallback([timers = timers_, timer] { timers->Cancel(timer); });
+}
+
+void Engine::AccountWhenDone(const std::shared_ptr<Future>& future,
+                             absl::string_view principal) {
+  // The future itself runs its callbacks, from inside one of its methods, so
+  // it outlives them; a shared_ptr here would be a cycle until it is done.
+  std::shared_ptr<PendingLimit> pending;
+  std::string owner;
+  if (pending_->enabled()) {
+    pending = pending_;
+    owner = std::string(principal);
+  }
+  future->AddDoneCallback([metrics = metrics_, pending = std::move(pending),
+                           principal = std::move(owner), f = future.get()] {
+    const TaskOutcome outcome =
+        f->state() == FutureState::kCancelled
+            ? TaskOutcome::kCancelled
+            : (f->Raised() ? TaskOutcome::kFailed : TaskOutcome::kFinished);
+    metrics->Record(f->function(), outcome, f->RunTime());
+    if (pending != nullptr) pending->Release(principal);
+  });
+}
+
+void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {
+  const absl::Time when = absl::Now() + ExpiryPeriod(options_.retention);
+  state->timer = timers_->Schedule(when, [this, state] {
+    absl::MutexLock lock(&state->mu);
+    if (state->stopped) return;  // `this` is gone or going
+    std::vector<std::shared_ptr<Future>> expired =
+        table_.ExpireFinished(absl::Now());
+    if (requests_.size() > 0) {
+      for (const auto& future : expired) requests_.Forget(future->id());
+    }
+    ScheduleExpiryLocked(state);
+  });
+}
+
+absl::StatusOr<std::shared_ptr<Future>> Engine::Find(
+    absl::string_view id, absl::string_view principal) const {
+  return table_.Find(id, principal);
+}
+
+absl::StatusOr<int64_t> Engine::Release(absl::Span<const std::string> ids,
+                                        absl::string_view principal) {
+  absl::StatusOr<int64_t> released = table_.Release(ids, principal);
+  if (released.ok() && requests_.size() > 0) {
+    for (const std::string& id : ids) requests_.Forget(id);
+  }
+  return released;
+}
+
+std::vector<PoolStats> Engine::PoolStatistics() const {
+  std::vector<PoolStats> stats;
+  for (const auto& [name, pool] : pools_) stats.push_back(pool->Stats());
+  return stats;
+}
+
+bool Engine::Shutdown(absl::Duration grace) {
+  if (std::exchange(shut_down_, true)) return true;
+  // One grace for all pools: running tasks of each have had it by the time
+  // its pool's turn comes.
+  const absl::Time deadline = absl::Now() + grace;
+  for (auto& [name, pool] : pools_) pool->StopAccepting();
+  bool all_stopped = true;
+  for (auto& [name, pool] : pools_) {
+    const absl::Duration left =
+        std::max(deadline - absl::Now(), absl::ZeroDuration());
+    all_stopped = pool->Shutdown(left) && all_stopped;
+  }
+  return all_stopped;
+}
+
+}  // namespace futured::server

@@ -1,0 +1,177 @@
+// The daemon's engine: tasks, pools, futures and timers behind one interface.
+#ifndef FUTURED_SERVER_ENGINE_ENGINE_H_
+#define FUTURED_SERVER_ENGINE_ENGINE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "google/protobuf/struct.pb.h"
+#include "server/engine/argument_limits.h"
+#include "server/engine/future_table.h"
+#include "server/engine/pending_limit.h"
+#include "server/engine/request_index.h"
+#include "server/engine/task_metrics.h"
+#include "server/engine/timer_queue.h"
+#include "server/future/future.h"
+#include "server/pools/pool.h"
+#include "server/pools/process_pool.h"
+#include "server/pools/thread_pool.h"
+#include "server/task/task_registry.h"
+
+namespace futured::server {
+
+// One pool's configuration; its kind is the alternative held.
+using PoolOptions = std::variant<ThreadPool::Options, ProcessPool::Options>;
+
+struct EngineOptions {
+  // Pools by name (names must differ). A Submit naming no pool uses
+  // "thread", so one of them should be called that.
+  std::vector<PoolOptions> pools = {ThreadPool::Options{}};
+  absl::Duration retention = absl::Hours(1);  // of finished futures
+  ArgumentLimits argument_limits = {};        // checked by Prepare()
+  // Unfinished futures one principal may have (Submit, Run, Map alike);
+  // 0: unlimited.
+  int64_t max_pending_per_principal = 0;
+};
+
+// A call checked and bound, ready to be started (possibly many times, as Map
+// does): the task, its arguments and the pool to run in.
+struct PreparedCall {
+  const TaskSpec* spec = nullptr;
+  BoundArgs args;
+  Pool* pool = nullptr;
+};
+
+// Where a started future lives.
+enum class Tracking {
+  kInTable,  // findable by ID until released or expired (Submit)
+  kPrivate,  // held only by the caller (Map's futures)
+};
+
+// What the gRPC layer drives: it binds calls to registered tasks, starts
+// futures in named pools, enforces Submit timeouts, keeps the future table
+// and expires old futures. Every future belongs to the principal that
+// started it (a name the gRPC layer derives from the caller's credentials;
+// "" is the anonymous caller when authentication is off), and only that
+// principal finds or releases it. Knows nothing of gRPC. Thread-safe; never
+// blocks except in Shutdown(). `registry` and `timers` must outlive it.
+class Engine {
+ public:
+  Engine(EngineOptions options, const TaskRegistry* registry,
+         TimerQueue* timers);
+  ~Engine();  // Shutdown(absl::ZeroDuration()) unless already shut down
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Finds the function and pool and binds the arguments. NOT_FOUND for an
+  // unknown function or pool ("" is "thread"); before binding,
+  // INVALID_ARGUMENT / RESOURCE_EXHAUSTED for arguments nested too deep or
+  // too large (EngineOptions::argument_limits); INVALID_ARGUMENT for
+  // arguments that do not fit the function; and whatever the task's own
+  // TaskSpec::validate says of them (e.g. PERMISSION_DENIED).
+  absl::StatusOr<PreparedCall> Prepare(
+      absl::string_view function,
+      const google::protobuf::RepeatedPtrField<google::protobuf::Value>& args,
+      const google::protobuf::Struct& kwargs, absl::string_view pool) const;
+
+  // Queues a new future for `call`, owned by `principal`. With a timeout,
+  // the future fails with TimeoutError when it passes (its task is told to
+  // stop; a process pool kills its worker). RESOURCE_EXHAUSTED when the
+  // pool's queue is full or `principal` has max_pending_per_principal
+  // unfinished futures; UNAVAILABLE once shutting down or while a process
+  // pool has no worker.
+  absl::StatusOr<std::shared_ptr<Future>> Start(
+      PreparedCall call, std::optional<absl::Duration> timeout,
+      Tracking tracking, absl::string_view principal);
+
+  // Start() for many calls in one pool (a Map's inputs), with one queue
+  // operation and one pending-limit check for them all: every future is
+  // queued, in order, or none is, with Start()'s errors. INVALID_ARGUMENT
+  // when the calls name different pools.
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> StartAll(
+      std::vector<PreparedCall> calls, std::optional<absl::Duration> timeout,
+      Tracking tracking, absl::string_view principal);
+
+  // Start() into the table, once per `key`: a retry with the same key gets
+  // the future the first call started while the table keeps it, even when
+  // it is done, and nothing new runs. ALREADY_EXISTS when `key` started a
+  // different call (another function, arguments, pool or timeout; arguments
+  // are compared after binding, so sleep(1) and sleep(seconds=1) are the
+  // same call). `key.request_id` must be non-empty and valid
+  // (RequestIndex::ValidateRequestId). The future is owned by
+  // `key.principal`.
+  absl::StatusOr<std::shared_ptr<Future>> StartOnce(
+      const RequestKey& key, PreparedCall call,
+      std::optional<absl::Duration> timeout);
+
+  // The table's lookup and release, for `principal`'s own futures: another
+  // principal's future is NOT_FOUND, exactly as an unknown ID.
+  absl::StatusOr<std::shared_ptr<Future>> Find(
+      absl::string_view id, absl::string_view principal) const;
+  absl::StatusOr<int64_t> Release(absl::Span<const std::string> ids,
+                                  absl::string_view principal);
+
+  std::vector<const TaskSpec*> Functions() const { return registry_->List(); }
+  std::vector<PoolStats> PoolStatistics() const;
+  // Done futures by function and outcome, and their run times.
+  std::vector<FunctionStats> FunctionStatistics() const {
+    return metrics_->Snapshot();
+  }
+  int64_t FutureCount() const { return table_.size(); }
+  // Request IDs remembered (at most one per future in the table).
+  int64_t RequestIdCount() const { return requests_.size(); }
+  TimerQueue& timers() const { return *timers_; }
+
+  // Stops every pool, one after the other: queued futures are cancelled,
+  // running tasks get what is left of `grace` (counted from this call) to
+  // finish, then their tokens are cancelled (a process pool kills their
+  // workers). Returns false if a thread-pool task ignored its token. Blocks;
+  // a second call does nothing. Call from the owner's thread only.
+  bool Shutdown(absl::Duration grace);
+
+ private:
+  // Guards the periodic expiry timer against running after destruction.
+  struct ExpiryState {
+    absl::Mutex mu;
+    bool stopped ABSL_GUARDED_BY(mu) = false;
+    TimerQueue::TimerId timer ABSL_GUARDED_BY(mu) = 0;
+  };
+
+  void ScheduleDeadline(const std::shared_ptr<Future>& future);
+  // Once the future is done, counts it in metrics_ and gives `principal`'s
+  // pending slot back.
+  void AccountWhenDone(const std::shared_ptr<Future>& future,
+                       absl::string_view principal);
+  // Schedules the next sweep of the future table. Requires state->mu.
+  void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu);
+
+  const EngineOptions options_;
+  const TaskRegistry* const registry_;
+  TimerQueue* const timers_;
+  FutureTable table_;
+  RequestIndex requests_;  // entries only for futures in table_
+  // Shared with done-callbacks, which may run after the engine is gone (a
+  // thread-pool task that ignored shutdown).
+  const std::shared_ptr<TaskMetrics> metrics_;
+  // Shared with done-callbacks, as metrics_ is.
+  const std::shared_ptr<PendingLimit> pending_;
+  std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools_;
+  const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
+  bool shut_down_ = false;  // touched only by the owner's thread
+};
+
+}  // namespace futured::server
+
+#endif  // FUTURED_SERVER_ENGINE_ENGINE_H_

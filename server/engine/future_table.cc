@@ -1,0 +1,101 @@
+#include "server/engine/future_table.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace futured::server {
+
+FutureTable::FutureTable(absl::Duration retention) : retention_(retention) {}
+
+namespace {
+
+absl::Status NotFound(absl::string_view id) {
+  return absl::NotFoundError(absl::StrCat("future ", id, " not found"));
+}
+
+}  // namespace
+
+void FutureTable::Insert(std::shared_ptr<Future> future,
+                         absl::string_view owner) {
+  if (future->id().size() > kMaxIdSize) {
+    std::fprintf(stderr, "FutureTable: id '%s' is longer than %zu bytes\n",
+                 future->id().c_str(), kMaxIdSize);
+    std::abort();
+  }
+  Future* raw = future.get();
+  {
+    absl::MutexLock lock(&mu_);
+    const std::string* interned = &*owners_.emplace(owner).first;
+    const absl::string_view key = future->id();
+    futures_.emplace(key,
+                     Entry{.future = std::move(future), .owner = interned});
+  }
+  raw->AddDoneCallback([this, raw] { OnDone(*raw); });
+}
+
+void FutureTable::OnDone(const Future& future) {
+  Ended ended{.end_time = future.end_time().value_or(absl::Now()),
+              .id = {},
+              .id_size = static_cast<uint8_t>(future.id().size())};
+  std::memcpy(ended.id.data(), future.id().data(), ended.id_size);
+  absl::MutexLock lock(&mu_);
+  ended_.push_back(ended);
+}
+
+const FutureTable::Entry* FutureTable::FindOwned(
+    absl::string_view id, absl::string_view owner) const {
+  auto it = futures_.find(id);
+  if (it == futures_.end() || *it->second.owner != owner) return nullptr;
+  return &it->second;
+}
+
+absl::StatusOr<std::shared_ptr<Future>> FutureTable::Find(
+    absl::string_view id, absl::string_view owner) const {
+  absl::MutexLock lock(&mu_);
+  const Entry* entry = FindOwned(id, owner);
+  if (entry == nullptr) return NotFound(id);
+  return entry->future;
+}
+
+absl::StatusOr<int64_t> FutureTable::Release(absl::Span<const std::string> ids,
+                                             absl::string_view owner) {
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : ids) {
+    const Entry* entry = FindOwned(id, owner);
+    if (entry == nullptr) return NotFound(id);
+    if (!entry->future->done()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "future ", id, " is ", FutureStateName(entry->future->state()),
+          "; only done futures can be released (cancel it first)"));
+    }
+  }
+  int64_t released = 0;
+  for (const std::string& id : ids) released += futures_.erase(id);
+  return released;
+}
+
+std::vector<std::shared_ptr<Future>> FutureTable::ExpireFinished(
+    absl::Time now) {
+  std::vector<std::shared_ptr<Future>> removed;
+  absl::MutexLock lock(&mu_);
+  while (!ended_.empty() && ended_.front().end_time + retention_ <= now) {
+    auto it = futures_.find(ended_.front().view());
+    if (it != futures_.end()) {
+      removed.push_back(std::move(it->second.future));
+      futures_.erase(it);
+    }
+    ended_.pop_front();
+  }
+  return removed;
+}
+
+int64_t FutureTable::size() const {
+  absl::MutexLock lock(&mu_);
+  return futures_.size();
+}
+
+}  // namespace futured::server

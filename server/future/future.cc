@@ -1,0 +1,293 @@
+#include "server/future/future.h"
+
+#include <utility>
+#include <variant>
+
+namespace futured::server {
+namespace {
+
+void RunCallbacks(std::map<Future::CallbackId, Future::Callback> callbacks) {
+  for (auto& [id, callback] : callbacks) std::move(callback)();
+}
+
+void RunChangeCallbacks(
+    const std::vector<std::shared_ptr<const Future::ChangeCallback>>&
+        callbacks) {
+  for (const auto& callback : callbacks) (*callback)();
+}
+
+bool IsFinal(FutureState state) {
+  return state == FutureState::kFinished || state == FutureState::kCancelled;
+}
+
+}  // namespace
+
+const char* FutureStateName(FutureState state) {
+  switch (state) {
+    case FutureState::kPending:
+      return "PENDING";
+    case FutureState::kRunning:
+      return "RUNNING";
+    case FutureState::kFinished:
+      return "FINISHED";
+    case FutureState::kCancelled:
+      return "CANCELLED";
+  }
+  return "UNKNOWN";
+}
+
+// See kNoDeadline: the size that keeps a retained future within 512 bytes.
+static_assert(sizeof(Future) <= 240);
+
+Future::Future(std::string id, std::string function, std::string pool,
+               absl::Time submit_time, absl::Time deadline)
+    : id_(std::move(id)),
+      function_(std::move(function)),
+      pool_(std::move(pool)),
+      submit_time_(absl::ToUnixNanos(submit_time)),
+      deadline_(absl::ToUnixNanos(deadline)) {}
+
+bool Future::Start(absl::Time now, int worker_pid) {
+  std::vector<std::shared_ptr<const ChangeCallback>> changed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != FutureState::kPending) return false;
+    state_ = FutureState::kRunning;
+    start_time_ = absl::ToUnixNanos(now);
+    worker_pid_ = worker_pid;
+    if (callbacks_) callbacks_->withdraw = nullptr;
+    changed = ChangeCallbacksLocked();
+  }
+  RunChangeCallbacks(changed);
+  return true;
+}
+
+bool Future::SetWithdraw(Withdraw withdraw, int worker_pid) {
+  absl::MutexLock lock(&mu_);
+  if (state_ != FutureState::kPending) return false;
+  Callbacks& callbacks = CallbacksLocked();
+  callbacks.withdraw = std::move(withdraw);
+  callbacks.withdraw_pid = worker_pid;
+  return true;
+}
+
+std::vector<std::shared_ptr<const Future::ChangeCallback>>
+Future::WithdrawOrStartLocked(absl::Time now) {
+  if (state_ != FutureState::kPending || !callbacks_ || !callbacks_->withdraw) {
+    return {};
+  }
+  const bool withdrawn = callbacks_->withdraw();
+  callbacks_->withdraw = nullptr;
+  if (withdrawn) return {};
+  state_ = FutureState::kRunning;
+  start_time_ = absl::ToUnixNanos(now);
+  worker_pid_ = callbacks_->withdraw_pid;
+  return ChangeCallbacksLocked();
+}
+
+bool Future::SetProgress(Progress progress) {
+  std::vector<std::shared_ptr<const ChangeCallback>> changed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != FutureState::kRunning) return false;
+    if (progress_) {
+      *progress_ = std::move(progress);
+    } else {
+      progress_ = std::make_unique<Progress>(std::move(progress));
+    }
+    changed = ChangeCallbacksLocked();
+  }
+  RunChangeCallbacks(changed);
+  return true;
+}
+
+Future::CallbackId Future::AddChangeCallback(ChangeCallback callback) {
+  absl::MutexLock lock(&mu_);
+  const CallbackId id = next_callback_id_++;
+  if (!IsFinal(state_)) {
+    CallbacksLocked().change.emplace(
+        id, std::make_shared<const ChangeCallback>(std::move(callback)));
+  }
+  return id;
+}
+
+void Future::RemoveChangeCallback(CallbackId id) {
+  absl::MutexLock lock(&mu_);
+  if (callbacks_) callbacks_->change.erase(id);
+}
+
+std::vector<std::shared_ptr<const Future::ChangeCallback>>
+Future::ChangeCallbacksLocked() const {
+  std::vector<std::shared_ptr<const ChangeCallback>> callbacks;
+  if (!callbacks_) return callbacks;
+  callbacks.reserve(callbacks_->change.size());
+  for (const auto& [id, callback] : callbacks_->change) {
+    callbacks.push_back(callback);
+  }
+  return callbacks;
+}
+
+bool Future::Finish(Outcome outcome, absl::Time now) {
+  std::map<CallbackId, Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (IsFinal(state_)) return false;
+    const bool cancelled = IsCancelled(outcome);
+    if (cancelled && state_ == FutureState::kPending) return false;
+    callbacks = CompleteLocked(
+        cancelled ? FutureState::kCancelled : FutureState::kFinished,
+        std::move(outcome), now);
+  }
+  RunCallbacks(std::move(callbacks));
+  return true;
+}
+
+bool Future::FailAndStop(TaskError error, absl::Time now) {
+  std::map<CallbackId, Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (IsFinal(state_)) return false;
+    // Whoever hears of the failure needs no change-callback of a start.
+    WithdrawOrStartLocked(now);
+    callbacks = CompleteLocked(FutureState::kFinished, std::move(error), now);
+  }
+  // Outside the lock, as the token runs its cancel callbacks.
+  token_.Cancel();
+  RunCallbacks(std::move(callbacks));
+  return true;
+}
+
+CancelAction Future::Cancel(absl::Time now) {
+  return CancelUnlessLeftRunning(now, /*leave_running=*/false);
+}
+
+CancelAction Future::CancelIfPending(absl::Time now) {
+  return CancelUnlessLeftRunning(now, /*leave_running=*/true);
+}
+
+CancelAction Future::CancelUnlessLeftRunning(absl::Time now,
+                                             bool leave_running) {
+  std::map<CallbackId, Callback> callbacks;
+  std::vector<std::shared_ptr<const ChangeCallback>> started;
+  CancelAction action = CancelAction::kStopRequested;
+  {
+    absl::MutexLock lock(&mu_);
+    if (IsFinal(state_)) return CancelAction::kAlreadyDone;
+    started = WithdrawOrStartLocked(now);
+    if (state_ == FutureState::kRunning && leave_running) {
+      action = CancelAction::kLeftRunning;
+    } else if (state_ == FutureState::kPending) {
+      action = CancelAction::kCancelledPending;
+      callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
+    }
+  }
+  RunChangeCallbacks(started);
+  if (action == CancelAction::kLeftRunning) return action;
+  // Outside the lock, as the token runs its cancel callbacks. A pending
+  // future's token is cancelled too, for whoever holds it in a queue.
+  token_.Cancel();
+  RunCallbacks(std::move(callbacks));
+  return action;
+}
+
+std::map<Future::CallbackId, Future::Callback> Future::CompleteLocked(
+    FutureState state, Outcome outcome, absl::Time now) {
+  state_ = state;
+  if (auto* value = std::get_if<google::protobuf::Value>(&outcome)) {
+    value_ = std::move(*value);
+  } else if (auto* error = std::get_if<TaskError>(&outcome)) {
+    error_ = std::make_unique<TaskError>(std::move(*error));
+  }
+  end_time_ = absl::ToUnixNanos(now);
+  // Nothing changes any more, and no callback is added after this.
+  std::unique_ptr<Callbacks> callbacks = std::move(callbacks_);
+  if (!callbacks) return {};
+  return std::move(callbacks->done);
+}
+
+Outcome Future::OutcomeLocked() const {
+  if (state_ == FutureState::kCancelled) return Cancelled{};
+  if (error_) return *error_;
+  return value_;
+}
+
+Future::Callbacks& Future::CallbacksLocked() {
+  if (!callbacks_) callbacks_ = std::make_unique<Callbacks>();
+  return *callbacks_;
+}
+
+Future::CallbackId Future::AddDoneCallback(Callback callback) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!IsFinal(state_)) {
+      const CallbackId id = next_callback_id_++;
+      CallbacksLocked().done.emplace(id, std::move(callback));
+      return id;
+    }
+  }
+  std::move(callback)();
+  return 0;
+}
+
+void Future::RemoveDoneCallback(CallbackId id) {
+  absl::MutexLock lock(&mu_);
+  if (callbacks_) callbacks_->done.erase(id);
+}
+
+FutureState Future::state() const {
+  absl::MutexLock lock(&mu_);
+  return state_;
+}
+
+bool Future::done() const { return IsFinal(state()); }
+
+bool Future::Raised() const {
+  absl::MutexLock lock(&mu_);
+  return state_ == FutureState::kFinished && error_ != nullptr;
+}
+
+std::optional<absl::Duration> Future::RunTime() const {
+  absl::MutexLock lock(&mu_);
+  if (start_time_ == kUnsetTime || !IsFinal(state_)) return std::nullopt;
+  return absl::Nanoseconds(end_time_ - start_time_);
+}
+
+std::optional<absl::Time> Future::end_time() const {
+  absl::MutexLock lock(&mu_);
+  if (!IsFinal(state_)) return std::nullopt;
+  return absl::FromUnixNanos(end_time_);
+}
+
+std::optional<absl::Time> Future::StartTimeLocked() const {
+  if (start_time_ == kUnsetTime) return std::nullopt;
+  return absl::FromUnixNanos(start_time_);
+}
+
+std::optional<FutureEnding> Future::Ending() const {
+  absl::MutexLock lock(&mu_);
+  if (!IsFinal(state_)) return std::nullopt;
+  return FutureEnding{.outcome = OutcomeLocked(),
+                      .start_time = StartTimeLocked(),
+                      .end_time = absl::FromUnixNanos(end_time_)};
+}
+
+FutureSnapshot Future::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  const bool done = IsFinal(state_);
+  return FutureSnapshot{
+      .id = id_,
+      .function = function_,
+      .pool = pool_,
+      .state = state_,
+      .outcome = done ? std::optional<Outcome>(OutcomeLocked()) : std::nullopt,
+      .submit_time = absl::FromUnixNanos(submit_time_),
+      .start_time = StartTimeLocked(),
+      .end_time =
+          done ? std::optional(absl::FromUnixNanos(end_time_)) : std::nullopt,
+      .deadline = deadline(),
+      .worker_pid = worker_pid_,
+      .progress =
+          progress_ ? std::optional<Progress>(*progress_) : std::nullopt};
+}
+
+}  // namespace futured::server

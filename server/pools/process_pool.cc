@@ -1,0 +1,868 @@
+#include "server/pools/process_pool.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/frame_codec.h"
+#include "common/log.h"
+#include "server/os/spawn_attributes.h"
+#include "server/task/progress.h"
+#include "server/worker/worker_protocol.h"
+
+extern char** environ;
+
+namespace futured::server {
+namespace {
+
+// waitid()'s P_PIDFD (linux/wait.h; glibc 2.36's sys/wait.h lacks it).
+constexpr idtype_t kPidfdIdType = static_cast<idtype_t>(3);
+
+// Backoff between failed worker starts: doubles from the first to the last.
+constexpr absl::Duration kFirstStartBackoff = absl::Milliseconds(50);
+constexpr absl::Duration kLastStartBackoff = absl::Seconds(10);
+
+// How long a shutdown lets idle workers exit on their own before SIGKILL.
+constexpr absl::Duration kExitWait = absl::Seconds(1);
+
+absl::Status ErrnoError(absl::string_view what, int error) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(error)));
+}
+
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+}
+
+int PidfdSendSignal(int pidfd, int signal_number) {
+  return static_cast<int>(
+      syscall(SYS_pidfd_send_signal, pidfd, signal_number, nullptr, 0));
+}
+
+// Signals a worker through its pidfd, and the process group it leads, so
+// that what a task forked goes too. The group's ID cannot have been reused:
+// its leader, the worker, is not reaped yet (only the I/O thread reaps, and
+// it signals before it reaps).
+void SignalWorker(pid_t pid, int pidfd, int signal_number) {
+  PidfdSendSignal(pidfd, signal_number);
+  kill(-pid, signal_number);
+}
+
+std::string SignalName(int signal_number) {
+  const char* abbrev = sigabbrev_np(signal_number);
+  return abbrev == nullptr ? absl::StrCat("signal ", signal_number)
+                           : absl::StrCat("SIG", abbrev);
+}
+
+// A task's share of a RunTasks frame beyond its own encoding (tag, length).
+constexpr size_t kTaskOverheadBytes = 16;
+
+// The message that asks a worker to run `task` (its ID and slot unset).
+internal::RunTask ToRunTask(const Task& task, absl::Time deadline) {
+  internal::RunTask run;
+  run.set_function(task.spec->name);
+  for (size_t i = 0; i < task.args.size(); ++i) {
+    *run.add_args() = task.args.Get(i);
+  }
+  if (deadline != absl::InfiniteFuture()) {
+    run.set_deadline_unix_micros(absl::ToUnixMicros(deadline));
+  }
+  return run;
+}
+
+pollfd PollIn(int fd) {
+  return pollfd{.fd = fd, .events = POLLIN, .revents = 0};
+}
+
+// Milliseconds from `now` to `when` for poll(): -1 for never, rounded up.
+int PollTimeoutMs(absl::Time now, absl::Time when) {
+  if (when == absl::InfiniteFuture()) return -1;
+  if (when <= now) return 0;
+  return static_cast<int>(
+      std::min<int64_t>(absl::ToInt64Milliseconds(when - now) + 1, 60'000));
+}
+
+}  // namespace
+
+ProcessPool::Shared::Shared()
+    : wake_fd(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+ProcessPool::Shared::~Shared() {
+  if (wake_fd >= 0) close(wake_fd);
+}
+
+void ProcessPool::Shared::Wake() const {
+  const uint64_t one = 1;
+  // Fails only when the counter is saturated, and then poll() wakes anyway.
+  [[maybe_unused]] ssize_t n = write(wake_fd, &one, sizeof(one));
+}
+
+ProcessPool::ProcessPool(Options options)
+    : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  io_thread_ = std::thread(&ProcessPool::IoLoop, this);
+}
+
+ProcessPool::~ProcessPool() { Shutdown(absl::ZeroDuration()); }
+
+absl::Status ProcessPool::SubmitAll(std::vector<QueuedTask> tasks) {
+  {
+    absl::MutexLock lock(&shared_->mu);
+    if (shared_->stopping) {
+      return absl::UnavailableError(
+          absl::StrCat("process pool '", name(), "' is shutting down"));
+    }
+    if (!shared_->broken.empty()) {
+      return absl::UnavailableError(
+          absl::StrCat("process pool '", name(),
+                       "' cannot start workers: ", shared_->broken));
+    }
+    const int64_t queued =
+        static_cast<int64_t>(shared_->queue.size()) + shared_->unstarted;
+    if (absl::Status room = QueueRoom("process", name(), queued, tasks.size(),
+                                      options_.queue_capacity);
+        !room.ok()) {
+      return room;
+    }
+    for (QueuedTask& task : tasks) shared_->queue.push_back(std::move(task));
+  }
+  shared_->Wake();
+  return absl::OkStatus();
+}
+
+void ProcessPool::StopAccepting() {
+  std::deque<Entry> queued;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->stopping = true;
+    queued.swap(shared_->queue);
+  }
+  const absl::Time now = absl::Now();
+  for (Entry& entry : queued) entry.future->Cancel(now);
+  // Those sent in a batch and not started are withdrawn: they never run.
+  for (const std::shared_ptr<Future>& future : RunningFutures()) {
+    future->CancelIfPending(now);
+  }
+}
+
+bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
+  if (!io_thread_.joinable()) return true;
+  StopAccepting();
+  if (!AwaitIdle(grace)) {
+    for (const std::shared_ptr<Future>& future : RunningFutures()) {
+      future->Cancel(absl::Now());  // its token's callback kills the worker
+      future->RequestStop();        // also for a future already failed
+    }
+    AwaitIdle(stop_wait);
+  }
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->exit = true;
+  }
+  shared_->Wake();
+  io_thread_.join();
+  return true;
+}
+
+bool ProcessPool::AwaitIdle(absl::Duration timeout) {
+  absl::MutexLock lock(&shared_->mu);
+  return shared_->mu.AwaitWithTimeout(
+      absl::Condition(shared_.get(), &Shared::Idle), timeout);
+}
+
+std::vector<std::shared_ptr<Future>> ProcessPool::RunningFutures() const {
+  absl::MutexLock lock(&shared_->mu);
+  std::vector<std::shared_ptr<Future>> running;
+  for (const auto& [id, future] : shared_->running) running.push_back(future);
+  return running;
+}
+
+PoolStats ProcessPool::Stats() const {
+  absl::MutexLock lock(&shared_->mu);
+  const int64_t sent = static_cast<int64_t>(shared_->running.size());
+  return PoolStats{.name = options_.name,
+                   .kind = "process",
+                   .workers = options_.workers,
+                   .queued = static_cast<int64_t>(shared_->queue.size()) +
+                             shared_->unstarted,
+                   .running = sent - shared_->unstarted,
+                   .queue_capacity = options_.queue_capacity,
+                   .worker_restarts = shared_->restarts,
+                   .in_batches = shared_->unstarted};
+}
+
+void ProcessPool::IoLoop() {
+  while (true) {
+    bool stopping;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      if (shared_->exit) break;
+      stopping = shared_->stopping;
+    }
+    const absl::Time now = absl::Now();
+    if (!stopping) StartWorkers(now);
+    ScanBatches(now);
+    HandleStopRequests(now);
+    Dispatch(now);
+    EscalateKills(now);
+    PollOnce(now, /*starting=*/!stopping);
+  }
+  EndAllWorkers();
+}
+
+void ProcessPool::StartWorkers(absl::Time now) {
+  while (static_cast<int>(workers_.size()) < options_.workers &&
+         now >= next_start_) {
+    absl::StatusOr<std::unique_ptr<Worker>> worker = SpawnWorker();
+    if (!worker.ok()) {
+      RecordStartFailure(worker.status(), now);
+      return;
+    }
+    workers_.push_back(*std::move(worker));
+  }
+}
+
+absl::StatusOr<std::unique_ptr<ProcessPool::Worker>>
+ProcessPool::SpawnWorker() {
+  absl::StatusOr<std::shared_ptr<TaskSlots>> slots = TaskSlots::Create();
+  if (!slots.ok()) return slots.status();
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    return ErrnoError("socketpair", errno);
+  }
+  std::vector<std::string> args = {
+      options_.worker_binary, absl::StrCat("--parent_pid=", getpid()),
+      absl::StrCat("--memory_limit_bytes=", options_.memory_limit_bytes),
+      absl::StrCat("--cpu_limit_seconds=",
+                   absl::ToInt64Seconds(
+                       absl::Ceil(options_.cpu_limit, absl::Seconds(1)))),
+      absl::StrCat("--max_frame_bytes=", options_.max_frame_bytes)};
+  for (const std::string& plugin : options_.plugins) {
+    args.push_back(absl::StrCat("--plugin=", plugin));
+  }
+  args.insert(args.end(), options_.worker_flags.begin(),
+              options_.worker_flags.end());
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  // The worker gets /dev/null as stdin and stdout, the daemon's stderr for
+  // its log lines, its socket on kWorkerChannelFd, its task slots on
+  // kWorkerSlotsFd and nothing else.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null",
+                                   O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null",
+                                   O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
+  posix_spawn_file_actions_adddup2(&actions, (*slots)->fd(), kWorkerSlotsFd);
+  posix_spawn_file_actions_addclosefrom_np(&actions, kWorkerSlotsFd + 1);
+  // No blocked signals, default dispositions (the daemon blocks SIGTERM and
+  // ignores SIGPIPE), and a process group of its own, so that a terminal's
+  // Ctrl-C reaches the daemon, which stops its workers itself.
+  const CleanSpawnAttributes attr;
+  pid_t pid = -1;
+  const int spawn_error =
+      posix_spawn(&pid, options_.worker_binary.c_str(), &actions, attr.get(),
+                  argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  if (spawn_error != 0) {
+    close(fds[0]);
+    return ErrnoError(absl::StrCat("cannot start ", options_.worker_binary),
+                      spawn_error);
+  }
+  auto worker = std::make_unique<Worker>();
+  worker->pid = pid;
+  worker->channel =
+      std::make_unique<WorkerChannel>(fds[0], options_.max_frame_bytes);
+  worker->slots = *std::move(slots);
+  worker->pidfd = PidfdOpen(pid);
+  if (worker->pidfd < 0) {
+    const int error = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return ErrnoError("pidfd_open", error);
+  }
+  return worker;
+}
+
+void ProcessPool::RecordStartFailure(const absl::Status& status,
+                                     absl::Time now) {
+  ++start_failures_;
+  const absl::Duration backoff = std::min(
+      kFirstStartBackoff * (int64_t{1} << std::min(start_failures_ - 1, 20)),
+      kLastStartBackoff);
+  next_start_ = now + backoff;
+  Log(LogLevel::kWarning,
+      absl::StrCat("process pool '", name(), "': worker start failed (",
+                   start_failures_, " in a row): ", status.message(),
+                   "; next try in ", absl::FormatDuration(backoff)));
+  const bool any_ready = std::any_of(workers_.begin(), workers_.end(),
+                                     [](const auto& w) { return w->ready; });
+  if (start_failures_ < options_.max_start_failures || any_ready) return;
+  std::deque<Entry> queued;
+  bool newly_broken;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    newly_broken = shared_->broken.empty();
+    shared_->broken = std::string(status.message());
+    queued.swap(shared_->queue);
+  }
+  if (newly_broken) {
+    Log(LogLevel::kError,
+        absl::StrCat("process pool '", name(),
+                     "' has no worker; Submit is UNAVAILABLE until one "
+                     "starts"));
+  }
+  for (Entry& entry : queued) {
+    entry.future->Finish(
+        TaskError{.type = "BrokenProcessPool",
+                  .message = absl::StrCat(
+                      "process pool '", name(),
+                      "' cannot start workers: ", status.message())},
+        absl::Now());
+  }
+}
+
+void ProcessPool::HandleStopRequests(absl::Time now) {
+  std::vector<uint64_t> task_ids;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    task_ids.swap(shared_->stop_requests);
+  }
+  for (const uint64_t task_id : task_ids) {
+    for (const std::unique_ptr<Worker>& worker : workers_) {
+      if (worker->sent.empty() || worker->sent.front().task_id != task_id ||
+          !worker->sent.front().started || worker->stopping) {
+        continue;
+      }
+      // Unless it has just ended: then its result is on the way, and the
+      // worker goes on with its batch.
+      if (worker->slots->RequestStop(worker->sent.front().slot)) {
+        worker->stopping = true;
+        Kill(*worker, SIGTERM, "", now);
+      }
+    }
+  }
+}
+
+void ProcessPool::Dispatch(absl::Time now) {
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    if (!DispatchTo(*worker, now)) return;
+  }
+}
+
+bool ProcessPool::DispatchTo(Worker& worker, absl::Time now) {
+  // A batch may come back empty when all of it was cancelled in the queue;
+  // then the next.
+  while (Idle(worker)) {
+    std::vector<Entry> batch = TakeBatch(worker);
+    if (batch.empty()) return false;
+    SendBatch(worker, std::move(batch), now);
+  }
+  return true;
+}
+
+bool ProcessPool::Idle(const Worker& worker) const {
+  // Never a worker that has been signalled: it may still answer its
+  // stopped task (exec does, having killed its command) before it dies.
+  return worker.ready && !worker.batch_open && worker.channel != nullptr &&
+         worker.failure.empty() && !worker.stopping;
+}
+
+std::vector<ProcessPool::Entry> ProcessPool::TakeBatch(const Worker& worker) {
+  std::vector<Entry> batch;
+  absl::MutexLock lock(&shared_->mu);
+  // A share of a long queue; one task when the queue is no longer than
+  // the workers, as without batches.
+  int64_t size = std::clamp<int64_t>(
+      static_cast<int64_t>(shared_->queue.size()) / options_.workers, 1,
+      kMaxBatch);
+  if (options_.max_tasks_per_child > 0) {
+    size = std::min(size, options_.max_tasks_per_child - worker.tasks_done);
+  }
+  size = std::min(size, static_cast<int64_t>(shared_->queue.size()));
+  batch.reserve(size);
+  for (int64_t i = 0; i < size; ++i) {
+    batch.push_back(std::move(shared_->queue.front()));
+    shared_->queue.pop_front();
+  }
+  return batch;
+}
+
+void ProcessPool::SendBatch(Worker& worker, std::vector<Entry> batch,
+                            absl::Time now) {
+  internal::RunTasks message;
+  size_t bytes = 0;
+  std::vector<std::pair<uint64_t, std::shared_ptr<Future>>> sent;
+  for (size_t b = 0; b < batch.size(); ++b) {
+    Entry& entry = batch[b];
+    internal::RunTask run = ToRunTask(entry.task, entry.future->deadline());
+    // Several tasks together stay well within a frame; what is left goes
+    // back to the queue's front.
+    bytes += run.ByteSizeLong() + kTaskOverheadBytes;
+    if (!sent.empty() && bytes > options_.max_frame_bytes / 2) {
+      Requeue(std::vector<Entry>(std::make_move_iterator(batch.begin() + b),
+                                 std::make_move_iterator(batch.end())));
+      break;
+    }
+    const uint32_t slot = worker.next_slot % TaskSlots::kCount;
+    worker.slots->Queue(slot);
+    // Queued first, so that a Cancel() from now on finds the slot to
+    // withdraw. False for a future cancelled (or failed at its deadline)
+    // in the queue: it is left out.
+    if (!entry.future->SetWithdraw(
+            [slots = worker.slots, slot] { return slots->Withdraw(slot); },
+            worker.pid)) {
+      continue;
+    }
+    ++worker.next_slot;
+    const uint64_t task_id = next_task_id_++;
+    run.set_task_id(task_id);
+    run.set_slot(slot);
+    *message.add_tasks() = std::move(run);
+    sent.emplace_back(task_id, entry.future);
+    worker.sent.push_back(
+        Sent{.task_id = task_id, .slot = slot, .entry = std::move(entry)});
+  }
+  if (sent.empty()) return;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->running.insert(sent.begin(), sent.end());
+    shared_->unstarted += static_cast<int64_t>(sent.size());
+  }
+  worker.batch_open = true;
+  // Look soon, so that a task that runs long shows RUNNING soon.
+  scan_interval_ = kFirstScan;
+  next_scan_ = std::min(next_scan_, now + kFirstScan);
+  absl::Status status = worker.channel->Send(message);
+  if (absl::IsResourceExhausted(status)) {
+    // Nothing was written, and it was one task: the worker is fine, the
+    // call is too large.
+    worker.batch_open = false;
+    FinishTask(worker,
+               TaskError{.type = "ValueError",
+                         .message = absl::StrCat("arguments too large for a "
+                                                 "worker process: ",
+                                                 status.message())},
+               now);
+  } else if (!status.ok()) {
+    // The worker is gone or going; its reaping settles the batch.
+    Kill(worker, SIGKILL,
+         absl::StrCat("cannot send it the tasks: ", status.message()), now);
+  }
+}
+
+void ProcessPool::EscalateKills(absl::Time now) {
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    if (worker->kill_at <= now) {
+      SignalWorker(worker->pid, worker->pidfd, SIGKILL);
+      worker->kill_at = absl::InfiniteFuture();
+    }
+  }
+}
+
+void ProcessPool::PollOnce(absl::Time now, bool starting) {
+  absl::Time wake_at = absl::InfiniteFuture();
+  if (starting && static_cast<int>(workers_.size()) < options_.workers) {
+    wake_at = next_start_;
+  }
+  std::vector<pollfd> fds = {PollIn(shared_->wake_fd)};
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    wake_at = std::min(wake_at, worker->kill_at);
+    if (!worker->sent.empty()) wake_at = std::min(wake_at, next_scan_);
+    fds.push_back(PollIn(worker->pidfd));
+    // A closed channel polls as -1, which poll() skips.
+    fds.push_back(PollIn(worker->channel ? worker->channel->fd() : -1));
+  }
+  if (poll(fds.data(), fds.size(), PollTimeoutMs(now, wake_at)) <= 0) return;
+  if (fds[0].revents != 0) {
+    uint64_t count;
+    [[maybe_unused]] ssize_t n = read(shared_->wake_fd, &count, sizeof(count));
+  }
+  // Results first, so that a worker that answered and then died is not
+  // blamed for its task; then deaths.
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (fds[2 + 2 * i].revents != 0) ReadFromWorker(*workers_[i]);
+  }
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    if (fds[1 + 2 * i].revents != 0) Reap(*workers_[i]);
+  }
+  std::erase_if(workers_, [](const auto& w) { return w->reaped; });
+}
+
+void ProcessPool::ReadFromWorker(Worker& worker) {
+  if (worker.channel == nullptr) return;
+  absl::Status read = worker.channel->ReadSome();
+  while (read.ok() && worker.channel != nullptr) {
+    internal::WorkerToDaemon message;
+    absl::StatusOr<bool> next = worker.channel->Next(&message);
+    if (!next.ok()) {
+      read = next.status();
+      break;
+    }
+    if (!*next) return;
+    HandleMessage(worker, message);
+  }
+  if (worker.channel == nullptr) return;
+  if (!absl::IsOutOfRange(read)) {
+    Log(LogLevel::kWarning, absl::StrCat("process pool '", name(), "': worker ",
+                                         worker.pid, ": ", read.message()));
+    Kill(worker, SIGKILL,
+         absl::StrCat("its messages were rejected (", read.message(), ")"),
+         absl::Now());
+  }
+  // The worker closed its end (it is exiting) or broke the protocol; its
+  // pidfd reports the exit.
+  worker.channel.reset();
+}
+
+void ProcessPool::HandleMessage(Worker& worker,
+                                const internal::WorkerToDaemon& message) {
+  if (message.has_ready() && !worker.ready) {
+    HandleReady(worker);
+    return;
+  }
+  if (message.has_report() && HandleReport(worker, message.report())) return;
+  if (message.has_progress()) {
+    // One for a task that has just ended (killed, timed out) is stale.
+    const internal::TaskProgress& progress = message.progress();
+    if (!Advance(worker)) {
+      ProtocolError(worker, "its task slots say what cannot be");
+      return;
+    }
+    if (!worker.sent.empty() && worker.sent.front().started &&
+        progress.task_id() == worker.sent.front().task_id) {
+      worker.sent.front().entry.future->SetProgress(
+          MakeProgress(progress.fraction(), progress.message(), absl::Now()));
+    }
+    return;
+  }
+  ProtocolError(worker,
+                absl::StrCat("it sent an unexpected message (",
+                             message.ShortDebugString().substr(0, 200), ")"));
+}
+
+void ProcessPool::HandleReady(Worker& worker) {
+  worker.ready = true;
+  start_failures_ = 0;
+  bool was_broken;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    was_broken = !shared_->broken.empty();
+    shared_->broken.clear();
+  }
+  if (was_broken) {
+    Log(LogLevel::kInfo,
+        absl::StrCat("process pool '", name(), "' has a worker again"));
+  }
+}
+
+bool ProcessPool::HandleReport(Worker& worker,
+                               const internal::TaskReport& report) {
+  for (const internal::TaskResult& result : report.results()) {
+    auto it = std::find_if(
+        worker.sent.begin(), worker.sent.end(),
+        [&](const Sent& sent) { return sent.task_id == result.task_id(); });
+    if (it == worker.sent.end() || it->socket_result.has_value()) return false;
+    it->socket_result = result;
+  }
+  if (!report.batch_done()) return Advance(worker);
+  if (!worker.batch_open) return false;
+  worker.batch_open = false;
+  // The worker gets its next batch before this one's futures are settled
+  // (their callbacks take time), so that it runs meanwhile. Its tasks take
+  // other slots: a batch has at most half of them. Not when the worker is
+  // to be recycled, as its count of tasks run is not settled yet.
+  const uint64_t next_batch = next_task_id_;
+  if (options_.max_tasks_per_child == 0) DispatchTo(worker, absl::Now());
+  if (!Advance(worker)) return false;
+  // Every task of a batch is settled by its end.
+  if (!worker.sent.empty() && worker.sent.front().task_id < next_batch) {
+    return false;
+  }
+  if (options_.max_tasks_per_child > 0 &&
+      worker.tasks_done >= options_.max_tasks_per_child) {
+    worker.channel.reset();  // the worker reads end-of-file and exits
+  }
+  return true;
+}
+
+bool ProcessPool::Advance(Worker& worker) {
+  while (!worker.sent.empty()) {
+    Sent& sent = worker.sent.front();
+    const uint32_t state = worker.slots->Load(sent.slot);
+    if (state == TaskSlots::kQueued) return true;
+    if (state == TaskSlots::kWithdrawn) {
+      // Its future is done (Cancel() or a deadline withdrew it); the
+      // worker will never start it.
+      if (sent.socket_result) return false;
+      FinishTask(worker, Cancelled{}, absl::Now());
+      continue;
+    }
+    const absl::Time start =
+        absl::FromUnixNanos(worker.slots->StartNanos(sent.slot));
+    internal::TaskResult result;
+    if (sent.socket_result) {
+      result = *std::move(sent.socket_result);
+    } else if (state == TaskSlots::kDone) {
+      std::optional<std::string> bytes = worker.slots->Result(sent.slot);
+      if (!bytes) return true;  // sent on the socket, not read yet
+      if (!ParseFramePayload(*bytes, &result) ||
+          result.task_id() != sent.task_id) {
+        return false;
+      }
+      result.set_end_unix_nanos(worker.slots->EndNanos(sent.slot));
+    } else if (state == TaskSlots::kStarted || state == TaskSlots::kStopping) {
+      if (!sent.started) MarkStarted(worker, start, /*watch_stop=*/true);
+      return true;  // running
+    } else {
+      return false;
+    }
+    if (!sent.started) MarkStarted(worker, start, /*watch_stop=*/false);
+    FinishTask(worker, FromWire(result),
+               absl::FromUnixNanos(result.end_unix_nanos()));
+  }
+  return true;
+}
+
+void ProcessPool::ScanBatches(absl::Time now) {
+  if (now < next_scan_) return;
+  bool moved = false;
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    if (worker->sent.empty() || worker->channel == nullptr) continue;
+    const size_t before = worker->sent.size();
+    const bool started_before = worker->sent.front().started;
+    if (!Advance(*worker)) {
+      ProtocolError(*worker, "its task slots say what cannot be");
+      continue;
+    }
+    moved |= worker->sent.size() != before ||
+             (!worker->sent.empty() &&
+              worker->sent.front().started != started_before);
+  }
+  scan_interval_ = moved ? kFirstScan : std::min(scan_interval_ * 2, kLastScan);
+  next_scan_ = now + scan_interval_;
+}
+
+void ProcessPool::MarkStarted(Worker& worker, absl::Time when,
+                              bool watch_stop) {
+  Sent& sent = worker.sent.front();
+  sent.started = true;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    --shared_->unstarted;
+  }
+  // False if a Cancel() or a deadline found it started (its withdrawal
+  // failed) and made it RUNNING or done first; then its token is cancelled,
+  // and a callback added below runs at once and stops it.
+  sent.entry.future->Start(when, worker.pid);
+  if (!watch_stop) return;  // it has ended already
+  // May run at once (and then takes shared_->mu): no lock is held here.
+  sent.cancel_callback = sent.entry.future->token().AddCancelCallback(
+      [weak = std::weak_ptr<Shared>(shared_), task_id = sent.task_id] {
+        std::shared_ptr<Shared> shared = weak.lock();
+        if (shared == nullptr) return;
+        {
+          absl::MutexLock lock(&shared->mu);
+          shared->stop_requests.push_back(task_id);
+        }
+        shared->Wake();
+      });
+}
+
+void ProcessPool::FinishTask(Worker& worker, Outcome outcome, absl::Time when) {
+  Sent sent = std::move(worker.sent.front());
+  worker.sent.pop_front();
+  if (sent.started) {
+    if (sent.cancel_callback != 0) {
+      sent.entry.future->token().RemoveCancelCallback(sent.cancel_callback);
+    }
+    ++worker.tasks_done;
+  }
+  // A withdrawn task's future is done already, and Finish() leaves it so.
+  sent.entry.future->Finish(std::move(outcome), when);
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->running.erase(sent.task_id);
+    if (!sent.started) --shared_->unstarted;
+  }
+}
+
+void ProcessPool::Requeue(std::vector<Entry> entries) {
+  {
+    absl::MutexLock lock(&shared_->mu);
+    if (!shared_->stopping) {
+      shared_->queue.insert(shared_->queue.begin(),
+                            std::make_move_iterator(entries.begin()),
+                            std::make_move_iterator(entries.end()));
+      return;
+    }
+  }
+  const absl::Time now = absl::Now();
+  for (Entry& entry : entries) entry.future->Cancel(now);
+}
+
+void ProcessPool::ProtocolError(Worker& worker, absl::string_view what) {
+  Log(LogLevel::kWarning, absl::StrCat("process pool '", name(), "': worker ",
+                                       worker.pid, ": ", what));
+  Kill(worker, SIGKILL, std::string(what), absl::Now());
+  worker.channel.reset();  // nothing more it sends is believed
+}
+
+void ProcessPool::Kill(Worker& worker, int signal_number, std::string failure,
+                       absl::Time now) {
+  if (!failure.empty() && worker.failure.empty()) {
+    worker.failure = std::move(failure);
+  }
+  SignalWorker(worker.pid, worker.pidfd, signal_number);
+  if (signal_number != SIGKILL) {
+    worker.kill_at = std::min(worker.kill_at, now + options_.kill_grace);
+  }
+}
+
+void ProcessPool::Reap(Worker& worker) {
+  siginfo_t info{};
+  if (waitid(kPidfdIdType, worker.pidfd, &info, WEXITED | WNOHANG) != 0) {
+    // Only if someone else reaped it; it is gone all the same.
+    Log(LogLevel::kWarning,
+        absl::StrCat("process pool '", name(), "': cannot reap worker ",
+                     worker.pid, ": ", std::strerror(errno)));
+    info.si_code = CLD_KILLED;
+    info.si_status = 0;
+  } else if (info.si_pid == 0) {
+    return;  // not yet
+  }
+  // What it sent before it died still counts.
+  while (worker.channel != nullptr) ReadFromWorker(worker);
+  close(worker.pidfd);
+  worker.reaped = true;
+
+  const bool exited = info.si_code == CLD_EXITED;
+  std::string death =
+      exited ? absl::StrCat("exited with code ", info.si_status)
+             : absl::StrCat("was killed by ", SignalName(info.si_status));
+  if (!worker.ready) {
+    bool stopping;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      stopping = shared_->stopping;
+    }
+    if (!stopping) {
+      RecordStartFailure(absl::UnavailableError(absl::StrCat(
+                             options_.worker_binary, " (pid ", worker.pid, ") ",
+                             death, " before it was ready")),
+                         absl::Now());
+    }
+    return;
+  }
+  {
+    // Counted before its future is finished, so that whoever hears of the
+    // failure sees the restart in GetStats too.
+    absl::MutexLock lock(&shared_->mu);
+    if (!shared_->stopping) ++shared_->restarts;
+  }
+  // What it finished counts (its slots outlive it); the tasks of its batch
+  // it never started go back to the queue; the one it had started
+  // (normally one at most) died with it.
+  const bool busy = !worker.sent.empty();
+  Advance(worker);  // up to the first it did not finish, whatever its state
+  std::vector<Entry> unstarted;
+  while (!worker.sent.empty()) {
+    Sent& sent = worker.sent.front();
+    const uint32_t state = worker.slots->Load(sent.slot);
+    if (state == TaskSlots::kQueued) {
+      unstarted.push_back(std::move(sent.entry));
+      {
+        absl::MutexLock lock(&shared_->mu);
+        shared_->running.erase(sent.task_id);
+        --shared_->unstarted;
+      }
+      worker.sent.pop_front();
+    } else if (state == TaskSlots::kWithdrawn) {
+      FinishTask(worker, Cancelled{}, absl::Now());
+    } else {
+      if (!sent.started) {
+        MarkStarted(worker,
+                    absl::FromUnixNanos(worker.slots->StartNanos(sent.slot)),
+                    /*watch_stop=*/false);
+      }
+      FinishTask(worker, DeathOutcome(worker, exited, info.si_status, death),
+                 absl::Now());
+    }
+  }
+  Requeue(std::move(unstarted));
+  if (!busy && (!exited || info.si_status != 0)) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("process pool '", name(), "': idle worker process ",
+                     worker.pid, " ", death));
+  }
+}
+
+Outcome ProcessPool::DeathOutcome(const Worker& worker, bool exited, int status,
+                                  absl::string_view death) const {
+  std::string message =
+      absl::StrCat("worker process ", worker.pid, " ", death, " while running ",
+                   worker.sent.front().entry.task.spec->name);
+  if (!worker.failure.empty()) {
+    absl::StrAppend(&message, ": the pool killed it because ", worker.failure);
+  } else if (!exited && status == SIGXCPU) {
+    absl::StrAppend(&message, ": it used up its CPU-time limit of ",
+                    absl::FormatDuration(options_.cpu_limit));
+  } else if (!exited && status == SIGKILL && !worker.stopping) {
+    absl::StrAppend(&message,
+                    " (by the kernel's out-of-memory killer, or by another "
+                    "process)");
+  }
+  // A worker killed to stop its cancelled task died as asked.
+  if (worker.stopping) return Cancelled{};
+  Log(LogLevel::kWarning,
+      absl::StrCat("process pool '", name(), "': ", message));
+  return TaskError{.type = "WorkerDiedError", .message = message};
+}
+
+void ProcessPool::EndAllWorkers() {
+  // Idle workers exit when their socket closes; busy ones (whose tasks
+  // outlived Shutdown's waits) are killed.
+  const absl::Time now = absl::Now();
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    worker->channel.reset();
+    if (!worker->sent.empty()) {
+      worker->stopping = true;
+      Kill(*worker, SIGKILL, "", now);
+    }
+  }
+  const absl::Time deadline = now + kExitWait;
+  while (!workers_.empty()) {
+    std::vector<pollfd> fds;
+    for (const std::unique_ptr<Worker>& worker : workers_) {
+      fds.push_back(PollIn(worker->pidfd));
+    }
+    const int timeout = PollTimeoutMs(absl::Now(), deadline);
+    if (timeout == 0) {
+      for (const std::unique_ptr<Worker>& worker : workers_) {
+        SignalWorker(worker->pid, worker->pidfd, SIGKILL);
+      }
+    }
+    // After SIGKILL every worker dies promptly; wait without a timeout.
+    poll(fds.data(), fds.size(), timeout == 0 ? -1 : timeout);
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (fds[i].revents != 0) Reap(*workers_[i]);
+    }
+    std::erase_if(workers_, [](const auto& w) { return w->reaped; });
+  }
+}
+
+}  // namespace futured::server

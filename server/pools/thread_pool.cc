@@ -1,0 +1,155 @@
+#include "server/pools/thread_pool.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "server/task/outcome.h"
+#include "server/task/progress.h"
+#include "server/task/task_call.h"
+#include "server/task/task_context.h"
+
+namespace futured::server {
+namespace {
+
+// A thread-pool task's progress goes straight into its future.
+class FutureProgress final : public ProgressSink {
+ public:
+  explicit FutureProgress(Future& future) : future_(future) {}
+  void Report(double fraction, absl::string_view message) override {
+    future_.SetProgress(MakeProgress(fraction, message, absl::Now()));
+  }
+
+ private:
+  Future& future_;
+};
+
+// Runs `task` for `future` unless the future was cancelled in the queue.
+void RunTask(Future& future, const Task& task) {
+  if (!future.Start(absl::Now())) return;
+  FutureProgress progress(future);
+  const TaskContext ctx(future.token(), future.deadline(), PoolKind::kThread,
+                        &progress);
+  Outcome outcome =
+      CallTask(*task.spec, ctx, task.args);  // before Now(): the end time
+  future.Finish(std::move(outcome), absl::Now());
+}
+
+}  // namespace
+
+ThreadPool::ThreadPool(Options options)
+    : options_(std::move(options)), shared_(std::make_shared<Shared>()) {
+  const int workers = std::max(options_.workers, 0);
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->taken.resize(workers);
+    shared_->live_workers = workers;
+  }
+  threads_.reserve(workers);
+  for (int i = 0; i < workers; ++i) {
+    threads_.emplace_back(&ThreadPool::WorkerLoop, shared_, i);
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  // Also after an earlier Shutdown(): it joins workers that have exited since.
+  if (Shutdown(absl::ZeroDuration())) return;
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.detach();
+  }
+}
+
+absl::Status ThreadPool::SubmitAll(std::vector<QueuedTask> tasks) {
+  absl::MutexLock lock(&shared_->mu);
+  if (shared_->stopping) {
+    return absl::UnavailableError(
+        absl::StrCat("thread pool '", name(), "' is shutting down"));
+  }
+  const int64_t queued = static_cast<int64_t>(shared_->queue.size());
+  if (absl::Status room = QueueRoom("thread", name(), queued, tasks.size(),
+                                    options_.queue_capacity);
+      !room.ok()) {
+    return room;
+  }
+  for (QueuedTask& task : tasks) shared_->queue.push_back(std::move(task));
+  return absl::OkStatus();
+}
+
+void ThreadPool::StopAccepting() {
+  std::deque<Entry> queued;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    shared_->stopping = true;
+    queued.swap(shared_->queue);
+  }
+  for (Entry& entry : queued) entry.future->Cancel(absl::Now());
+}
+
+bool ThreadPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
+  StopAccepting();
+
+  bool exited = AwaitWorkersExited(grace);
+  if (!exited) {
+    std::vector<std::shared_ptr<Future>> taken;
+    {
+      absl::MutexLock lock(&shared_->mu);
+      for (const std::shared_ptr<Future>& future : shared_->taken) {
+        if (future != nullptr) taken.push_back(future);
+      }
+    }
+    for (const std::shared_ptr<Future>& future : taken) {
+      // Cancel() also stops a future taken but not yet started;
+      // RequestStop() also reaches a task whose future already failed (at
+      // its deadline) but which still runs.
+      future->Cancel(absl::Now());
+      future->RequestStop();
+    }
+    exited = AwaitWorkersExited(stop_wait);
+  }
+  if (!exited) return false;
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+  return true;
+}
+
+PoolStats ThreadPool::Stats() const {
+  absl::MutexLock lock(&shared_->mu);
+  return PoolStats{
+      .name = options_.name,
+      .kind = "thread",
+      .workers = static_cast<int64_t>(shared_->taken.size()),
+      .queued = static_cast<int64_t>(shared_->queue.size()),
+      .running = std::count_if(
+          shared_->taken.begin(), shared_->taken.end(),
+          [](const std::shared_ptr<Future>& f) { return f != nullptr; }),
+      .queue_capacity = options_.queue_capacity};
+}
+
+void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
+  while (true) {
+    Entry entry;
+    {
+      absl::MutexLock lock(&shared->mu);
+      shared->mu.Await(
+          absl::Condition(shared.get(), &Shared::HasWorkOrStopping));
+      if (shared->stopping) break;
+      entry = std::move(shared->queue.front());
+      shared->queue.pop_front();
+      shared->taken[index] = entry.future;
+    }
+    RunTask(*entry.future, entry.task);
+    absl::MutexLock lock(&shared->mu);
+    shared->taken[index] = nullptr;
+  }
+  absl::MutexLock lock(&shared->mu);
+  --shared->live_workers;
+}
+
+bool ThreadPool::AwaitWorkersExited(absl::Duration timeout) {
+  absl::MutexLock lock(&shared_->mu);
+  return shared_->mu.AwaitWithTimeout(
+      absl::Condition(shared_.get(), &Shared::AllWorkersExited), timeout);
+}
+
+}  // namespace futured::server
