@@ -49,7 +49,7 @@ std::string ToValidUtf8(absl::string_view text, size_t max_bytes) {
     const absl::string_view piece =
         length > 0 ? text.substr(0, length) : kReplacement;
     if (out.size() + piece.size() > max_bytes) break;
-    out.append(piece);
+    out.append(piece.data(), piece.size());
     text.remove_prefix(std::max<size_t>(length, 1));
   }
   return out;

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -163,6 +164,41 @@ TEST(ConfigTest, HelpListsFuturedsOwnFlagsOnly) {
     EXPECT_THAT(result.out, HasSubstr(flag));
   }
   EXPECT_THAT(result.out, Not(HasSubstr("--flagfile (")));
+}
+
+// The flags --helpfull lists under the daemon's own files ("Flags from
+// server/..."): every flag defined anywhere in server/, whichever file.
+std::vector<std::string> DaemonFlags(const std::string& helpfull) {
+  std::vector<std::string> flags;
+  bool in_server_file = false;
+  for (const std::string& line : Lines(helpfull)) {
+    if (absl::StartsWith(line, "  Flags from ")) {
+      in_server_file = absl::StartsWith(line, "  Flags from server/");
+    } else if (in_server_file && absl::StartsWith(line, "    --")) {
+      const size_t end = line.find_first_of(" =", 6);
+      flags.push_back(line.substr(6, end - 6));
+    }
+  }
+  return flags;
+}
+
+// A flag defined outside server/daemon/settings.cc would be missing from
+// --help and could not be set as FUTURED_<FLAG>; one left out of
+// docs/operations.md would be unknown to an operator.
+TEST(ConfigTest, EveryFlagIsListedByHelpAndByTheOperationsPage) {
+  const std::vector<std::string> flags =
+      DaemonFlags(RunFutured({"--helpfull"}).out);
+  ASSERT_GT(flags.size(), 20u);
+  const std::string help = RunFutured({"--help"}).out;
+  std::ifstream doc_file(FUTURED_OPERATIONS_DOC);
+  ASSERT_TRUE(doc_file.is_open()) << FUTURED_OPERATIONS_DOC;
+  const std::string doc((std::istreambuf_iterator<char>(doc_file)),
+                        std::istreambuf_iterator<char>());
+  for (const std::string& flag : flags) {
+    EXPECT_THAT(help, HasSubstr(absl::StrCat("--", flag, " (")));
+    EXPECT_THAT(doc, HasSubstr(absl::StrCat("`--", flag, "`")))
+        << "docs/operations.md does not list --" << flag;
+  }
 }
 
 }  // namespace

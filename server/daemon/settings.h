@@ -1,0 +1,47 @@
+// The daemon's settings: its flags (each also a FUTURED_<FLAG> environment
+// variable, or a line of a --flagfile), read and checked into one Settings.
+#ifndef FUTURED_SERVER_DAEMON_SETTINGS_H_
+#define FUTURED_SERVER_DAEMON_SETTINGS_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/engine/engine.h"
+#include "server/rpc/executor_service.h"
+#include "server/rpc/server_security.h"
+#include "server/tasks/builtin_tasks.h"
+
+namespace futured::server {
+
+// --listen's prefix for a unix socket path.
+inline constexpr char kUnixPrefix[] = "unix:";
+
+// Everything the flags decide, checked. A value type.
+struct Settings {
+  std::string listen;
+  std::optional<mode_t> unix_socket_mode = {};  // unset: as the umask leaves it
+  std::vector<std::string> plugins;
+  EngineOptions engine;
+  rpc::ServiceOptions service;
+  int max_message_bytes;
+  absl::Duration shutdown_grace;
+  BuiltinTaskOptions tasks;
+  std::string metrics_listen;  // empty: no metrics endpoint
+  rpc::ServerSecurity security = {};
+};
+
+// Reads the command line, then the FUTURED_* environment variables (the
+// command line wins over the environment, the environment over a
+// --flagfile), and checks every setting; the error names the setting and
+// where it came from. Handles --help and --version as absl does (they exit).
+// Call once, from main(), before any thread starts.
+absl::StatusOr<Settings> Configure(int argc, char** argv);
+
+}  // namespace futured::server
+
+#endif  // FUTURED_SERVER_DAEMON_SETTINGS_H_
