@@ -32,8 +32,8 @@ void ReapAdoptedChildren();
 // belongs to it, unless it is this process's own group. That child stays
 // unreaped meanwhile, so the group's ID cannot have been reused. Meant for
 // the command group a dead worker recorded: whatever number a worker
-// writes, it can make the daemon kill only a group of orphans. Returns
-// whether it sent the signal.
+// writes, it can make the daemon kill only a group that holds a process
+// orphaned below the daemon. Returns whether it sent the signal.
 bool KillAdoptedGroup(pid_t group);
 
 // Main thread only (else it does nothing), as the daemon exits: SIGKILLs
