@@ -217,6 +217,20 @@ TEST_F(ExecOrphansTest, AStormOfWorkerKillsLeavesNoCommandBehind) {
   ExpectNoZombieChild();
 }
 
+TEST_F(ExecOrphansTest, ACancelThatCannotWaitForTheWorkerStillEndsItsCommand) {
+  // No grace: the daemon SIGKILLs the worker before it can end a command
+  // that ignores SIGTERM; the worker is recycled after this one task.
+  ASSERT_NO_FATAL_FAILURE(StartWithExec(
+      {"--processes=1", "--worker_kill_grace=0s", "--max_tasks_per_child=1"}));
+  const FutureInfo info = SubmitAndAwait(
+      Exec("process", "trap '' TERM; /bin/sleep 120; :"), /*processes=*/2);
+  futured::v1::CancelResponse cancelled;
+  ASSERT_TRUE(calls_->Cancel(info.id(), &cancelled).ok());
+  EXPECT_EQ(MustResult(info.id()).state(), futured::v1::FUTURE_STATE_CANCELLED);
+  ExpectNoMarkedProcessLeft();
+  ExpectNoZombieChild();
+}
+
 TEST_F(ExecOrphansTest, ADaemonKilledWithSigkillTakesProcessPoolCommands) {
   ASSERT_NO_FATAL_FAILURE(StartWithExec({"--processes=1"}));
   SubmitAndAwait(Exec("process", "/bin/sleep 120; :"), /*processes=*/2);
