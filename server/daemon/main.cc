@@ -31,6 +31,7 @@
 #include "server/daemon/prometheus_text.h"
 #include "server/daemon/settings.h"
 #include "server/daemon/systemd_notify.h"
+#include "server/os/adopted_children.h"
 #include "server/daemon/version.h"
 #include "server/engine/engine.h"
 #include "server/engine/timer_queue.h"
@@ -69,23 +70,28 @@ std::string BoundAddress(const std::string& listen, int port) {
   return absl::StrCat(listen.substr(0, listen.rfind(':')), ":", port);
 }
 
-// Blocks SIGINT and SIGTERM in this thread and every thread started after,
-// so that only WaitForStopSignal() receives them.
+// Blocks SIGINT, SIGTERM and SIGCHLD in this thread and every thread
+// started after, so that only WaitForStopSignal() receives them.
 sigset_t BlockStopSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
   return set;
 }
 
+// On the main thread: reaps adopted orphans (adopted_children.h) until
+// SIGINT or SIGTERM, which it returns.
 int WaitForStopSignal(const sigset_t& set) {
-  int signal_number = 0;
-  while (sigwait(&set, &signal_number) != 0) {
+  while (true) {
+    int signal_number = 0;
+    if (sigwait(&set, &signal_number) != 0) continue;
+    if (signal_number != SIGCHLD) return signal_number;
+    ReapAdoptedChildren();
   }
-  return signal_number;
 }
 
 // Pool sizes for the start-up line: "thread (6 threads), process (2
@@ -261,6 +267,8 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   const bool all_stopped = GracefulShutdown(settings, *server, service, engine);
   metrics.reset();
   server.reset();
+  // What left its command's process group and was orphaned since.
+  KillAdoptedChildren(absl::Seconds(1));
   if (!all_stopped) {
     // A task ignored its cancellation token; its thread cannot be joined.
     Log(LogLevel::kWarning, "a task ignored cancellation; exiting without it");
@@ -292,5 +300,9 @@ int main(int argc, char** argv) {
     return EXIT_FAILURE;
   }
   const sigset_t stop_signals = futured::server::BlockStopSignals();
+  if (absl::Status s = futured::server::BecomeChildSubreaper(); !s.ok()) {
+    std::fprintf(stderr, "futured: %s\n", std::string(s.message()).c_str());
+    return EXIT_FAILURE;
+  }
   return futured::server::Run(*settings, stop_signals, *std::move(notify));
 }

@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/frame_codec.h"
 #include "common/log.h"
+#include "server/os/adopted_children.h"
 #include "server/os/spawn_attributes.h"
 #include "server/task/progress.h"
 #include "server/worker/worker_protocol.h"
@@ -735,7 +736,10 @@ void ProcessPool::Kill(Worker& worker, int signal_number, std::string failure,
 
 void ProcessPool::Reap(Worker& worker) {
   siginfo_t info{};
-  if (waitid(kPidfdIdType, worker.pidfd, &info, WEXITED | WNOHANG) != 0) {
+  // Looked at first and reaped after KillLeftovers(): until then its PID
+  // still names its process group.
+  if (waitid(kPidfdIdType, worker.pidfd, &info, WEXITED | WNOHANG | WNOWAIT) !=
+      0) {
     // Only if someone else reaped it; it is gone all the same.
     Log(LogLevel::kWarning,
         absl::StrCat("process pool '", name(), "': cannot reap worker ",
@@ -744,6 +748,10 @@ void ProcessPool::Reap(Worker& worker) {
     info.si_status = 0;
   } else if (info.si_pid == 0) {
     return;  // not yet
+  } else {
+    KillLeftovers(worker);
+    siginfo_t reaped{};
+    waitid(kPidfdIdType, worker.pidfd, &reaped, WEXITED | WNOHANG);
   }
   // What it sent before it died still counts.
   while (worker.channel != nullptr) ReadFromWorker(worker);
@@ -808,6 +816,19 @@ void ProcessPool::Reap(Worker& worker) {
     Log(LogLevel::kWarning,
         absl::StrCat("process pool '", name(), "': idle worker process ",
                      worker.pid, " ", death));
+  }
+}
+
+void ProcessPool::KillLeftovers(const Worker& worker) {
+  kill(-worker.pid, SIGKILL);
+  // The daemon adopted what the worker's command left (adopted_children.h).
+  const pid_t group = worker.slots->CommandGroup();
+  if (group != 0 && KillAdoptedGroup(group)) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("process pool '", name(), "': worker ", worker.pid,
+                     " died before its command; killed the command's "
+                     "process group ",
+                     group));
   }
 }
 

@@ -59,7 +59,11 @@ namespace futured::server {
 //   OOM killer) fails only that future, with TaskError "WorkerDiedError"
 //   naming the signal or exit code; the tasks of its batch it finished
 //   keep their results (the slots outlive it), those it had not started go
-//   back to the front of the queue, in order, and it is replaced.
+//   back to the front of the queue, in order, and it is replaced. Before it
+//   is reaped, what is left in its process group and the process group of
+//   the command its task ran (exec, recorded in its task slots) get SIGKILL:
+//   the daemon is the child subreaper of their orphans
+//   (server/adopted_children.h).
 // - A running future whose token is cancelled (Cancel(), a Submit deadline,
 //   Shutdown()) has its worker killed: SIGTERM, then SIGKILL after
 //   `kill_grace`. The future ends CANCELLED unless it has already failed
@@ -237,6 +241,9 @@ class ProcessPool final : public Pool {
   void Kill(Worker& worker, int signal_number, std::string failure,
             absl::Time now);
   void Reap(Worker& worker);
+  // Before an exited worker is reaped: SIGKILL to what is left in its
+  // process group and in the command group it recorded in its task slots.
+  void KillLeftovers(const Worker& worker);
   // The outcome of the task `worker` was running when it died (`exited`
   // with `status`, or killed by signal `status`; `death` says which).
   Outcome DeathOutcome(const Worker& worker, bool exited, int status,

@@ -258,6 +258,7 @@ class Session {
   // The leader exited: kill what it left in its group, then reap it.
   void OnExit() {
     child_.SignalGroup(SIGKILL);
+    if (spec_.group_observer) spec_.group_observer(0);
     child_.Reap(result_);
     exited_ = true;
     stdin_.Close();
@@ -289,6 +290,7 @@ std::variant<CommandResult, TaskError> RunCommand(
       Spawn(spec, in.read_end.get(), out.write_end.get(), err.write_end.get());
   if (auto* error = std::get_if<TaskError>(&spawned)) return *error;
   const pid_t pid = std::get<pid_t>(spawned);
+  if (spec.group_observer) spec.group_observer(pid);
   in.read_end.Close();
   out.write_end.Close();
   err.write_end.Close();
@@ -296,6 +298,7 @@ std::variant<CommandResult, TaskError> RunCommand(
   if (pidfd < 0) {
     const int error = errno;
     kill(-pid, SIGKILL);
+    if (spec.group_observer) spec.group_observer(0);
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
     return OsError(error, "pidfd_open");

@@ -3,6 +3,8 @@
 #ifndef FUTURED_SERVER_TASKS_COMMAND_RUNNER_H_
 #define FUTURED_SERVER_TASKS_COMMAND_RUNNER_H_
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <functional>
 #include <optional>
@@ -24,6 +26,11 @@ struct CommandSpec {
   size_t max_output_bytes = 1 << 20;  // per stream; the rest is discarded
   absl::Time timeout_at = absl::InfiniteFuture();
   absl::Duration kill_grace = absl::Seconds(1);  // SIGTERM, then SIGKILL
+  // If set, called with the command's process group once it is spawned, and
+  // with 0 once that group has been sent SIGKILL, before its leader is
+  // reaped. A process-pool worker records it where the daemon can read it,
+  // which kills the group if the worker dies in between (TaskSlots).
+  std::function<void(pid_t)> group_observer;
 };
 
 struct CommandResult {
@@ -53,7 +60,7 @@ struct CommandResult {
 // termination_request.h). When the program exits by itself, what is left in
 // its group (background children) gets SIGKILL. The program is always
 // reaped; nothing of it outlives the call unless it left its process group
-// (setsid, setpgid).
+// (setsid, setpgid), or this process died first (then see group_observer).
 //
 // A program that cannot be started is an OsError TaskError (e.g.
 // FileNotFoundError for a missing cwd). Blocks until the program is reaped.

@@ -137,6 +137,7 @@ CommandSpec SpecFor(const ExecOptions& options, std::string executable,
         spec.timeout_at, absl::Now() + absl::Seconds(args.Number(kTimeout)));
   }
   spec.kill_grace = options.kill_grace;
+  spec.group_observer = options.group_observer;
   return spec;
 }
 

@@ -4,7 +4,10 @@
 #ifndef FUTURED_SERVER_TASKS_EXEC_TASK_H_
 #define FUTURED_SERVER_TASKS_EXEC_TASK_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 
 #include "absl/time/time.h"
 #include "server/task/task_registry.h"
@@ -20,6 +23,9 @@ struct ExecOptions {
   // After SIGTERM to a cancelled or timed-out command's process group, how
   // long before SIGKILL.
   absl::Duration kill_grace = absl::Seconds(1);
+  // Told each command's process group while it may outlive this process
+  // (CommandSpec::group_observer); a process-pool worker sets it.
+  std::function<void(pid_t)> group_observer;
 };
 
 // exec(argv, stdin="", env={}, cwd="", timeout=null,

@@ -14,7 +14,8 @@ namespace futured::server {
 namespace {
 
 static_assert(std::atomic_ref<uint32_t>::is_always_lock_free &&
-                  std::atomic_ref<int64_t>::is_always_lock_free,
+                  std::atomic_ref<int64_t>::is_always_lock_free &&
+                  std::atomic_ref<pid_t>::is_always_lock_free,
               "shared-memory slots need lock-free atomics");
 
 absl::Status ErrnoError(absl::string_view what) {

@@ -5,6 +5,8 @@
 #ifndef FUTURED_SERVER_WORKER_TASK_SLOTS_H_
 #define FUTURED_SERVER_WORKER_TASK_SLOTS_H_
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -37,9 +39,13 @@ inline constexpr int kWorkerSlotsFd = 4;
 // completion, so whoever sees the state sees them. A slot is reused
 // (Queue()) only once the daemon has settled its task. The worker is not
 // trusted: the daemon copies a result out before it parses it and treats a
-// state it does not expect as a protocol error. Thread-safe: the state
-// changes are atomic and may come from any thread; the rest is used by one
-// thread on each side.
+// state it does not expect as a protocol error.
+//
+// Beside the slots, one word names the process group of the command the
+// worker's task runs (exec), so that the daemon can kill that group if the
+// worker dies before it has (server/adopted_children.h). Thread-safe: the
+// state changes and that word are atomic and may come from any thread; the
+// rest is used by one thread on each side.
 class TaskSlots {
  public:
   enum State : uint32_t {
@@ -83,6 +89,12 @@ class TaskSlots {
 
   uint32_t Load(uint32_t slot) { return Word(slot).load(); }
 
+  // Worker: the process group of the command its task has started, or 0
+  // once that group has been sent SIGKILL (before its leader is reaped).
+  void SetCommandGroup(pid_t group) { GroupWord().store(group); }
+  // Daemon: the group the worker last set. Untrusted: any number.
+  pid_t CommandGroup() { return GroupWord().load(); }
+
   // Worker, before Claim(): when the task starts.
   void SetStart(uint32_t slot, int64_t unix_nanos);
   // Worker, before Complete(): the encoded result and when the task ended.
@@ -107,12 +119,16 @@ class TaskSlots {
     char result[kResultBytes];
   };
   static constexpr uint32_t kSentBytes = ~uint32_t{0};
-  static constexpr size_t kMappedBytes = kCount * sizeof(Slot);
+  // The slots, then the command group.
+  static constexpr size_t kMappedBytes = kCount * sizeof(Slot) + sizeof(pid_t);
 
   TaskSlots(int fd, Slot* slots) : fd_(fd), slots_(slots) {}
   Slot& At(uint32_t slot) { return slots_[slot % kCount]; }
   std::atomic_ref<uint32_t> Word(uint32_t slot) {
     return std::atomic_ref<uint32_t>(At(slot).state);
+  }
+  std::atomic_ref<pid_t> GroupWord() {
+    return std::atomic_ref<pid_t>(*reinterpret_cast<pid_t*>(slots_ + kCount));
   }
   bool Swap(uint32_t slot, uint32_t from, uint32_t to) {
     return Word(slot).compare_exchange_strong(from, to);

@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -231,18 +232,31 @@ class BatchRunner {
   bool stop_requested_ = false;
 };
 
-absl::StatusOr<BuiltinTaskOptions> TaskOptionsFromFlags() {
+// The built-in tasks' options; an exec command's process group is recorded
+// in `slots`, so that the daemon kills it if this worker dies first.
+absl::StatusOr<BuiltinTaskOptions> TaskOptionsFromFlags(
+    std::shared_ptr<TaskSlots> slots) {
   absl::StatusOr<ExecAllowList> allow =
       ExecAllowList::Create(absl::GetFlag(FLAGS_exec_allow));
   if (!allow.ok()) return allow.status();
   return BuiltinTaskOptions{
       .exec = {.allow = *std::move(allow),
-               .kill_grace = absl::GetFlag(FLAGS_exec_kill_grace)}};
+               .kill_grace = absl::GetFlag(FLAGS_exec_kill_grace),
+               .group_observer = [slots = std::move(slots)](pid_t group) {
+                 slots->SetCommandGroup(group);
+               }}};
 }
 
 int Serve() {
   const int64_t cpu_limit_seconds = absl::GetFlag(FLAGS_cpu_limit_seconds);
-  absl::StatusOr<BuiltinTaskOptions> options = TaskOptionsFromFlags();
+  absl::StatusOr<std::shared_ptr<TaskSlots>> slots =
+      TaskSlots::Attach(kWorkerSlotsFd);
+  if (!slots.ok()) {
+    Log(LogLevel::kError,
+        absl::StrCat("futured-worker: ", slots.status().message()));
+    return EXIT_FAILURE;
+  }
+  absl::StatusOr<BuiltinTaskOptions> options = TaskOptionsFromFlags(*slots);
   if (!options.ok()) {
     Log(LogLevel::kError,
         absl::StrCat("futured-worker: ", options.status().message()));
@@ -260,13 +274,6 @@ int Serve() {
       Log(LogLevel::kError, absl::StrCat("futured-worker: ", s.message()));
       return EXIT_FAILURE;
     }
-  }
-  absl::StatusOr<std::shared_ptr<TaskSlots>> slots =
-      TaskSlots::Attach(kWorkerSlotsFd);
-  if (!slots.ok()) {
-    Log(LogLevel::kError,
-        absl::StrCat("futured-worker: ", slots.status().message()));
-    return EXIT_FAILURE;
   }
   WorkerChannel channel(
       kWorkerChannelFd,

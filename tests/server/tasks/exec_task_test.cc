@@ -11,8 +11,11 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -330,6 +333,23 @@ TEST_F(ExecTaskTest, BackgroundChildrenDoNotOutliveTheProgram) {
   const pid_t child = PidIn("child");
   ASSERT_GT(child, 0);
   EXPECT_TRUE(Eventually([&] { return ProcessEnded(child); }));
+}
+
+TEST_F(ExecTaskTest, TheGroupObserverHearsTheGroupUntilItIsKilled) {
+  absl::StatusOr<ExecAllowList> allow = ExecAllowList::Create({"/bin/sh"});
+  ASSERT_TRUE(allow.ok()) << allow.status();
+  std::vector<pid_t> heard;
+  spec_ = ExecTaskSpec({.allow = *allow, .group_observer = [&](pid_t g) {
+                          heard.push_back(g);
+                        }});
+  // The shell leads its group, and is not yet reaped when it is cleared.
+  const Outcome outcome = Shell("echo $$");
+  pid_t shell = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripTrailingAsciiWhitespace(
+                                   Field(outcome, "stdout").string_value()),
+                               &shell))
+      << Describe(outcome);
+  EXPECT_THAT(heard, ::testing::ElementsAre(shell, 0));
 }
 
 }  // namespace

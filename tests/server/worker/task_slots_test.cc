@@ -34,6 +34,18 @@ TEST_F(TaskSlotsTest, StartFree) {
   for (uint32_t slot = 0; slot < TaskSlots::kCount; ++slot) {
     ASSERT_EQ(worker_->Load(slot), TaskSlots::kFree) << slot;
   }
+  EXPECT_EQ(daemon_->CommandGroup(), 0);
+}
+
+TEST_F(TaskSlotsTest, TheDaemonSeesTheCommandGroupTheWorkerRecorded) {
+  worker_->SetCommandGroup(4242);
+  EXPECT_EQ(daemon_->CommandGroup(), 4242);
+  // Beside the slots, not in one.
+  for (uint32_t slot = 0; slot < TaskSlots::kCount; ++slot) {
+    ASSERT_EQ(daemon_->Load(slot), TaskSlots::kFree) << slot;
+  }
+  worker_->SetCommandGroup(0);
+  EXPECT_EQ(daemon_->CommandGroup(), 0);
 }
 
 TEST_F(TaskSlotsTest, AWorkerClaimsAQueuedSlotAndThenTheDaemonCannotWithdraw) {
