@@ -141,8 +141,9 @@ TEST_F(PluginTest, MisbehavingPluginTasksFailWithoutHarmingTheDaemon) {
     EXPECT_THAT(info.outcome().error().message(),
                 HasSubstr("returned without a result"));
     info = Run("bad.bad_utf8_error", {}, pool);
-    EXPECT_EQ(info.outcome().error().type(), "Bad?Type");
-    EXPECT_EQ(info.outcome().error().message(), "message ?( here");
+    // Each byte that is not UTF-8 becomes U+FFFD.
+    EXPECT_EQ(info.outcome().error().type(), "Bad\xEF\xBF\xBDType");
+    EXPECT_EQ(info.outcome().error().message(), "message \xEF\xBF\xBD( here");
     info = Run("bad.two_results", {}, pool);
     EXPECT_EQ(info.outcome().value().number_value(), 1);  // the first wins
   }
