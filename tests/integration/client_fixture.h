@@ -20,10 +20,11 @@
 #include "futured/futured.h"
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/poll_until.h"
 
 namespace futured::testing {
 
-// How long a test polls for a condition before it fails (a bound on the
+// How long a test waits for a condition before it fails (a bound on the
 // loop, not a timing assertion).
 inline constexpr absl::Duration kPollLimit = absl::Seconds(60);
 // A task that runs until it is cancelled (or the test ends).
@@ -49,16 +50,6 @@ class ClientTest : public ::testing::Test {
     ASSERT_TRUE(wait_status.ok()) << wait_status.status();
     EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0)
         << "wait status " << *wait_status;
-  }
-
-  // Polls `condition` every 10 ms until it holds; false after kPollLimit.
-  static bool PollUntil(const std::function<bool()>& condition) {
-    const absl::Time limit = absl::Now() + kPollLimit;
-    while (!condition()) {
-      if (absl::Now() > limit) return false;
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    return true;
   }
 
   // Waits until the daemon runs `future`.

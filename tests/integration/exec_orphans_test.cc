@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_test.h"
 #include "tests/integration/executor_calls.h"
+#include "tests/poll_until.h"
 
 namespace futured::testing {
 namespace {
@@ -32,20 +33,7 @@ namespace {
 using ::futured::v1::FutureInfo;
 using ::futured::v1::SubmitRequest;
 
-// How long a bounded poll for the system to settle may take.
-constexpr absl::Duration kSettleTimeout = absl::Seconds(20);
 constexpr char kMarkerVariable[] = "FUTURED_ORPHAN_TEST";
-
-// Polls every 20 ms, for at most kSettleTimeout, until `condition` holds.
-template <typename Condition>
-bool PollUntil(Condition condition) {
-  const absl::Time deadline = absl::Now() + kSettleTimeout;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
 
 std::vector<pid_t> AllPids() {
   std::vector<pid_t> pids;

@@ -28,6 +28,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/executor_calls.h"
+#include "tests/poll_until.h"
 #include "tests/sanitizer_build.h"
 
 namespace futured::testing {
@@ -40,20 +41,6 @@ using ::futured::v1::MapItem;
 using ::futured::v1::MapRequest;
 using ::futured::v1::ResultRequest;
 using ::futured::v1::SubmitRequest;
-
-// How long a bounded poll for the system to settle may take.
-constexpr absl::Duration kSettleTimeout = absl::Seconds(30);
-
-// Polls every 20 ms, for at most kSettleTimeout, until `condition` holds.
-template <typename Condition>
-bool PollUntil(Condition condition) {
-  const absl::Time deadline = absl::Now() + kSettleTimeout;
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
 
 // The state letter and parent of a process from /proc/PID/stat; nullopt if
 // there is no such process.

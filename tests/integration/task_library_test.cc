@@ -25,6 +25,7 @@
 #include "gtest/gtest.h"
 #include "httplib.h"
 #include "tests/integration/daemon_test.h"
+#include "tests/poll_until.h"
 
 namespace futured::testing {
 namespace {
@@ -34,19 +35,6 @@ using ::futured::v1::FutureState;
 using ::futured::v1::SubmitRequest;
 using ::google::protobuf::Value;
 using ::testing::HasSubstr;
-
-// Bounds every poll of these tests; never reached by a healthy run.
-constexpr absl::Duration kSettleTimeout = absl::Seconds(30);
-
-template <typename Condition>
-bool PollUntil(Condition condition) {
-  const absl::Time give_up = absl::Now() + kSettleTimeout;
-  while (!condition()) {
-    if (absl::Now() > give_up) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
 
 // Gone, or a zombie that is no longer ours to reap (an orphan's zombie
 // belongs to init).

@@ -28,6 +28,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/poll_until.h"
 #include "tests/soak/process_census.h"
 #include "tests/soak/soak_workload.h"
 
@@ -50,6 +51,7 @@ namespace futured::soak {
 namespace {
 
 using futured::testing::DaemonProcess;
+using futured::testing::PollUntil;
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kAddressSanitizer = true;
@@ -101,16 +103,6 @@ class Load {
   std::atomic<int64_t> ops_{0};
   std::vector<std::thread> threads_;
 };
-
-// Polls `condition` every 100 ms for at most `limit`.
-bool PollUntil(const std::function<bool()>& condition, absl::Duration limit) {
-  const absl::Time end = absl::Now() + limit;
-  while (!condition()) {
-    if (absl::Now() > end) return false;
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  return true;
-}
 
 // Nothing queued or running, and every process pool back to full strength.
 bool Quiet(futured::v1::Executor::Stub& stub, int processes) {

@@ -18,22 +18,14 @@
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "server/os/spawn_attributes.h"
+#include "tests/poll_until.h"
 
 extern char** environ;
 
 namespace futured::server {
 namespace {
 
-// Polls every 10 ms, for at most 10 s, until `condition` holds.
-template <typename Condition>
-bool Eventually(Condition condition) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(10);
-  while (!condition()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
+using ::futured::testing::PollUntil;
 
 // /bin/sh -c `script` in a process group of its own; -1 on failure.
 pid_t SpawnShell(const char* script) {
@@ -113,7 +105,7 @@ TEST_F(AdoptedChildrenTest, AnOrphansGroupIsKilledAndTheOrphanReaped) {
   ASSERT_GT(shell, 0);
   ASSERT_TRUE(MainThreadHasChildren());
   EXPECT_TRUE(KillAdoptedGroup(shell));
-  EXPECT_TRUE(Eventually([] {
+  EXPECT_TRUE(PollUntil([] {
     ReapAdoptedChildren();
     return !MainThreadHasChildren();
   }));
@@ -133,7 +125,7 @@ TEST_F(AdoptedChildrenTest, AGroupWithoutAnAdoptedProcessIsLeftAlone) {
 TEST_F(AdoptedChildrenTest, AnotherThreadsChildIsNeverReaped) {
   SpawningThread worker("exit 7");
   ASSERT_GT(worker.pid(), 0);
-  ASSERT_TRUE(Eventually([&] { return ProcessState(worker.pid()) == 'Z'; }));
+  ASSERT_TRUE(PollUntil([&] { return ProcessState(worker.pid()) == 'Z'; }));
   ReapAdoptedChildren();
   KillAdoptedChildren(absl::Milliseconds(100));
   const int status = worker.Release();

@@ -21,11 +21,14 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/poll_until.h"
 #include "tests/server/task_spec_call.h"
 #include "tests/server/value_builders.h"
 
 namespace futured::server {
 namespace {
+
+using ::futured::testing::PollUntil;
 
 using ::futured::testing::Bool;
 using ::futured::testing::Describe;
@@ -40,9 +43,6 @@ using ::futured::testing::Str;
 using ::google::protobuf::Value;
 using ::testing::HasSubstr;
 
-// Bounds every wait of these tests; never reached by a healthy run.
-constexpr absl::Duration kTestTimeout = absl::Seconds(30);
-
 // Whether process `pid` has ended: gone, or a zombie that is not ours to
 // reap (an orphan's zombie belongs to init).
 bool ProcessEnded(pid_t pid) {
@@ -54,17 +54,6 @@ bool ProcessEnded(pid_t pid) {
   const size_t paren = line.rfind(')');
   return paren == std::string::npos ||
          (paren + 2 < line.size() && line[paren + 2] == 'Z');
-}
-
-// Polls, at most for kTestTimeout, until `done` holds.
-template <typename Predicate>
-bool Eventually(Predicate done) {
-  const absl::Time give_up = absl::Now() + kTestTimeout;
-  while (!done()) {
-    if (absl::Now() > give_up) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
 }
 
 Value Argv(std::initializer_list<std::string> items) {
@@ -291,7 +280,7 @@ TEST_F(ExecTaskTest, TimeoutKillsTheGroupAndKeepsTheOutput) {
   EXPECT_EQ(Field(error->details, "stdout").string_value(), "started\n");
   const pid_t child = PidIn("child");
   ASSERT_GT(child, 0);
-  EXPECT_TRUE(Eventually([&] { return ProcessEnded(child); }));
+  EXPECT_TRUE(PollUntil([&] { return ProcessEnded(child); }));
 }
 
 TEST_F(ExecTaskTest, CancelKillsTheWholeProcessGroup) {
@@ -302,14 +291,14 @@ TEST_F(ExecTaskTest, CancelKillsTheWholeProcessGroup) {
   });
   // Bounded: the shell writes both files at once.
   ASSERT_TRUE(
-      Eventually([&] { return PidIn("shell") > 0 && PidIn("child") > 0; }));
+      PollUntil([&] { return PidIn("shell") > 0 && PidIn("child") > 0; }));
   const pid_t shell = PidIn("shell");
   const pid_t child = PidIn("child");
   token_.Cancel();
   run.join();
   EXPECT_TRUE(IsCancelled(outcome)) << Describe(outcome);
-  EXPECT_TRUE(Eventually([&] { return ProcessEnded(shell); }));
-  EXPECT_TRUE(Eventually([&] { return ProcessEnded(child); }));
+  EXPECT_TRUE(PollUntil([&] { return ProcessEnded(shell); }));
+  EXPECT_TRUE(PollUntil([&] { return ProcessEnded(child); }));
 }
 
 TEST_F(ExecTaskTest, ProgramIgnoringSigtermGetsSigkillAfterTheGrace) {
@@ -318,12 +307,12 @@ TEST_F(ExecTaskTest, ProgramIgnoringSigtermGetsSigkillAfterTheGrace) {
     outcome = Shell(absl::StrCat("trap '' TERM; echo $$ > ", dir_,
                                  "/shell; while :; do sleep 1; done"));
   });
-  ASSERT_TRUE(Eventually([&] { return PidIn("shell") > 0; }));
+  ASSERT_TRUE(PollUntil([&] { return PidIn("shell") > 0; }));
   const pid_t shell = PidIn("shell");
   token_.Cancel();
   run.join();
   EXPECT_TRUE(IsCancelled(outcome)) << Describe(outcome);
-  EXPECT_TRUE(Eventually([&] { return ProcessEnded(shell); }));
+  EXPECT_TRUE(PollUntil([&] { return ProcessEnded(shell); }));
 }
 
 TEST_F(ExecTaskTest, BackgroundChildrenDoNotOutliveTheProgram) {
@@ -332,7 +321,7 @@ TEST_F(ExecTaskTest, BackgroundChildrenDoNotOutliveTheProgram) {
   EXPECT_EQ(Field(outcome, "exit_code").number_value(), 0) << Describe(outcome);
   const pid_t child = PidIn("child");
   ASSERT_GT(child, 0);
-  EXPECT_TRUE(Eventually([&] { return ProcessEnded(child); }));
+  EXPECT_TRUE(PollUntil([&] { return ProcessEnded(child); }));
 }
 
 TEST_F(ExecTaskTest, TheGroupObserverHearsTheGroupUntilItIsKilled) {
