@@ -124,22 +124,13 @@ Stats FromProto(const v1::GetStatsResponse& stats) {
 }
 
 Value OutcomeValueOrThrow(const v1::FutureInfo& info) {
-  const v1::Outcome& outcome = info.outcome();
-  switch (outcome.kind_case()) {
-    case v1::Outcome::kValue:
-      return outcome.value();
-    case v1::Outcome::kError:
-      throw TaskErrorFromProto(outcome.error());
-    case v1::Outcome::kCancelled:
-      throw CancelledError(
-          absl::StrCat("future ", info.id(), " was cancelled"));
-    case v1::Outcome::KIND_NOT_SET:
-      break;
+  const std::string what = absl::StrCat("future ", info.id());
+  // A cancelled future's outcome may be unset.
+  if (info.outcome().kind_case() == v1::Outcome::KIND_NOT_SET &&
+      info.state() == v1::FUTURE_STATE_CANCELLED) {
+    throw CancelledError(absl::StrCat(what, " was cancelled"));
   }
-  if (info.state() == v1::FUTURE_STATE_CANCELLED) {
-    throw CancelledError(absl::StrCat("future ", info.id(), " was cancelled"));
-  }
-  throw Error(absl::StrCat("future ", info.id(), " is done without outcome"));
+  return OutcomeValueOrThrow(info.outcome(), what);
 }
 
 Value OutcomeValueOrThrow(const v1::Outcome& outcome, absl::string_view what) {
