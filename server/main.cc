@@ -38,6 +38,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/log.h"
+#include "google/protobuf/message.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -597,6 +599,11 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   }
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's default health service has no generated code; linking the
+  // descriptors of grpc/health/v1/health.proto lets reflection describe it,
+  // which grpcurl needs to call Health/Check.
+  google::protobuf::LinkMessageReflection<
+      grpc::health::v1::HealthCheckRequest>();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
