@@ -1,16 +1,35 @@
 #include "server/daemon/config.h"
 
+#include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <utility>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
 namespace futured::server {
+
+bool AbslParseFlag(absl::string_view text, DurationOrSeconds* flag,
+                   std::string* error) {
+  int64_t seconds = 0;
+  if (absl::SimpleAtoi(text, &seconds)) {
+    flag->value = absl::Seconds(seconds);
+    return true;
+  }
+  if (absl::ParseDuration(text, &flag->value)) return true;
+  *error = "expected a duration such as 30s, 1500ms or 2m, or whole seconds";
+  return false;
+}
+
+std::string AbslUnparseFlag(const DurationOrSeconds& flag) {
+  return absl::FormatDuration(flag.value);
+}
 
 std::string EnvironmentVariableFor(absl::string_view flag) {
   return absl::StrCat("FUTURED_", absl::AsciiStrToUpper(flag));

@@ -10,8 +10,20 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace futured::server {
+
+// A duration flag's value that may also be written as a bare number of
+// seconds: "2" reads as "2s"; anything else as absl::ParseDuration reads it
+// ("1500ms", "1m"). For limits the documentation states in seconds
+// (--worker_cpu_limit).
+struct DurationOrSeconds {
+  absl::Duration value;
+};
+bool AbslParseFlag(absl::string_view text, DurationOrSeconds* flag,
+                   std::string* error);
+std::string AbslUnparseFlag(const DurationOrSeconds& flag);
 
 // Where one setting's value came from.
 enum class SettingSource { kDefault, kFlagfile, kEnvironment, kCommandLine };

@@ -24,6 +24,8 @@
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "common/mutex_deadlock_detection.h"
+#include "google/protobuf/message.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -201,6 +203,11 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   }
 
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's default health service has no generated code; linking the
+  // descriptors of grpc/health/v1/health.proto lets reflection describe it,
+  // which grpcurl needs to call Health/Check.
+  google::protobuf::LinkMessageReflection<
+      grpc::health::v1::HealthCheckRequest>();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;

@@ -92,9 +92,11 @@ ABSL_FLAG(int64_t, max_tasks_per_child, 0,
 ABSL_FLAG(int64_t, worker_memory_limit, 0,
           "address-space limit (RLIMIT_AS) of each worker process, in bytes; "
           "0: none");
-ABSL_FLAG(absl::Duration, worker_cpu_limit, absl::ZeroDuration(),
-          "CPU time one task may use in a worker process (RLIMIT_CPU, whole "
-          "seconds); 0: none");
+ABSL_FLAG(futured::server::DurationOrSeconds, worker_cpu_limit,
+          futured::server::DurationOrSeconds{absl::ZeroDuration()},
+          "CPU time one task may use in a worker process (RLIMIT_CPU): a "
+          "duration (90s, 2m) or whole seconds (90); rounded up to whole "
+          "seconds; 0: none");
 ABSL_FLAG(absl::Duration, worker_kill_grace, absl::Seconds(1),
           "after SIGTERM to a worker whose task is cancelled or past its "
           "deadline, how long before SIGKILL");
@@ -217,7 +219,7 @@ absl::StatusOr<std::vector<PoolOptions>> PoolsFromFlags(
   processes.worker_binary = *worker_binary;
   processes.max_tasks_per_child = absl::GetFlag(FLAGS_max_tasks_per_child);
   processes.memory_limit_bytes = absl::GetFlag(FLAGS_worker_memory_limit);
-  processes.cpu_limit = absl::GetFlag(FLAGS_worker_cpu_limit);
+  processes.cpu_limit = absl::GetFlag(FLAGS_worker_cpu_limit).value;
   processes.kill_grace = absl::GetFlag(FLAGS_worker_kill_grace);
   processes.plugins = plugins;
   for (absl::Status status : {

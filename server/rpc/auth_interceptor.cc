@@ -12,11 +12,17 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
-// Paths whose handlers need no check here: futured.v1 checks for itself,
-// health is open.
+// Paths whose handlers need no check here: futured.v1 checks for itself;
+// health and reflection are open (they reveal no future, and a load
+// balancer's probe, or grpcurl finding Health's descriptor, has no token).
+// grpcurl asks grpc.reflection.v1 first and falls back to v1alpha only on
+// the UNIMPLEMENTED that the unregistered v1 gets, not on a cancel.
 bool Exempt(absl::string_view method) {
   return absl::StartsWith(method, "/futured.v1.") ||
-         absl::StartsWith(method, "/grpc.health.v1.Health/");
+         absl::StartsWith(method, "/grpc.health.v1.Health/") ||
+         absl::StartsWith(method,
+                          "/grpc.reflection.v1alpha.ServerReflection/") ||
+         absl::StartsWith(method, "/grpc.reflection.v1.ServerReflection/");
 }
 
 // One call's check, once its initial metadata has arrived.

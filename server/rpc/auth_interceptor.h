@@ -7,13 +7,15 @@
 
 namespace futured::server::rpc {
 
-// Makes server reflection (and any other service registered by a plugin of
-// gRPC's) require the same credentials as futured.v1. futured.v1's own
-// handlers check credentials themselves and answer UNAUTHENTICATED; the
-// health service stays open, for probes. gRPC 1.51's server interceptors
-// cannot answer a call with a status of their own, so a call without valid
-// credentials is cancelled (the client sees CANCELLED) before its handler
-// reads anything. Install only when `policy.enabled()`. Thread-safe.
+// Makes any service registered beside futured.v1, health and reflection
+// (e.g. by a plugin of gRPC's) require the same credentials as futured.v1.
+// futured.v1's own handlers check credentials themselves and answer
+// UNAUTHENTICATED; health and reflection stay open, for probes and for
+// grpcurl, which reads Health's descriptor through reflection before it
+// calls Health/Check (neither reveals a future). gRPC 1.51's server
+// interceptors cannot answer a call with a status of their own, so a call
+// without valid credentials is cancelled (the client sees CANCELLED) before its
+// handler reads anything. Install only when `policy.enabled()`. Thread-safe.
 class AuthInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:

@@ -1,5 +1,6 @@
 #include "server/rpc/executor_service.h"
 
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -12,9 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/future_id.h"
 #include "common/log.h"
+#include "google/protobuf/descriptor.h"
 #include "server/rpc/as_completed_reactor.h"
 #include "server/rpc/future_reactor.h"
 #include "server/rpc/map_reactor.h"
+#include "server/rpc/parsing_handler.h"
 #include "server/rpc/progress_reactor.h"
 #include "server/rpc/proto_convert.h"
 #include "server/rpc/wait_reactor.h"
@@ -137,7 +140,61 @@ ExecutorService::ExecutorService(ServiceOptions options, Engine* engine,
     : options_(std::move(options)),
       engine_(engine),
       timers_(timers),
-      start_time_(absl::Now()) {}
+      start_time_(absl::Now()) {
+  // Watch, a bidirectional stream, reads its messages in its reactor.
+  ParseRequestsItself("Submit", &ExecutorService::Submit);
+  ParseRequestsItself("SubmitBatch", &ExecutorService::SubmitBatch);
+  ParseRequestsItself("Run", &ExecutorService::Run);
+  ParseRequestsItself("GetFuture", &ExecutorService::GetFuture);
+  ParseRequestsItself("Result", &ExecutorService::Result);
+  ParseRequestsItself("Cancel", &ExecutorService::Cancel);
+  ParseRequestsItself("AsCompleted", &ExecutorService::AsCompleted);
+  ParseRequestsItself("Wait", &ExecutorService::Wait);
+  ParseRequestsItself("Map", &ExecutorService::Map);
+  ParseRequestsItself("Release", &ExecutorService::Release);
+  ParseRequestsItself("ListFunctions", &ExecutorService::ListFunctions);
+  ParseRequestsItself("GetStats", &ExecutorService::GetStats);
+  ParseRequestsItself("FollowProgress", &ExecutorService::FollowProgress);
+}
+
+int ExecutorService::MethodIndex(const std::string& method) {
+  const google::protobuf::MethodDescriptor* found =
+      google::protobuf::DescriptorPool::generated_pool()
+          ->FindServiceByName(v1::Executor::service_full_name())
+          ->FindMethodByName(method);
+  if (found == nullptr) {
+    Log(LogLevel::kError, absl::StrCat("futured.v1.Executor has no ", method));
+    std::abort();
+  }
+  return found->index();
+}
+
+template <class Request, class Response>
+void ExecutorService::ParseRequestsItself(
+    const std::string& method,
+    grpc::ServerUnaryReactor* (ExecutorService::*handler)(
+        grpc::CallbackServerContext*, const Request*, Response*)) {
+  MarkMethodCallback(
+      MethodIndex(method),
+      new ParsingUnaryHandler<Request, Response>(
+          [this, handler](grpc::CallbackServerContext* context,
+                          const Request* request, Response* response) {
+            return (this->*handler)(context, request, response);
+          }));
+}
+
+template <class Request, class Response>
+void ExecutorService::ParseRequestsItself(
+    const std::string& method,
+    grpc::ServerWriteReactor<Response>* (ExecutorService::*handler)(
+        grpc::CallbackServerContext*, const Request*)) {
+  MarkMethodCallback(MethodIndex(method),
+                     new ParsingServerStreamingHandler<Request, Response>(
+                         [this, handler](grpc::CallbackServerContext* context,
+                                         const Request* request) {
+                           return (this->*handler)(context, request);
+                         }));
+}
 
 void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 

@@ -27,14 +27,16 @@ struct ServiceOptions {
   CallerPolicy caller = {};  // who may call, and who owns what
 };
 
-// The Executor service. Every call first establishes its caller's principal
-// (caller.h): UNAUTHENTICATED without valid credentials, and a future is
-// found, waited on or released only by the principal that submitted it.
-// Handlers never block: a call that waits (Result,
-// Wait, AsCompleted, Map, Watch, FollowProgress, Cancel of a running task) gets
-// a reactor that a future's completion or a timer finishes. `engine` and
-// `timers` must outlive the service, and the service must outlive the
-// grpc::Server.
+// The Executor service. Its unary and server-streaming methods parse their
+// requests themselves (parsing_handler.h), so that a request protobuf
+// refuses is answered INVALID_ARGUMENT saying why (gRPC 1.51's handlers
+// answer UNIMPLEMENTED with no message). Every call first establishes its
+// caller's principal (caller.h): UNAUTHENTICATED without valid credentials, and
+// a future is found, waited on or released only by the principal that submitted
+// it. Handlers never block: a call that waits (Result, Wait, AsCompleted, Map,
+// Watch, FollowProgress, Cancel of a running task) gets a reactor that a
+// future's completion or a timer finishes. `engine` and `timers` must outlive
+// the service, and the service must outlive the grpc::Server.
 class ExecutorService final : public v1::Executor::CallbackService {
  public:
   ExecutorService(ServiceOptions options, Engine* engine, TimerQueue* timers);
@@ -97,6 +99,22 @@ class ExecutorService final : public v1::Executor::CallbackService {
       const v1::FollowProgressRequest* request) override;
 
  private:
+  // The index of `method` in futured.v1.Executor, as the generated code
+  // numbers it.
+  static int MethodIndex(const std::string& method);
+  // Replaces the generated handler of `method` by one that parses its
+  // requests itself and calls `handler`.
+  template <class Request, class Response>
+  void ParseRequestsItself(
+      const std::string& method,
+      grpc::ServerUnaryReactor* (ExecutorService::*handler)(
+          grpc::CallbackServerContext*, const Request*, Response*));
+  template <class Request, class Response>
+  void ParseRequestsItself(
+      const std::string& method,
+      grpc::ServerWriteReactor<Response>* (ExecutorService::*handler)(
+          grpc::CallbackServerContext*, const Request*));
+
   // The principal of the call, or UNAUTHENTICATED.
   absl::StatusOr<std::string> Caller(
       const grpc::CallbackServerContext& context) const {

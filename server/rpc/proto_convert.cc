@@ -1,5 +1,6 @@
 #include "server/rpc/proto_convert.h"
 
+#include <cstdint>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -135,6 +136,15 @@ absl::StatusOr<std::optional<absl::Duration>> FromProtoTimeout(
     bool field_set, const google::protobuf::Duration& duration,
     absl::string_view field) {
   if (!field_set) return std::nullopt;
+  // google/protobuf/duration.proto's range, about 10,000 years. Beyond it
+  // absl::Seconds saturates to an infinite duration, which would read as
+  // "no deadline" or "wait forever".
+  constexpr int64_t kMaxSeconds = 315576000000;
+  if (duration.seconds() > kMaxSeconds || duration.seconds() < -kMaxSeconds) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        field, " is out of range: ", duration.seconds(),
+        "s; google.protobuf.Duration allows at most ", kMaxSeconds, "s"));
+  }
   const bool mixed_signs = (duration.seconds() > 0 && duration.nanos() < 0) ||
                            (duration.seconds() < 0 && duration.nanos() > 0);
   if (mixed_signs || duration.nanos() <= -1000000000 ||

@@ -31,7 +31,9 @@ void ToProto(const FunctionStats& stats, v1::FunctionStats* out);
 v1::CancelAction ToProto(CancelAction action);
 
 // nullopt when `field_set` is false (the field is absent); INVALID_ARGUMENT
-// naming `field` for a negative or malformed duration.
+// naming `field` for a negative or malformed duration, or one outside
+// google.protobuf.Duration's range (±315,576,000,000 s). Every Duration of
+// futured.v1's requests goes through here.
 absl::StatusOr<std::optional<absl::Duration>> FromProtoTimeout(
     bool field_set, const google::protobuf::Duration& duration,
     absl::string_view field);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -126,6 +127,38 @@ TEST(ConfigTest, BadValuesAreRefusedNamingTheSettingAndItsSource) {
   ProgramResult metrics = RunFutured({"--metrics_listen=nonsense"});
   EXPECT_NE(metrics.exit_code, 0);
   EXPECT_THAT(metrics.err, HasSubstr("metrics address 'nonsense'"));
+}
+
+// --worker_cpu_limit as the README writes it (whole seconds) and as a
+// duration: either starts the daemon, and the limit ends a task that uses
+// more CPU than that.
+TEST(ConfigTest, WorkerCpuLimitTakesWholeSecondsOrADuration) {
+  for (const std::string value : {"1", "1s"}) {
+    SCOPED_TRACE(value);
+    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+        DaemonProcess::Start(
+            {.flags = {"--worker_cpu_limit=" + value, "--processes=1"}});
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    ExecutorCalls calls((*daemon)->NewChannel());
+    v1::SubmitRequest burn = CallOf("burn_cpu", {NumberValue(60)});
+    burn.set_pool("process");
+    std::string id;
+    grpc::Status status = calls.Submit(burn, &id);
+    ASSERT_TRUE(status.ok()) << StatusText(status);
+    v1::ResultRequest wait;
+    wait.set_id(id);
+    *wait.mutable_timeout() = DurationProto(absl::Seconds(50));
+    v1::FutureInfo info;
+    status = calls.Result(wait, &info, absl::Seconds(60));
+    ASSERT_TRUE(status.ok()) << StatusText(status);
+    EXPECT_THAT(info.outcome().error().message(),
+                HasSubstr("CPU-time limit of 1s"));
+    absl::StatusOr<int> exit = (*daemon)->Stop(SIGTERM);
+    EXPECT_TRUE(exit.ok() && WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0);
+  }
+  ProgramResult bad = RunFutured({"--worker_cpu_limit=soon"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.err, HasSubstr("whole seconds"));
 }
 
 TEST(ConfigTest, UnixSocketModeMustBeOctalAndNeedsAUnixSocket) {

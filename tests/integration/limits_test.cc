@@ -27,6 +27,17 @@ Value Nested(int depth) {
   return value;
 }
 
+// {"a":{"a":...{"a":1}...}}: `depth` objects around a number.
+Value NestedObject(int depth) {
+  Value value = NumberValue(1);
+  for (int i = 0; i < depth; ++i) {
+    Value outer;
+    (*outer.mutable_struct_value()->mutable_fields())["a"] = value;
+    value = std::move(outer);
+  }
+  return value;
+}
+
 int DepthOf(const Value& value) {
   return value.has_list_value() ? 1 + DepthOf(value.list_value().values(0)) : 0;
 }
@@ -109,7 +120,7 @@ TEST_F(LimitsTest, MaxArgDepthIsAFlag) {
                           "--max_arg_depth");
 }
 
-TEST_F(LimitsTest, ProtobufRefusesDeeperMessagesBeforeTheDaemonSeesThem) {
+TEST_F(LimitsTest, ProtobufsDepthLimitIsInvalidArgumentSayingSo) {
   // protobuf parses at most 100 nested messages: a list level is two (Value,
   // ListValue), so a Submit argument 49 lists deep parses and 50 does not.
   // With the depth limit raised out of the way, the parser is what refuses.
@@ -130,16 +141,25 @@ TEST_F(LimitsTest, ProtobufRefusesDeeperMessagesBeforeTheDaemonSeesThem) {
   SubmitRequest deepest = CallOf("echo", {Nested(49)});
   deepest.set_pool("process");
   EXPECT_EQ(DepthOf(MustResult(MustSubmit(deepest)).outcome().value()), 49);
-  // 50: the parser refuses it (gRPC 1.51 answers UNIMPLEMENTED), and the
-  // daemon never sees it.
-  status = calls_->Submit(CallOf("echo", {Nested(50)}), &id);
-  EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
-  EXPECT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << "the daemon survives: " << StatusText(status);
-  status = calls_->Submit(CallOf("echo", {Nested(60)}), &id);
-  EXPECT_NE(status.error_code(), grpc::StatusCode::OK);
-  EXPECT_NE(status.error_code(), grpc::StatusCode::UNAVAILABLE)
-      << "the daemon survives: " << StatusText(status);
+  // 50: the parser refuses it, and the daemon says so.
+  for (int depth : {50, 60}) {
+    status = calls_->Submit(CallOf("echo", {Nested(depth)}), &id);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << depth << ": " << StatusText(status);
+    EXPECT_NE(status.error_message().find("nested more than 100 deep"),
+              std::string::npos)
+        << depth << ": " << StatusText(status);
+  }
+  // Objects: a level is three (Value, Struct, its map entry), so 33 parse
+  // and 34 do not.
+  status = calls_->Submit(CallOf("echo", {NestedObject(33)}), &id);
+  EXPECT_TRUE(status.ok()) << StatusText(status);
+  status = calls_->Submit(CallOf("echo", {NestedObject(34)}), &id);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << StatusText(status);
+  EXPECT_NE(status.error_message().find("nested more than 100 deep"),
+            std::string::npos)
+      << StatusText(status);
   // And it still serves.
   EXPECT_EQ(MustResult(MustSubmit(CallOf("square", {NumberValue(3)})))
                 .outcome()

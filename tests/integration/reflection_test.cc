@@ -1,13 +1,18 @@
 // Drives the daemon the way grpcurl does, with no .proto file at hand: lists
 // services over grpc.reflection.v1alpha, builds a fresh DescriptorPool from
-// the file descriptors the server returns, and calls Executor/Submit and
-// Executor/Result as raw bytes through grpc::GenericStub, converting the
-// messages from and to JSON with dynamic messages.
+// the file descriptors the server returns for each listed service, and calls
+// a method of every one of them (Executor, Health, ServerReflection itself)
+// as raw bytes through grpc::GenericStub, converting the messages from and
+// to JSON with dynamic messages; with and without --auth_tokens_file.
 
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -23,6 +28,8 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "futured/channel.h"
+#include "futured/client.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/descriptor_database.h"
@@ -38,6 +45,7 @@
 namespace futured::testing {
 namespace {
 
+using ::google::protobuf::Descriptor;
 using ::google::protobuf::DescriptorPool;
 using ::google::protobuf::DynamicMessageFactory;
 using ::google::protobuf::FieldDescriptor;
@@ -216,27 +224,72 @@ absl::Status FetchMissingDependencies(ReflectionClient& reflection,
   return absl::ResourceExhaustedError("dependency walk did not end");
 }
 
-// Calls `method` with a request parsed from `request_json` and returns the
-// reply printed as JSON; `response` receives the parsed reply. The messages
-// are dynamic ones from `factory`, the call a raw-bytes generic call.
+// `json` parsed as a `type` message, serialized into a ByteBuffer.
+absl::StatusOr<grpc::ByteBuffer> JsonToBytes(DynamicMessageFactory& factory,
+                                             const Descriptor& type,
+                                             std::string_view json) {
+  std::unique_ptr<Message> message(factory.GetPrototype(&type)->New());
+  google::protobuf::util::Status parsed =
+      google::protobuf::util::JsonStringToMessage(std::string(json),
+                                                  message.get());
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request JSON: ", parsed.ToString()));
+  }
+  std::string bytes;
+  if (!message->SerializeToString(&bytes)) {
+    return absl::InternalError("cannot serialize the request");
+  }
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// `buffer` parsed as a `type` message into *message, printed as JSON with
+// the proto field names, as grpcurl prints it.
+absl::StatusOr<std::string> BytesToJson(DynamicMessageFactory& factory,
+                                        const Descriptor& type,
+                                        const grpc::ByteBuffer& buffer,
+                                        std::unique_ptr<Message>* message) {
+  std::vector<grpc::Slice> slices;
+  if (!buffer.Dump(&slices).ok()) {
+    return absl::DataLossError("cannot read the reply bytes");
+  }
+  std::string bytes;
+  for (const grpc::Slice& s : slices) {
+    bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  message->reset(factory.GetPrototype(&type)->New());
+  if (!(*message)->ParseFromString(bytes)) {
+    return absl::DataLossError("reply does not parse as the output type");
+  }
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  google::protobuf::util::Status printed =
+      google::protobuf::util::MessageToJsonString(**message, &json, options);
+  if (!printed.ok()) {
+    return absl::InternalError(
+        absl::StrCat("reply JSON: ", printed.ToString()));
+  }
+  return json;
+}
+
+std::string PathOf(const MethodDescriptor& method) {
+  return absl::StrCat("/", method.service()->full_name(), "/", method.name());
+}
+
+// Calls unary `method` with a request parsed from `request_json` and
+// returns the reply printed as JSON; `response` receives the parsed reply.
+// The messages are dynamic ones from `factory`, the call a raw-bytes
+// generic call.
 absl::StatusOr<std::string> CallWithJson(grpc::GenericStub& stub,
                                          DynamicMessageFactory& factory,
                                          const MethodDescriptor& method,
                                          std::string_view request_json,
                                          std::unique_ptr<Message>* response) {
-  std::unique_ptr<Message> request(
-      factory.GetPrototype(method.input_type())->New());
-  google::protobuf::util::Status parsed =
-      google::protobuf::util::JsonStringToMessage(std::string(request_json),
-                                                  request.get());
-  if (!parsed.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request JSON: ", parsed.ToString()));
-  }
-  std::string request_bytes;
-  if (!request->SerializeToString(&request_bytes)) {
-    return absl::InternalError("cannot serialize the request");
-  }
+  absl::StatusOr<grpc::ByteBuffer> request_bytes =
+      JsonToBytes(factory, *method.input_type(), request_json);
+  if (!request_bytes.ok()) return request_bytes.status();
 
   // Lives until the callback has run; leaked, never freed under gRPC's feet,
   // if that somehow takes longer than the call's own deadline allows.
@@ -249,13 +302,10 @@ absl::StatusOr<std::string> CallWithJson(grpc::GenericStub& stub,
   };
   auto call = std::make_unique<Call>();
   SetDeadline(call->context, kRpcDeadline);
-  grpc::Slice slice(request_bytes);
-  call->request = grpc::ByteBuffer(&slice, 1);
-  const std::string path =
-      absl::StrCat("/", method.service()->full_name(), "/", method.name());
+  call->request = *std::move(request_bytes);
   Call* raw = call.get();
-  stub.UnaryCall(&raw->context, path, grpc::StubOptions(), &raw->request,
-                 &raw->response, [raw](grpc::Status status) {
+  stub.UnaryCall(&raw->context, PathOf(method), grpc::StubOptions(),
+                 &raw->request, &raw->response, [raw](grpc::Status status) {
                    raw->status = std::move(status);
                    raw->done.Notify();
                  });
@@ -266,27 +316,59 @@ absl::StatusOr<std::string> CallWithJson(grpc::GenericStub& stub,
     return absl::DeadlineExceededError("callback never ran");
   }
   if (!call->status.ok()) return FromGrpc(call->status);
+  return BytesToJson(factory, *method.output_type(), call->response, response);
+}
 
-  std::vector<grpc::Slice> slices;
-  if (!call->response.Dump(&slices).ok()) {
-    return absl::DataLossError("cannot read the reply bytes");
+// Calls bidi-streaming `method` (at `path_override` if given) as grpcurl
+// does with one request: writes it, reads one reply, half-closes and
+// returns that reply as JSON (or the call's failure). Raw bytes on a
+// completion queue owned by this call.
+absl::StatusOr<std::string> CallStreamWithJson(
+    grpc::GenericStub& stub, DynamicMessageFactory& factory,
+    const MethodDescriptor& method, std::string_view request_json,
+    const std::string& path_override = "") {
+  absl::StatusOr<grpc::ByteBuffer> request =
+      JsonToBytes(factory, *method.input_type(), request_json);
+  if (!request.ok()) return request.status();
+  grpc::CompletionQueue queue;
+  grpc::ClientContext context;
+  SetDeadline(context, kRpcDeadline);
+  // The context's deadline ends the call, so every wait ends by then.
+  auto await = [&queue] {
+    void* tag = nullptr;
+    bool ok = false;
+    return queue.Next(&tag, &ok) && ok;
+  };
+  void* const tag = &context;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call = stub.PrepareCall(
+      &context, path_override.empty() ? PathOf(method) : path_override, &queue);
+  grpc::ByteBuffer reply;
+  call->StartCall(tag);
+  bool ok = await();
+  if (ok) {
+    call->Write(*request, tag);
+    ok = await();
   }
-  std::string response_bytes;
-  for (const grpc::Slice& s : slices) {
-    response_bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (ok) {
+    call->Read(&reply, tag);
+    ok = await();
   }
-  response->reset(factory.GetPrototype(method.output_type())->New());
-  if (!(*response)->ParseFromString(response_bytes)) {
-    return absl::DataLossError("reply does not parse as the output type");
+  if (ok) {
+    call->WritesDone(tag);
+    ok = await();
   }
-  std::string json;
-  google::protobuf::util::Status printed =
-      google::protobuf::util::MessageToJsonString(**response, &json);
-  if (!printed.ok()) {
-    return absl::InternalError(
-        absl::StrCat("reply JSON: ", printed.ToString()));
+  grpc::Status status;
+  call->Finish(&status, tag);
+  await();
+  queue.Shutdown();
+  void* drained_tag = nullptr;
+  bool drained_ok = false;
+  while (queue.Next(&drained_tag, &drained_ok)) {
   }
-  return json;
+  if (!status.ok()) return FromGrpc(status);
+  if (!ok) return absl::UnavailableError("the stream ended without a reply");
+  std::unique_ptr<Message> message;
+  return BytesToJson(factory, *method.output_type(), reply, &message);
 }
 
 // Returns the message-typed field `name` of `message`, or null.
@@ -408,6 +490,175 @@ TEST(ReflectionTest, ListsServicesAndCallsExecutorFromReflectionDataAlone) {
   EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0)
       << "wait status " << *wait_status;
 }
+
+constexpr char kToken[] = "reflection-test-token-0123456789";
+
+// An owner-only --auth_tokens_file naming one principal; removed with the
+// object.
+class TokenFile {
+ public:
+  TokenFile() {
+    char dir[] = "/tmp/futured_reflection_test.XXXXXX";
+    if (mkdtemp(dir) == nullptr) std::abort();
+    dir_ = dir;
+    path_ = dir_ + "/tokens";
+    std::ofstream(path_) << "tester " << kToken << "\n";
+    chmod(path_.c_str(), 0600);
+  }
+  ~TokenFile() {
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  TokenFile(const TokenFile&) = delete;
+  TokenFile& operator=(const TokenFile&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+// What grpcurl does for `grpcurl <addr> <service>/<method>`: ask reflection
+// for the file containing the service (FileContainingSymbol) and then for
+// every file it imports, into `files`.
+absl::Status FetchFilesOfService(ReflectionClient& reflection,
+                                 const std::string& service,
+                                 FetchedFiles& files) {
+  absl::StatusOr<std::vector<FileDescriptorProto>> containing =
+      reflection.FilesContainingSymbol(service);
+  if (!containing.ok()) return containing.status();
+  if (containing->empty()) {
+    return absl::NotFoundError(absl::StrCat("no file holds ", service));
+  }
+  for (FileDescriptorProto& file : *containing) {
+    std::string name = file.name();
+    files.by_name.emplace(std::move(name), std::move(file));
+  }
+  return FetchMissingDependencies(reflection, files);
+}
+
+// Every service that `list` names is described by reflection and called
+// through that description alone, as grpcurl calls it; with tokens on,
+// health and reflection need no token and the Executor does.
+class EveryServiceTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(EveryServiceTest, EveryListedServiceIsDescribedAndCalled) {
+  const bool with_tokens = GetParam();
+  TokenFile tokens;
+  DaemonProcess::Options options;
+  if (with_tokens) options.flags = {"--auth_tokens_file=" + tokens.path()};
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+      DaemonProcess::Start(options);
+  ASSERT_TRUE(daemon.ok()) << daemon.status();
+  // No token: what a load balancer's probe or a plain grpcurl sends.
+  std::shared_ptr<grpc::Channel> anonymous = (*daemon)->NewChannel();
+  ClientOptions with_token;
+  with_token.credentials.bearer_token = kToken;
+  std::shared_ptr<grpc::Channel> authorized =
+      with_tokens ? NewChannel((*daemon)->address(), with_token) : anonymous;
+
+  // grpcurl asks grpc.reflection.v1 first and falls back to v1alpha only
+  // when the server answers UNIMPLEMENTED.
+  grpc::GenericStub open_stub(anonymous);
+  {
+    DynamicMessageFactory generated;
+    const ServiceDescriptor* v1alpha =
+        DescriptorPool::generated_pool()->FindServiceByName(
+            "grpc.reflection.v1alpha.ServerReflection");
+    ASSERT_NE(v1alpha, nullptr);
+    // v1's messages are v1alpha's, field for field.
+    absl::StatusOr<std::string> v1_answer = CallStreamWithJson(
+        open_stub, generated, *v1alpha->method(0), R"({"list_services":""})",
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo");
+    EXPECT_EQ(v1_answer.status().code(), absl::StatusCode::kUnimplemented)
+        << v1_answer.status();
+  }
+
+  ReflectionClient reflection(anonymous);
+  absl::StatusOr<std::vector<std::string>> services = reflection.ListServices();
+  ASSERT_TRUE(services.ok()) << services.status();
+  ASSERT_GE(services->size(), 3u);
+  FetchedFiles files;
+  for (const std::string& service : *services) {
+    absl::Status fetched = FetchFilesOfService(reflection, service, files);
+    ASSERT_TRUE(fetched.ok())
+        << "grpcurl describe " << service << ": " << fetched;
+  }
+  EXPECT_TRUE(reflection.Close().ok());
+  SimpleDescriptorDatabase database;
+  for (const auto& [name, file] : files.by_name) {
+    ASSERT_TRUE(database.Add(file)) << name;
+  }
+  DescriptorPool pool(&database);
+  DynamicMessageFactory factory(&pool);
+  grpc::GenericStub authorized_stub(authorized);
+
+  for (const std::string& name : *services) {
+    SCOPED_TRACE(name);
+    const ServiceDescriptor* service = pool.FindServiceByName(name);
+    ASSERT_NE(service, nullptr) << "reflection's files lack " << name;
+    auto method = [&](const std::string& method_name) {
+      const MethodDescriptor* found = service->FindMethodByName(method_name);
+      EXPECT_NE(found, nullptr) << method_name;
+      return found;
+    };
+    std::unique_ptr<Message> reply;
+    if (name == "grpc.health.v1.Health") {
+      const MethodDescriptor* check = method("Check");
+      ASSERT_NE(check, nullptr);
+      for (const char* request :
+           {"{}", R"({"service":"futured.v1.Executor"})"}) {
+        absl::StatusOr<std::string> json =
+            CallWithJson(open_stub, factory, *check, request, &reply);
+        ASSERT_TRUE(json.ok()) << request << ": " << json.status();
+        EXPECT_EQ(*json, R"({"status":"SERVING"})") << request;
+      }
+    } else if (name == "grpc.reflection.v1alpha.ServerReflection") {
+      const MethodDescriptor* info = method("ServerReflectionInfo");
+      ASSERT_NE(info, nullptr);
+      absl::StatusOr<std::string> json = CallStreamWithJson(
+          open_stub, factory, *info, R"({"list_services":"*"})");
+      ASSERT_TRUE(json.ok()) << json.status();
+      EXPECT_TRUE(absl::StrContains(*json, R"("name":"futured.v1.Executor")"))
+          << *json;
+    } else if (name == "futured.v1.Executor") {
+      const MethodDescriptor* submit = method("Submit");
+      const MethodDescriptor* result = method("Result");
+      ASSERT_TRUE(submit != nullptr && result != nullptr);
+      const char* square = R"({"function":"square","args":[7]})";
+      absl::StatusOr<std::string> json =
+          CallWithJson(open_stub, factory, *submit, square, &reply);
+      if (with_tokens) {
+        EXPECT_EQ(json.status().code(), absl::StatusCode::kUnauthenticated)
+            << json.status();
+      }
+      json = CallWithJson(authorized_stub, factory, *submit, square, &reply);
+      ASSERT_TRUE(json.ok()) << json.status();
+      const std::string id = reply->GetReflection()->GetString(
+          *reply, reply->GetDescriptor()->FindFieldByName("id"));
+      json = CallWithJson(
+          authorized_stub, factory, *result,
+          absl::StrCat(R"({"id":")", id, R"(","timeout":"10s"})"), &reply);
+      ASSERT_TRUE(json.ok()) << json.status();
+      EXPECT_TRUE(absl::StrContains(*json, R"("outcome":{"value":49})"))
+          << *json;
+      // grpcurl prints proto field names, as the README shows them.
+      EXPECT_TRUE(absl::StrContains(*json, R"("submit_time":")")) << *json;
+    } else {
+      ADD_FAILURE() << "a listed service this test does not call: " << name;
+    }
+  }
+
+  absl::StatusOr<int> wait_status = (*daemon)->Stop(SIGTERM);
+  ASSERT_TRUE(wait_status.ok()) << wait_status.status();
+  EXPECT_TRUE(WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0)
+      << "wait status " << *wait_status;
+}
+
+INSTANTIATE_TEST_SUITE_P(Authentication, EveryServiceTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "WithTokens" : "WithoutTokens";
+                         });
 
 }  // namespace
 }  // namespace futured::testing
