@@ -38,10 +38,6 @@ constexpr absl::Duration kLastStartBackoff = absl::Seconds(10);
 // How long a shutdown lets idle workers exit on their own before SIGKILL.
 constexpr absl::Duration kExitWait = absl::Seconds(1);
 
-absl::Status ErrnoError(absl::string_view what, int error) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(error)));
-}
-
 int PidfdOpen(pid_t pid) {
   return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
 }
@@ -239,7 +235,7 @@ ProcessPool::SpawnWorker() {
   if (!slots.ok()) return slots.status();
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return ErrnoError("socketpair", errno);
+    return absl::ErrnoToStatus(errno, "socketpair");
   }
   std::vector<std::string> args = {
       options_.worker_binary, absl::StrCat("--parent_pid=", getpid()),
@@ -281,8 +277,8 @@ ProcessPool::SpawnWorker() {
   close(fds[1]);
   if (spawn_error != 0) {
     close(fds[0]);
-    return ErrnoError(absl::StrCat("cannot start ", options_.worker_binary),
-                      spawn_error);
+    return absl::ErrnoToStatus(
+        spawn_error, absl::StrCat("cannot start ", options_.worker_binary));
   }
   auto worker = std::make_unique<Worker>();
   worker->pid = pid;
@@ -294,7 +290,7 @@ ProcessPool::SpawnWorker() {
     const int error = errno;
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    return ErrnoError("pidfd_open", error);
+    return absl::ErrnoToStatus(error, "pidfd_open");
   }
   return worker;
 }
