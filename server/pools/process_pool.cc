@@ -6,20 +6,19 @@
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <optional>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "common/frame_codec.h"
 #include "common/log.h"
 #include "server/os/adopted_children.h"
-#include "server/os/spawn_attributes.h"
+#include "server/os/child_process.h"
 #include "server/task/progress.h"
 #include "server/worker/worker_protocol.h"
 
@@ -28,9 +27,6 @@ extern char** environ;
 namespace futured::server {
 namespace {
 
-// waitid()'s P_PIDFD (linux/wait.h; glibc 2.36's sys/wait.h lacks it).
-constexpr idtype_t kPidfdIdType = static_cast<idtype_t>(3);
-
 // Backoff between failed worker starts: doubles from the first to the last.
 constexpr absl::Duration kFirstStartBackoff = absl::Milliseconds(50);
 constexpr absl::Duration kLastStartBackoff = absl::Seconds(10);
@@ -38,28 +34,13 @@ constexpr absl::Duration kLastStartBackoff = absl::Seconds(10);
 // How long a shutdown lets idle workers exit on their own before SIGKILL.
 constexpr absl::Duration kExitWait = absl::Seconds(1);
 
-int PidfdOpen(pid_t pid) {
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-}
-
-int PidfdSendSignal(int pidfd, int signal_number) {
-  return static_cast<int>(
-      syscall(SYS_pidfd_send_signal, pidfd, signal_number, nullptr, 0));
-}
-
 // Signals a worker through its pidfd, and the process group it leads, so
 // that what a task forked goes too. The group's ID cannot have been reused:
 // its leader, the worker, is not reaped yet (only the I/O thread reaps, and
 // it signals before it reaps).
-void SignalWorker(pid_t pid, int pidfd, int signal_number) {
-  PidfdSendSignal(pidfd, signal_number);
-  kill(-pid, signal_number);
-}
-
-std::string SignalName(int signal_number) {
-  const char* abbrev = sigabbrev_np(signal_number);
-  return abbrev == nullptr ? absl::StrCat("signal ", signal_number)
-                           : absl::StrCat("SIG", abbrev);
+void SignalWorker(const ChildProcess& process, int signal_number) {
+  process.Signal(signal_number);
+  process.SignalGroup(signal_number);
 }
 
 // A task's share of a RunTasks frame beyond its own encoding (tag, length).
@@ -265,33 +246,27 @@ ProcessPool::SpawnWorker() {
   posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
   posix_spawn_file_actions_adddup2(&actions, (*slots)->fd(), kWorkerSlotsFd);
   posix_spawn_file_actions_addclosefrom_np(&actions, kWorkerSlotsFd + 1);
-  // No blocked signals, default dispositions (the daemon blocks SIGTERM and
-  // ignores SIGPIPE), and a process group of its own, so that a terminal's
-  // Ctrl-C reaches the daemon, which stops its workers itself.
-  const CleanSpawnAttributes attr;
-  pid_t pid = -1;
-  const int spawn_error =
-      posix_spawn(&pid, options_.worker_binary.c_str(), &actions, attr.get(),
-                  argv.data(), environ);
+  // ChildProcess::Spawn: no blocked signals, default dispositions (the
+  // daemon blocks SIGTERM and ignores SIGPIPE), and a process group of its
+  // own, so that a terminal's Ctrl-C reaches the daemon, which stops its
+  // workers itself.
+  std::variant<ChildProcess, SpawnError> spawned = ChildProcess::Spawn(
+      options_.worker_binary.c_str(), &actions, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
-  if (spawn_error != 0) {
+  if (const SpawnError* error = std::get_if<SpawnError>(&spawned)) {
     close(fds[0]);
+    if (error->call == SpawnError::Call::kPidfdOpen) {
+      return absl::ErrnoToStatus(error->error, "pidfd_open");
+    }
     return absl::ErrnoToStatus(
-        spawn_error, absl::StrCat("cannot start ", options_.worker_binary));
+        error->error, absl::StrCat("cannot start ", options_.worker_binary));
   }
   auto worker = std::make_unique<Worker>();
-  worker->pid = pid;
+  worker->process = std::get<ChildProcess>(std::move(spawned));
   worker->channel =
       std::make_unique<WorkerChannel>(fds[0], options_.max_frame_bytes);
   worker->slots = *std::move(slots);
-  worker->pidfd = PidfdOpen(pid);
-  if (worker->pidfd < 0) {
-    const int error = errno;
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return absl::ErrnoToStatus(error, "pidfd_open");
-  }
   return worker;
 }
 
@@ -422,7 +397,7 @@ void ProcessPool::SendBatch(Worker& worker, std::vector<Entry> batch,
     // in the queue: it is left out.
     if (!entry.future->SetWithdraw(
             [slots = worker.slots, slot] { return slots->Withdraw(slot); },
-            worker.pid)) {
+            worker.process.pid())) {
       continue;
     }
     ++worker.next_slot;
@@ -465,7 +440,7 @@ void ProcessPool::SendBatch(Worker& worker, std::vector<Entry> batch,
 void ProcessPool::EscalateKills(absl::Time now) {
   for (const std::unique_ptr<Worker>& worker : workers_) {
     if (worker->kill_at <= now) {
-      SignalWorker(worker->pid, worker->pidfd, SIGKILL);
+      SignalWorker(worker->process, SIGKILL);
       worker->kill_at = absl::InfiniteFuture();
     }
   }
@@ -480,7 +455,7 @@ void ProcessPool::PollOnce(absl::Time now, bool starting) {
   for (const std::unique_ptr<Worker>& worker : workers_) {
     wake_at = std::min(wake_at, worker->kill_at);
     if (!worker->sent.empty()) wake_at = std::min(wake_at, next_scan_);
-    fds.push_back(PollIn(worker->pidfd));
+    fds.push_back(PollIn(worker->process.pidfd()));
     // A closed channel polls as -1, which poll() skips.
     fds.push_back(PollIn(worker->channel ? worker->channel->fd() : -1));
   }
@@ -515,8 +490,9 @@ void ProcessPool::ReadFromWorker(Worker& worker) {
   }
   if (worker.channel == nullptr) return;
   if (!absl::IsOutOfRange(read)) {
-    Log(LogLevel::kWarning, absl::StrCat("process pool '", name(), "': worker ",
-                                         worker.pid, ": ", read.message()));
+    Log(LogLevel::kWarning,
+        absl::StrCat("process pool '", name(), "': worker ",
+                     worker.process.pid(), ": ", read.message()));
     Kill(worker, SIGKILL,
          absl::StrCat("its messages were rejected (", read.message(), ")"),
          absl::Now());
@@ -665,7 +641,7 @@ void ProcessPool::MarkStarted(Worker& worker, absl::Time when,
   // False if a Cancel() or a deadline found it started (its withdrawal
   // failed) and made it RUNNING or done first; then its token is cancelled,
   // and a callback added below runs at once and stops it.
-  sent.entry.future->Start(when, worker.pid);
+  sent.entry.future->Start(when, worker.process.pid());
   if (!watch_stop) return;  // it has ended already
   // May run at once (and then takes shared_->mu): no lock is held here.
   sent.cancel_callback = sent.entry.future->token().AddCancelCallback(
@@ -714,7 +690,7 @@ void ProcessPool::Requeue(std::vector<Entry> entries) {
 
 void ProcessPool::ProtocolError(Worker& worker, absl::string_view what) {
   Log(LogLevel::kWarning, absl::StrCat("process pool '", name(), "': worker ",
-                                       worker.pid, ": ", what));
+                                       worker.process.pid(), ": ", what));
   Kill(worker, SIGKILL, std::string(what), absl::Now());
   worker.channel.reset();  // nothing more it sends is believed
 }
@@ -724,40 +700,35 @@ void ProcessPool::Kill(Worker& worker, int signal_number, std::string failure,
   if (!failure.empty() && worker.failure.empty()) {
     worker.failure = std::move(failure);
   }
-  SignalWorker(worker.pid, worker.pidfd, signal_number);
+  SignalWorker(worker.process, signal_number);
   if (signal_number != SIGKILL) {
     worker.kill_at = std::min(worker.kill_at, now + options_.kill_grace);
   }
 }
 
 void ProcessPool::Reap(Worker& worker) {
-  siginfo_t info{};
   // Looked at first and reaped after KillLeftovers(): until then its PID
   // still names its process group.
-  if (waitid(kPidfdIdType, worker.pidfd, &info, WEXITED | WNOHANG | WNOWAIT) !=
-      0) {
+  absl::StatusOr<std::optional<ChildExit>> ended = worker.process.PeekExit();
+  ChildExit exit;
+  if (!ended.ok()) {
     // Only if someone else reaped it; it is gone all the same.
     Log(LogLevel::kWarning,
         absl::StrCat("process pool '", name(), "': cannot reap worker ",
-                     worker.pid, ": ", std::strerror(errno)));
-    info.si_code = CLD_KILLED;
-    info.si_status = 0;
-  } else if (info.si_pid == 0) {
+                     worker.process.pid(), ": ", ended.status().message()));
+    exit = ChildExit{.exited = false, .status = 0};
+  } else if (!ended->has_value()) {
     return;  // not yet
   } else {
     KillLeftovers(worker);
-    siginfo_t reaped{};
-    waitid(kPidfdIdType, worker.pidfd, &reaped, WEXITED | WNOHANG);
+    exit = worker.process.Reap();
   }
   // What it sent before it died still counts.
   while (worker.channel != nullptr) ReadFromWorker(worker);
-  close(worker.pidfd);
   worker.reaped = true;
 
-  const bool exited = info.si_code == CLD_EXITED;
-  std::string death =
-      exited ? absl::StrCat("exited with code ", info.si_status)
-             : absl::StrCat("was killed by ", SignalName(info.si_status));
+  const bool exited = exit.exited;
+  const std::string death = exit.Describe();
   if (!worker.ready) {
     bool stopping;
     {
@@ -765,10 +736,11 @@ void ProcessPool::Reap(Worker& worker) {
       stopping = shared_->stopping;
     }
     if (!stopping) {
-      RecordStartFailure(absl::UnavailableError(absl::StrCat(
-                             options_.worker_binary, " (pid ", worker.pid, ") ",
-                             death, " before it was ready")),
-                         absl::Now());
+      RecordStartFailure(
+          absl::UnavailableError(absl::StrCat(options_.worker_binary, " (pid ",
+                                              worker.process.pid(), ") ", death,
+                                              " before it was ready")),
+          absl::Now());
     }
     return;
   }
@@ -803,25 +775,26 @@ void ProcessPool::Reap(Worker& worker) {
                     absl::FromUnixNanos(worker.slots->StartNanos(sent.slot)),
                     /*watch_stop=*/false);
       }
-      FinishTask(worker, DeathOutcome(worker, exited, info.si_status, death),
+      FinishTask(worker, DeathOutcome(worker, exited, exit.status, death),
                  absl::Now());
     }
   }
   Requeue(std::move(unstarted));
-  if (!busy && (!exited || info.si_status != 0)) {
+  if (!busy && (!exited || exit.status != 0)) {
     Log(LogLevel::kWarning,
         absl::StrCat("process pool '", name(), "': idle worker process ",
-                     worker.pid, " ", death));
+                     worker.process.pid(), " ", death));
   }
 }
 
 void ProcessPool::KillLeftovers(const Worker& worker) {
-  kill(-worker.pid, SIGKILL);
+  worker.process.SignalGroup(SIGKILL);
   // The daemon adopted what the worker's command left (adopted_children.h).
   const pid_t group = worker.slots->CommandGroup();
   if (group != 0 && KillAdoptedGroup(group)) {
     Log(LogLevel::kWarning,
-        absl::StrCat("process pool '", name(), "': worker ", worker.pid,
+        absl::StrCat("process pool '", name(), "': worker ",
+                     worker.process.pid(),
                      " died before its command; killed the command's "
                      "process group ",
                      group));
@@ -830,9 +803,9 @@ void ProcessPool::KillLeftovers(const Worker& worker) {
 
 Outcome ProcessPool::DeathOutcome(const Worker& worker, bool exited, int status,
                                   absl::string_view death) const {
-  std::string message =
-      absl::StrCat("worker process ", worker.pid, " ", death, " while running ",
-                   worker.sent.front().entry.task.spec->name);
+  std::string message = absl::StrCat("worker process ", worker.process.pid(),
+                                     " ", death, " while running ",
+                                     worker.sent.front().entry.task.spec->name);
   if (!worker.failure.empty()) {
     absl::StrAppend(&message, ": the pool killed it because ", worker.failure);
   } else if (!exited && status == SIGXCPU) {
@@ -865,12 +838,12 @@ void ProcessPool::EndAllWorkers() {
   while (!workers_.empty()) {
     std::vector<pollfd> fds;
     for (const std::unique_ptr<Worker>& worker : workers_) {
-      fds.push_back(PollIn(worker->pidfd));
+      fds.push_back(PollIn(worker->process.pidfd()));
     }
     const int timeout = PollTimeoutMs(absl::Now(), deadline);
     if (timeout == 0) {
       for (const std::unique_ptr<Worker>& worker : workers_) {
-        SignalWorker(worker->pid, worker->pidfd, SIGKILL);
+        SignalWorker(worker->process, SIGKILL);
       }
     }
     // After SIGKILL every worker dies promptly; wait without a timeout.

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "futured/internal/worker.pb.h"
 #include "server/future/future.h"
+#include "server/os/child_process.h"
 #include "server/pools/pool.h"
 #include "server/task/cancellation_token.h"
 #include "server/worker/task_slots.h"
@@ -177,8 +178,7 @@ class ProcessPool final : public Pool {
 
   // One worker process, as the I/O thread sees it.
   struct Worker {
-    pid_t pid = -1;
-    int pidfd = -1;                          // closed by the I/O thread
+    ChildProcess process;  // its pidfd polled by the I/O thread
     std::unique_ptr<WorkerChannel> channel;  // null once closed
     std::shared_ptr<TaskSlots> slots;        // shared with its futures' hooks
     bool ready = false;                      // it has said Ready: it started
