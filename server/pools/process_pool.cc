@@ -125,9 +125,9 @@ void ProcessPool::StopAccepting() {
     shared_->stopping = true;
     queued.swap(shared_->queue);
   }
-  const absl::Time now = absl::Now();
-  for (Entry& entry : queued) entry.future->Cancel(now);
+  CancelAll(queued);
   // Those sent in a batch and not started are withdrawn: they never run.
+  const absl::Time now = absl::Now();
   for (const std::shared_ptr<Future>& future : RunningFutures()) {
     future->CancelIfPending(now);
   }
@@ -136,13 +136,8 @@ void ProcessPool::StopAccepting() {
 bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
   if (!io_thread_.joinable()) return true;
   StopAccepting();
-  if (!AwaitIdle(grace)) {
-    for (const std::shared_ptr<Future>& future : RunningFutures()) {
-      future->Cancel(absl::Now());  // its token's callback kills the worker
-      future->RequestStop();        // also for a future already failed
-    }
-    AwaitIdle(stop_wait);
-  }
+  // A running future's cancel callback kills its worker.
+  AwaitRunningTasks(grace, stop_wait);
   {
     absl::MutexLock lock(&shared_->mu);
     shared_->exit = true;
@@ -152,7 +147,7 @@ bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
   return true;
 }
 
-bool ProcessPool::AwaitIdle(absl::Duration timeout) {
+bool ProcessPool::AwaitNoneRunning(absl::Duration timeout) {
   absl::MutexLock lock(&shared_->mu);
   return shared_->mu.AwaitWithTimeout(
       absl::Condition(shared_.get(), &Shared::Idle), timeout);
@@ -684,8 +679,7 @@ void ProcessPool::Requeue(std::vector<Entry> entries) {
       return;
     }
   }
-  const absl::Time now = absl::Now();
-  for (Entry& entry : entries) entry.future->Cancel(now);
+  CancelAll(entries);
 }
 
 void ProcessPool::ProtocolError(Worker& worker, absl::string_view what) {

@@ -161,8 +161,10 @@ class ProcessPool final : public Pool {
   };
 
   // Waits up to `timeout` until no task runs. True if none does.
-  bool AwaitIdle(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(shared_->mu);
-  std::vector<std::shared_ptr<Future>> RunningFutures() const
+  bool AwaitNoneRunning(absl::Duration timeout) override
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
+  // The futures sent to workers and not yet answered there.
+  std::vector<std::shared_ptr<Future>> RunningFutures() const override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   // A task sent to a worker and not yet answered.
