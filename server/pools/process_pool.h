@@ -64,7 +64,7 @@ namespace futured::server {
 //   is reaped, what is left in its process group and the process group of
 //   the command its task ran (exec, recorded in its task slots) get SIGKILL:
 //   the daemon is the child subreaper of their orphans
-//   (server/adopted_children.h).
+//   (server/os/adopted_children.h).
 // - A running future whose token is cancelled (Cancel(), a Submit deadline,
 //   Shutdown()) has its worker killed: SIGTERM, then SIGKILL after
 //   `kill_grace`. The future ends CANCELLED unless it has already failed
@@ -76,6 +76,9 @@ namespace futured::server {
 //   `max_start_failures` in a row with no worker up, queued futures fail
 //   with "BrokenProcessPool" and Submit() is UNAVAILABLE until a worker
 //   starts again.
+//
+// process_pool.cc holds the pool, its I/O loop, its workers' lives and the
+// protocol; process_pool_batches.cc the batches over the task slots.
 class ProcessPool final : public Pool {
  public:
   struct Options {
@@ -236,8 +239,14 @@ class ProcessPool final : public Pool {
   void MarkStarted(Worker& worker, absl::Time when, bool watch_stop);
   // Ends the first task of `worker`'s batch with `outcome` at `when`.
   void FinishTask(Worker& worker, Outcome outcome, absl::Time when);
+  // After `worker` died (`exit`, described as `death`): settles its batch.
+  // What it finished counts (its slots outlive it), what it never started
+  // is requeued, and the task it had started fails with DeathOutcome().
+  void SettleDeadBatch(Worker& worker, const ChildExit& exit,
+                       absl::string_view death);
   // Puts back at the front of the queue, in order (or cancels, once
-  // stopping), the tasks of a dead worker's batch that never started.
+  // stopping), the tasks of a dead worker's batch, or of a batch too large
+  // for a frame, that never started.
   void Requeue(std::vector<Entry> entries);
   void ProtocolError(Worker& worker, absl::string_view what);
   void Kill(Worker& worker, int signal_number, std::string failure,
