@@ -16,11 +16,6 @@
 namespace futured::server {
 namespace {
 
-absl::Status ErrnoError(absl::string_view what) {
-  return absl::Status(absl::ErrnoToStatusCode(errno),
-                      absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
 std::string TakeVariable(const char* name) {
   const char* value = std::getenv(name);
   std::string copy = value == nullptr ? "" : value;
@@ -79,12 +74,14 @@ absl::Status SystemdNotifier::Notify(absl::string_view state) const {
       offsetof(sockaddr_un, sun_path) + path.size() + (path[0] == '/'));
 
   const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return ErrnoError("socket(AF_UNIX, SOCK_DGRAM)");
+  if (fd < 0) return absl::ErrnoToStatus(errno, "socket(AF_UNIX, SOCK_DGRAM)");
   const ssize_t sent =
       sendto(fd, state.data(), state.size(), MSG_NOSIGNAL | MSG_DONTWAIT,
              reinterpret_cast<const sockaddr*>(&address), length);
+  const int error = errno;
   absl::Status status =
-      sent < 0 ? ErrnoError(absl::StrCat("send to ", path)) : absl::OkStatus();
+      sent < 0 ? absl::ErrnoToStatus(error, absl::StrCat("send to ", path))
+               : absl::OkStatus();
   close(fd);
   return status;
 }

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
 
@@ -67,8 +66,7 @@ void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(reap_mu) {
 
 absl::Status BecomeChildSubreaper() {
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) {
-    return absl::InternalError(
-        absl::StrCat("prctl(PR_SET_CHILD_SUBREAPER): ", std::strerror(errno)));
+    return absl::ErrnoToStatus(errno, "prctl(PR_SET_CHILD_SUBREAPER)");
   }
   return absl::OkStatus();
 }

@@ -17,4 +17,13 @@ absl::Status QueueRoom(absl::string_view kind, absl::string_view name,
       " more tasks (", queued, " queued of at most ", capacity, ")"));
 }
 
+bool Pool::AwaitRunningTasks(absl::Duration grace, absl::Duration stop_wait) {
+  if (AwaitNoneRunning(grace)) return true;
+  for (const std::shared_ptr<Future>& future : RunningFutures()) {
+    future->Cancel(absl::Now());
+    future->RequestStop();
+  }
+  return AwaitNoneRunning(stop_wait);
+}
+
 }  // namespace futured::server

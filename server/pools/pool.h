@@ -3,6 +3,7 @@
 #define FUTURED_SERVER_POOLS_POOL_H_
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <utility>
@@ -10,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "server/future/future.h"
 #include "server/task/task_registry.h"
@@ -51,6 +53,10 @@ absl::Status QueueRoom(absl::string_view kind, absl::string_view name,
 // A bounded first-in, first-out queue of futures and the workers that run
 // them. Owned by the Engine. Implementations are thread-safe: any thread may
 // Submit() and Stats(); Shutdown() runs on the owner's thread.
+//
+// What every pool does the same way as it stops is here: cancelling what
+// was queued, and Shutdown()'s waits for the tasks that run
+// (AwaitRunningTasks()).
 class Pool {
  public:
   virtual ~Pool() = default;
@@ -82,6 +88,30 @@ class Pool {
 
   virtual PoolStats Stats() const = 0;
   virtual const std::string& name() const = 0;
+
+ protected:
+  // Cancels the future of every task in `tasks`, which the pool has taken
+  // out of its queue as it stops: they never run. Any thread.
+  template <typename QueuedTasks>
+  static void CancelAll(QueuedTasks& tasks) {
+    const absl::Time now = absl::Now();
+    for (QueuedTask& task : tasks) task.future->Cancel(now);
+  }
+
+  // Shutdown()'s waits, after StopAccepting(): up to `grace` until no task
+  // runs; then cancels every running future and asks its task to stop
+  // (Cancel() also stops a future taken but not yet started; RequestStop()
+  // also reaches a task whose future has failed, at its deadline, but which
+  // still runs), and waits up to `stop_wait`. True if no task runs then.
+  // Blocks; the owner's thread.
+  bool AwaitRunningTasks(absl::Duration grace, absl::Duration stop_wait);
+
+  // After StopAccepting(): waits up to `timeout` until no task runs. True
+  // if none does.
+  virtual bool AwaitNoneRunning(absl::Duration timeout) = 0;
+
+  // The futures whose tasks run now, or are about to.
+  virtual std::vector<std::shared_ptr<Future>> RunningFutures() const = 0;
 };
 
 }  // namespace futured::server

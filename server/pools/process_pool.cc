@@ -6,20 +6,18 @@
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <optional>
 #include <utility>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
-#include "common/frame_codec.h"
 #include "common/log.h"
 #include "server/os/adopted_children.h"
-#include "server/os/spawn_attributes.h"
+#include "server/os/child_process.h"
 #include "server/task/progress.h"
 #include "server/worker/worker_protocol.h"
 
@@ -28,9 +26,6 @@ extern char** environ;
 namespace futured::server {
 namespace {
 
-// waitid()'s P_PIDFD (linux/wait.h; glibc 2.36's sys/wait.h lacks it).
-constexpr idtype_t kPidfdIdType = static_cast<idtype_t>(3);
-
 // Backoff between failed worker starts: doubles from the first to the last.
 constexpr absl::Duration kFirstStartBackoff = absl::Milliseconds(50);
 constexpr absl::Duration kLastStartBackoff = absl::Seconds(10);
@@ -38,48 +33,13 @@ constexpr absl::Duration kLastStartBackoff = absl::Seconds(10);
 // How long a shutdown lets idle workers exit on their own before SIGKILL.
 constexpr absl::Duration kExitWait = absl::Seconds(1);
 
-absl::Status ErrnoError(absl::string_view what, int error) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(error)));
-}
-
-int PidfdOpen(pid_t pid) {
-  return static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-}
-
-int PidfdSendSignal(int pidfd, int signal_number) {
-  return static_cast<int>(
-      syscall(SYS_pidfd_send_signal, pidfd, signal_number, nullptr, 0));
-}
-
 // Signals a worker through its pidfd, and the process group it leads, so
 // that what a task forked goes too. The group's ID cannot have been reused:
 // its leader, the worker, is not reaped yet (only the I/O thread reaps, and
 // it signals before it reaps).
-void SignalWorker(pid_t pid, int pidfd, int signal_number) {
-  PidfdSendSignal(pidfd, signal_number);
-  kill(-pid, signal_number);
-}
-
-std::string SignalName(int signal_number) {
-  const char* abbrev = sigabbrev_np(signal_number);
-  return abbrev == nullptr ? absl::StrCat("signal ", signal_number)
-                           : absl::StrCat("SIG", abbrev);
-}
-
-// A task's share of a RunTasks frame beyond its own encoding (tag, length).
-constexpr size_t kTaskOverheadBytes = 16;
-
-// The message that asks a worker to run `task` (its ID and slot unset).
-internal::RunTask ToRunTask(const Task& task, absl::Time deadline) {
-  internal::RunTask run;
-  run.set_function(task.spec->name);
-  for (size_t i = 0; i < task.args.size(); ++i) {
-    *run.add_args() = task.args.Get(i);
-  }
-  if (deadline != absl::InfiniteFuture()) {
-    run.set_deadline_unix_micros(absl::ToUnixMicros(deadline));
-  }
-  return run;
+void SignalWorker(const ChildProcess& process, int signal_number) {
+  process.Signal(signal_number);
+  process.SignalGroup(signal_number);
 }
 
 pollfd PollIn(int fd) {
@@ -148,9 +108,9 @@ void ProcessPool::StopAccepting() {
     shared_->stopping = true;
     queued.swap(shared_->queue);
   }
-  const absl::Time now = absl::Now();
-  for (Entry& entry : queued) entry.future->Cancel(now);
+  CancelAll(queued);
   // Those sent in a batch and not started are withdrawn: they never run.
+  const absl::Time now = absl::Now();
   for (const std::shared_ptr<Future>& future : RunningFutures()) {
     future->CancelIfPending(now);
   }
@@ -159,13 +119,8 @@ void ProcessPool::StopAccepting() {
 bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
   if (!io_thread_.joinable()) return true;
   StopAccepting();
-  if (!AwaitIdle(grace)) {
-    for (const std::shared_ptr<Future>& future : RunningFutures()) {
-      future->Cancel(absl::Now());  // its token's callback kills the worker
-      future->RequestStop();        // also for a future already failed
-    }
-    AwaitIdle(stop_wait);
-  }
+  // A running future's cancel callback kills its worker.
+  AwaitRunningTasks(grace, stop_wait);
   {
     absl::MutexLock lock(&shared_->mu);
     shared_->exit = true;
@@ -175,7 +130,7 @@ bool ProcessPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
   return true;
 }
 
-bool ProcessPool::AwaitIdle(absl::Duration timeout) {
+bool ProcessPool::AwaitNoneRunning(absl::Duration timeout) {
   absl::MutexLock lock(&shared_->mu);
   return shared_->mu.AwaitWithTimeout(
       absl::Condition(shared_.get(), &Shared::Idle), timeout);
@@ -239,7 +194,7 @@ ProcessPool::SpawnWorker() {
   if (!slots.ok()) return slots.status();
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return ErrnoError("socketpair", errno);
+    return absl::ErrnoToStatus(errno, "socketpair");
   }
   std::vector<std::string> args = {
       options_.worker_binary, absl::StrCat("--parent_pid=", getpid()),
@@ -269,33 +224,27 @@ ProcessPool::SpawnWorker() {
   posix_spawn_file_actions_adddup2(&actions, fds[1], kWorkerChannelFd);
   posix_spawn_file_actions_adddup2(&actions, (*slots)->fd(), kWorkerSlotsFd);
   posix_spawn_file_actions_addclosefrom_np(&actions, kWorkerSlotsFd + 1);
-  // No blocked signals, default dispositions (the daemon blocks SIGTERM and
-  // ignores SIGPIPE), and a process group of its own, so that a terminal's
-  // Ctrl-C reaches the daemon, which stops its workers itself.
-  const CleanSpawnAttributes attr;
-  pid_t pid = -1;
-  const int spawn_error =
-      posix_spawn(&pid, options_.worker_binary.c_str(), &actions, attr.get(),
-                  argv.data(), environ);
+  // ChildProcess::Spawn: no blocked signals, default dispositions (the
+  // daemon blocks SIGTERM and ignores SIGPIPE), and a process group of its
+  // own, so that a terminal's Ctrl-C reaches the daemon, which stops its
+  // workers itself.
+  std::variant<ChildProcess, SpawnError> spawned = ChildProcess::Spawn(
+      options_.worker_binary.c_str(), &actions, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
-  if (spawn_error != 0) {
+  if (const SpawnError* error = std::get_if<SpawnError>(&spawned)) {
     close(fds[0]);
-    return ErrnoError(absl::StrCat("cannot start ", options_.worker_binary),
-                      spawn_error);
+    if (error->call == SpawnError::Call::kPidfdOpen) {
+      return absl::ErrnoToStatus(error->error, "pidfd_open");
+    }
+    return absl::ErrnoToStatus(
+        error->error, absl::StrCat("cannot start ", options_.worker_binary));
   }
   auto worker = std::make_unique<Worker>();
-  worker->pid = pid;
+  worker->process = std::get<ChildProcess>(std::move(spawned));
   worker->channel =
       std::make_unique<WorkerChannel>(fds[0], options_.max_frame_bytes);
   worker->slots = *std::move(slots);
-  worker->pidfd = PidfdOpen(pid);
-  if (worker->pidfd < 0) {
-    const int error = errno;
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return ErrnoError("pidfd_open", error);
-  }
   return worker;
 }
 
@@ -383,93 +332,10 @@ bool ProcessPool::Idle(const Worker& worker) const {
          worker.failure.empty() && !worker.stopping;
 }
 
-std::vector<ProcessPool::Entry> ProcessPool::TakeBatch(const Worker& worker) {
-  std::vector<Entry> batch;
-  absl::MutexLock lock(&shared_->mu);
-  // A share of a long queue; one task when the queue is no longer than
-  // the workers, as without batches.
-  int64_t size = std::clamp<int64_t>(
-      static_cast<int64_t>(shared_->queue.size()) / options_.workers, 1,
-      kMaxBatch);
-  if (options_.max_tasks_per_child > 0) {
-    size = std::min(size, options_.max_tasks_per_child - worker.tasks_done);
-  }
-  size = std::min(size, static_cast<int64_t>(shared_->queue.size()));
-  batch.reserve(size);
-  for (int64_t i = 0; i < size; ++i) {
-    batch.push_back(std::move(shared_->queue.front()));
-    shared_->queue.pop_front();
-  }
-  return batch;
-}
-
-void ProcessPool::SendBatch(Worker& worker, std::vector<Entry> batch,
-                            absl::Time now) {
-  internal::RunTasks message;
-  size_t bytes = 0;
-  std::vector<std::pair<uint64_t, std::shared_ptr<Future>>> sent;
-  for (size_t b = 0; b < batch.size(); ++b) {
-    Entry& entry = batch[b];
-    internal::RunTask run = ToRunTask(entry.task, entry.future->deadline());
-    // Several tasks together stay well within a frame; what is left goes
-    // back to the queue's front.
-    bytes += run.ByteSizeLong() + kTaskOverheadBytes;
-    if (!sent.empty() && bytes > options_.max_frame_bytes / 2) {
-      Requeue(std::vector<Entry>(std::make_move_iterator(batch.begin() + b),
-                                 std::make_move_iterator(batch.end())));
-      break;
-    }
-    const uint32_t slot = worker.next_slot % TaskSlots::kCount;
-    worker.slots->Queue(slot);
-    // Queued first, so that a Cancel() from now on finds the slot to
-    // withdraw. False for a future cancelled (or failed at its deadline)
-    // in the queue: it is left out.
-    if (!entry.future->SetWithdraw(
-            [slots = worker.slots, slot] { return slots->Withdraw(slot); },
-            worker.pid)) {
-      continue;
-    }
-    ++worker.next_slot;
-    const uint64_t task_id = next_task_id_++;
-    run.set_task_id(task_id);
-    run.set_slot(slot);
-    *message.add_tasks() = std::move(run);
-    sent.emplace_back(task_id, entry.future);
-    worker.sent.push_back(
-        Sent{.task_id = task_id, .slot = slot, .entry = std::move(entry)});
-  }
-  if (sent.empty()) return;
-  {
-    absl::MutexLock lock(&shared_->mu);
-    shared_->running.insert(sent.begin(), sent.end());
-    shared_->unstarted += static_cast<int64_t>(sent.size());
-  }
-  worker.batch_open = true;
-  // Look soon, so that a task that runs long shows RUNNING soon.
-  scan_interval_ = kFirstScan;
-  next_scan_ = std::min(next_scan_, now + kFirstScan);
-  absl::Status status = worker.channel->Send(message);
-  if (absl::IsResourceExhausted(status)) {
-    // Nothing was written, and it was one task: the worker is fine, the
-    // call is too large.
-    worker.batch_open = false;
-    FinishTask(worker,
-               TaskError{.type = "ValueError",
-                         .message = absl::StrCat("arguments too large for a "
-                                                 "worker process: ",
-                                                 status.message())},
-               now);
-  } else if (!status.ok()) {
-    // The worker is gone or going; its reaping settles the batch.
-    Kill(worker, SIGKILL,
-         absl::StrCat("cannot send it the tasks: ", status.message()), now);
-  }
-}
-
 void ProcessPool::EscalateKills(absl::Time now) {
   for (const std::unique_ptr<Worker>& worker : workers_) {
     if (worker->kill_at <= now) {
-      SignalWorker(worker->pid, worker->pidfd, SIGKILL);
+      SignalWorker(worker->process, SIGKILL);
       worker->kill_at = absl::InfiniteFuture();
     }
   }
@@ -484,7 +350,7 @@ void ProcessPool::PollOnce(absl::Time now, bool starting) {
   for (const std::unique_ptr<Worker>& worker : workers_) {
     wake_at = std::min(wake_at, worker->kill_at);
     if (!worker->sent.empty()) wake_at = std::min(wake_at, next_scan_);
-    fds.push_back(PollIn(worker->pidfd));
+    fds.push_back(PollIn(worker->process.pidfd()));
     // A closed channel polls as -1, which poll() skips.
     fds.push_back(PollIn(worker->channel ? worker->channel->fd() : -1));
   }
@@ -519,8 +385,9 @@ void ProcessPool::ReadFromWorker(Worker& worker) {
   }
   if (worker.channel == nullptr) return;
   if (!absl::IsOutOfRange(read)) {
-    Log(LogLevel::kWarning, absl::StrCat("process pool '", name(), "': worker ",
-                                         worker.pid, ": ", read.message()));
+    Log(LogLevel::kWarning,
+        absl::StrCat("process pool '", name(), "': worker ",
+                     worker.process.pid(), ": ", read.message()));
     Kill(worker, SIGKILL,
          absl::StrCat("its messages were rejected (", read.message(), ")"),
          absl::Now());
@@ -571,154 +438,9 @@ void ProcessPool::HandleReady(Worker& worker) {
   }
 }
 
-bool ProcessPool::HandleReport(Worker& worker,
-                               const internal::TaskReport& report) {
-  for (const internal::TaskResult& result : report.results()) {
-    auto it = std::find_if(
-        worker.sent.begin(), worker.sent.end(),
-        [&](const Sent& sent) { return sent.task_id == result.task_id(); });
-    if (it == worker.sent.end() || it->socket_result.has_value()) return false;
-    it->socket_result = result;
-  }
-  if (!report.batch_done()) return Advance(worker);
-  if (!worker.batch_open) return false;
-  worker.batch_open = false;
-  // The worker gets its next batch before this one's futures are settled
-  // (their callbacks take time), so that it runs meanwhile. Its tasks take
-  // other slots: a batch has at most half of them. Not when the worker is
-  // to be recycled, as its count of tasks run is not settled yet.
-  const uint64_t next_batch = next_task_id_;
-  if (options_.max_tasks_per_child == 0) DispatchTo(worker, absl::Now());
-  if (!Advance(worker)) return false;
-  // Every task of a batch is settled by its end.
-  if (!worker.sent.empty() && worker.sent.front().task_id < next_batch) {
-    return false;
-  }
-  if (options_.max_tasks_per_child > 0 &&
-      worker.tasks_done >= options_.max_tasks_per_child) {
-    worker.channel.reset();  // the worker reads end-of-file and exits
-  }
-  return true;
-}
-
-bool ProcessPool::Advance(Worker& worker) {
-  while (!worker.sent.empty()) {
-    Sent& sent = worker.sent.front();
-    const uint32_t state = worker.slots->Load(sent.slot);
-    if (state == TaskSlots::kQueued) return true;
-    if (state == TaskSlots::kWithdrawn) {
-      // Its future is done (Cancel() or a deadline withdrew it); the
-      // worker will never start it.
-      if (sent.socket_result) return false;
-      FinishTask(worker, Cancelled{}, absl::Now());
-      continue;
-    }
-    const absl::Time start =
-        absl::FromUnixNanos(worker.slots->StartNanos(sent.slot));
-    internal::TaskResult result;
-    if (sent.socket_result) {
-      result = *std::move(sent.socket_result);
-    } else if (state == TaskSlots::kDone) {
-      std::optional<std::string> bytes = worker.slots->Result(sent.slot);
-      if (!bytes) return true;  // sent on the socket, not read yet
-      if (!ParseFramePayload(*bytes, &result) ||
-          result.task_id() != sent.task_id) {
-        return false;
-      }
-      result.set_end_unix_nanos(worker.slots->EndNanos(sent.slot));
-    } else if (state == TaskSlots::kStarted || state == TaskSlots::kStopping) {
-      if (!sent.started) MarkStarted(worker, start, /*watch_stop=*/true);
-      return true;  // running
-    } else {
-      return false;
-    }
-    if (!sent.started) MarkStarted(worker, start, /*watch_stop=*/false);
-    FinishTask(worker, FromWire(result),
-               absl::FromUnixNanos(result.end_unix_nanos()));
-  }
-  return true;
-}
-
-void ProcessPool::ScanBatches(absl::Time now) {
-  if (now < next_scan_) return;
-  bool moved = false;
-  for (const std::unique_ptr<Worker>& worker : workers_) {
-    if (worker->sent.empty() || worker->channel == nullptr) continue;
-    const size_t before = worker->sent.size();
-    const bool started_before = worker->sent.front().started;
-    if (!Advance(*worker)) {
-      ProtocolError(*worker, "its task slots say what cannot be");
-      continue;
-    }
-    moved |= worker->sent.size() != before ||
-             (!worker->sent.empty() &&
-              worker->sent.front().started != started_before);
-  }
-  scan_interval_ = moved ? kFirstScan : std::min(scan_interval_ * 2, kLastScan);
-  next_scan_ = now + scan_interval_;
-}
-
-void ProcessPool::MarkStarted(Worker& worker, absl::Time when,
-                              bool watch_stop) {
-  Sent& sent = worker.sent.front();
-  sent.started = true;
-  {
-    absl::MutexLock lock(&shared_->mu);
-    --shared_->unstarted;
-  }
-  // False if a Cancel() or a deadline found it started (its withdrawal
-  // failed) and made it RUNNING or done first; then its token is cancelled,
-  // and a callback added below runs at once and stops it.
-  sent.entry.future->Start(when, worker.pid);
-  if (!watch_stop) return;  // it has ended already
-  // May run at once (and then takes shared_->mu): no lock is held here.
-  sent.cancel_callback = sent.entry.future->token().AddCancelCallback(
-      [weak = std::weak_ptr<Shared>(shared_), task_id = sent.task_id] {
-        std::shared_ptr<Shared> shared = weak.lock();
-        if (shared == nullptr) return;
-        {
-          absl::MutexLock lock(&shared->mu);
-          shared->stop_requests.push_back(task_id);
-        }
-        shared->Wake();
-      });
-}
-
-void ProcessPool::FinishTask(Worker& worker, Outcome outcome, absl::Time when) {
-  Sent sent = std::move(worker.sent.front());
-  worker.sent.pop_front();
-  if (sent.started) {
-    if (sent.cancel_callback != 0) {
-      sent.entry.future->token().RemoveCancelCallback(sent.cancel_callback);
-    }
-    ++worker.tasks_done;
-  }
-  // A withdrawn task's future is done already, and Finish() leaves it so.
-  sent.entry.future->Finish(std::move(outcome), when);
-  {
-    absl::MutexLock lock(&shared_->mu);
-    shared_->running.erase(sent.task_id);
-    if (!sent.started) --shared_->unstarted;
-  }
-}
-
-void ProcessPool::Requeue(std::vector<Entry> entries) {
-  {
-    absl::MutexLock lock(&shared_->mu);
-    if (!shared_->stopping) {
-      shared_->queue.insert(shared_->queue.begin(),
-                            std::make_move_iterator(entries.begin()),
-                            std::make_move_iterator(entries.end()));
-      return;
-    }
-  }
-  const absl::Time now = absl::Now();
-  for (Entry& entry : entries) entry.future->Cancel(now);
-}
-
 void ProcessPool::ProtocolError(Worker& worker, absl::string_view what) {
   Log(LogLevel::kWarning, absl::StrCat("process pool '", name(), "': worker ",
-                                       worker.pid, ": ", what));
+                                       worker.process.pid(), ": ", what));
   Kill(worker, SIGKILL, std::string(what), absl::Now());
   worker.channel.reset();  // nothing more it sends is believed
 }
@@ -728,40 +450,35 @@ void ProcessPool::Kill(Worker& worker, int signal_number, std::string failure,
   if (!failure.empty() && worker.failure.empty()) {
     worker.failure = std::move(failure);
   }
-  SignalWorker(worker.pid, worker.pidfd, signal_number);
+  SignalWorker(worker.process, signal_number);
   if (signal_number != SIGKILL) {
     worker.kill_at = std::min(worker.kill_at, now + options_.kill_grace);
   }
 }
 
 void ProcessPool::Reap(Worker& worker) {
-  siginfo_t info{};
   // Looked at first and reaped after KillLeftovers(): until then its PID
   // still names its process group.
-  if (waitid(kPidfdIdType, worker.pidfd, &info, WEXITED | WNOHANG | WNOWAIT) !=
-      0) {
+  absl::StatusOr<std::optional<ChildExit>> ended = worker.process.PeekExit();
+  ChildExit exit;
+  if (!ended.ok()) {
     // Only if someone else reaped it; it is gone all the same.
     Log(LogLevel::kWarning,
         absl::StrCat("process pool '", name(), "': cannot reap worker ",
-                     worker.pid, ": ", std::strerror(errno)));
-    info.si_code = CLD_KILLED;
-    info.si_status = 0;
-  } else if (info.si_pid == 0) {
+                     worker.process.pid(), ": ", ended.status().message()));
+    exit = ChildExit{.exited = false, .status = 0};
+  } else if (!ended->has_value()) {
     return;  // not yet
   } else {
     KillLeftovers(worker);
-    siginfo_t reaped{};
-    waitid(kPidfdIdType, worker.pidfd, &reaped, WEXITED | WNOHANG);
+    exit = worker.process.Reap();
   }
   // What it sent before it died still counts.
   while (worker.channel != nullptr) ReadFromWorker(worker);
-  close(worker.pidfd);
   worker.reaped = true;
 
-  const bool exited = info.si_code == CLD_EXITED;
-  std::string death =
-      exited ? absl::StrCat("exited with code ", info.si_status)
-             : absl::StrCat("was killed by ", SignalName(info.si_status));
+  const bool exited = exit.exited;
+  const std::string death = exit.Describe();
   if (!worker.ready) {
     bool stopping;
     {
@@ -769,10 +486,11 @@ void ProcessPool::Reap(Worker& worker) {
       stopping = shared_->stopping;
     }
     if (!stopping) {
-      RecordStartFailure(absl::UnavailableError(absl::StrCat(
-                             options_.worker_binary, " (pid ", worker.pid, ") ",
-                             death, " before it was ready")),
-                         absl::Now());
+      RecordStartFailure(
+          absl::UnavailableError(absl::StrCat(options_.worker_binary, " (pid ",
+                                              worker.process.pid(), ") ", death,
+                                              " before it was ready")),
+          absl::Now());
     }
     return;
   }
@@ -782,50 +500,23 @@ void ProcessPool::Reap(Worker& worker) {
     absl::MutexLock lock(&shared_->mu);
     if (!shared_->stopping) ++shared_->restarts;
   }
-  // What it finished counts (its slots outlive it); the tasks of its batch
-  // it never started go back to the queue; the one it had started
-  // (normally one at most) died with it.
   const bool busy = !worker.sent.empty();
-  Advance(worker);  // up to the first it did not finish, whatever its state
-  std::vector<Entry> unstarted;
-  while (!worker.sent.empty()) {
-    Sent& sent = worker.sent.front();
-    const uint32_t state = worker.slots->Load(sent.slot);
-    if (state == TaskSlots::kQueued) {
-      unstarted.push_back(std::move(sent.entry));
-      {
-        absl::MutexLock lock(&shared_->mu);
-        shared_->running.erase(sent.task_id);
-        --shared_->unstarted;
-      }
-      worker.sent.pop_front();
-    } else if (state == TaskSlots::kWithdrawn) {
-      FinishTask(worker, Cancelled{}, absl::Now());
-    } else {
-      if (!sent.started) {
-        MarkStarted(worker,
-                    absl::FromUnixNanos(worker.slots->StartNanos(sent.slot)),
-                    /*watch_stop=*/false);
-      }
-      FinishTask(worker, DeathOutcome(worker, exited, info.si_status, death),
-                 absl::Now());
-    }
-  }
-  Requeue(std::move(unstarted));
-  if (!busy && (!exited || info.si_status != 0)) {
+  SettleDeadBatch(worker, exit, death);
+  if (!busy && (!exited || exit.status != 0)) {
     Log(LogLevel::kWarning,
         absl::StrCat("process pool '", name(), "': idle worker process ",
-                     worker.pid, " ", death));
+                     worker.process.pid(), " ", death));
   }
 }
 
 void ProcessPool::KillLeftovers(const Worker& worker) {
-  kill(-worker.pid, SIGKILL);
+  worker.process.SignalGroup(SIGKILL);
   // The daemon adopted what the worker's command left (adopted_children.h).
   const pid_t group = worker.slots->CommandGroup();
   if (group != 0 && KillAdoptedGroup(group)) {
     Log(LogLevel::kWarning,
-        absl::StrCat("process pool '", name(), "': worker ", worker.pid,
+        absl::StrCat("process pool '", name(), "': worker ",
+                     worker.process.pid(),
                      " died before its command; killed the command's "
                      "process group ",
                      group));
@@ -834,9 +525,9 @@ void ProcessPool::KillLeftovers(const Worker& worker) {
 
 Outcome ProcessPool::DeathOutcome(const Worker& worker, bool exited, int status,
                                   absl::string_view death) const {
-  std::string message =
-      absl::StrCat("worker process ", worker.pid, " ", death, " while running ",
-                   worker.sent.front().entry.task.spec->name);
+  std::string message = absl::StrCat("worker process ", worker.process.pid(),
+                                     " ", death, " while running ",
+                                     worker.sent.front().entry.task.spec->name);
   if (!worker.failure.empty()) {
     absl::StrAppend(&message, ": the pool killed it because ", worker.failure);
   } else if (!exited && status == SIGXCPU) {
@@ -869,12 +560,12 @@ void ProcessPool::EndAllWorkers() {
   while (!workers_.empty()) {
     std::vector<pollfd> fds;
     for (const std::unique_ptr<Worker>& worker : workers_) {
-      fds.push_back(PollIn(worker->pidfd));
+      fds.push_back(PollIn(worker->process.pidfd()));
     }
     const int timeout = PollTimeoutMs(absl::Now(), deadline);
     if (timeout == 0) {
       for (const std::unique_ptr<Worker>& worker : workers_) {
-        SignalWorker(worker->pid, worker->pidfd, SIGKILL);
+        SignalWorker(worker->process, SIGKILL);
       }
     }
     // After SIGKILL every worker dies promptly; wait without a timeout.

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "futured/internal/worker.pb.h"
 #include "server/future/future.h"
+#include "server/os/child_process.h"
 #include "server/pools/pool.h"
 #include "server/task/cancellation_token.h"
 #include "server/worker/task_slots.h"
@@ -63,7 +64,7 @@ namespace futured::server {
 //   is reaped, what is left in its process group and the process group of
 //   the command its task ran (exec, recorded in its task slots) get SIGKILL:
 //   the daemon is the child subreaper of their orphans
-//   (server/adopted_children.h).
+//   (server/os/adopted_children.h).
 // - A running future whose token is cancelled (Cancel(), a Submit deadline,
 //   Shutdown()) has its worker killed: SIGTERM, then SIGKILL after
 //   `kill_grace`. The future ends CANCELLED unless it has already failed
@@ -75,6 +76,9 @@ namespace futured::server {
 //   `max_start_failures` in a row with no worker up, queued futures fail
 //   with "BrokenProcessPool" and Submit() is UNAVAILABLE until a worker
 //   starts again.
+//
+// process_pool.cc holds the pool, its I/O loop, its workers' lives and the
+// protocol; process_pool_batches.cc the batches over the task slots.
 class ProcessPool final : public Pool {
  public:
   struct Options {
@@ -160,8 +164,10 @@ class ProcessPool final : public Pool {
   };
 
   // Waits up to `timeout` until no task runs. True if none does.
-  bool AwaitIdle(absl::Duration timeout) ABSL_LOCKS_EXCLUDED(shared_->mu);
-  std::vector<std::shared_ptr<Future>> RunningFutures() const
+  bool AwaitNoneRunning(absl::Duration timeout) override
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
+  // The futures sent to workers and not yet answered there.
+  std::vector<std::shared_ptr<Future>> RunningFutures() const override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   // A task sent to a worker and not yet answered.
@@ -177,8 +183,7 @@ class ProcessPool final : public Pool {
 
   // One worker process, as the I/O thread sees it.
   struct Worker {
-    pid_t pid = -1;
-    int pidfd = -1;                          // closed by the I/O thread
+    ChildProcess process;  // its pidfd polled by the I/O thread
     std::unique_ptr<WorkerChannel> channel;  // null once closed
     std::shared_ptr<TaskSlots> slots;        // shared with its futures' hooks
     bool ready = false;                      // it has said Ready: it started
@@ -234,8 +239,14 @@ class ProcessPool final : public Pool {
   void MarkStarted(Worker& worker, absl::Time when, bool watch_stop);
   // Ends the first task of `worker`'s batch with `outcome` at `when`.
   void FinishTask(Worker& worker, Outcome outcome, absl::Time when);
+  // After `worker` died (`exit`, described as `death`): settles its batch.
+  // What it finished counts (its slots outlive it), what it never started
+  // is requeued, and the task it had started fails with DeathOutcome().
+  void SettleDeadBatch(Worker& worker, const ChildExit& exit,
+                       absl::string_view death);
   // Puts back at the front of the queue, in order (or cancels, once
-  // stopping), the tasks of a dead worker's batch that never started.
+  // stopping), the tasks of a dead worker's batch, or of a batch too large
+  // for a frame, that never started.
   void Requeue(std::vector<Entry> entries);
   void ProtocolError(Worker& worker, absl::string_view what);
   void Kill(Worker& worker, int signal_number, std::string failure,

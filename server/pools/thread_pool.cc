@@ -82,31 +82,13 @@ void ThreadPool::StopAccepting() {
     shared_->stopping = true;
     queued.swap(shared_->queue);
   }
-  for (Entry& entry : queued) entry.future->Cancel(absl::Now());
+  CancelAll(queued);
 }
 
 bool ThreadPool::Shutdown(absl::Duration grace, absl::Duration stop_wait) {
   StopAccepting();
-
-  bool exited = AwaitWorkersExited(grace);
-  if (!exited) {
-    std::vector<std::shared_ptr<Future>> taken;
-    {
-      absl::MutexLock lock(&shared_->mu);
-      for (const std::shared_ptr<Future>& future : shared_->taken) {
-        if (future != nullptr) taken.push_back(future);
-      }
-    }
-    for (const std::shared_ptr<Future>& future : taken) {
-      // Cancel() also stops a future taken but not yet started;
-      // RequestStop() also reaches a task whose future already failed (at
-      // its deadline) but which still runs.
-      future->Cancel(absl::Now());
-      future->RequestStop();
-    }
-    exited = AwaitWorkersExited(stop_wait);
-  }
-  if (!exited) return false;
+  // Stopping, a worker thread exits once its task has ended.
+  if (!AwaitRunningTasks(grace, stop_wait)) return false;
   for (std::thread& thread : threads_) {
     if (thread.joinable()) thread.join();
   }
@@ -146,10 +128,19 @@ void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
   --shared->live_workers;
 }
 
-bool ThreadPool::AwaitWorkersExited(absl::Duration timeout) {
+bool ThreadPool::AwaitNoneRunning(absl::Duration timeout) {
   absl::MutexLock lock(&shared_->mu);
   return shared_->mu.AwaitWithTimeout(
       absl::Condition(shared_.get(), &Shared::AllWorkersExited), timeout);
+}
+
+std::vector<std::shared_ptr<Future>> ThreadPool::RunningFutures() const {
+  absl::MutexLock lock(&shared_->mu);
+  std::vector<std::shared_ptr<Future>> taken;
+  for (const std::shared_ptr<Future>& future : shared_->taken) {
+    if (future != nullptr) taken.push_back(future);
+  }
+  return taken;
 }
 
 }  // namespace futured::server

@@ -92,8 +92,12 @@ class ThreadPool final : public Pool {
   // in `shared->taken`.
   static void WorkerLoop(std::shared_ptr<Shared> shared, int index);
 
-  // Waits up to `timeout` for every worker loop to end. True if they have.
-  bool AwaitWorkersExited(absl::Duration timeout)
+  // Waits up to `timeout` for every worker loop to end (once stopping, a
+  // loop ends when its task has). True if they have.
+  bool AwaitNoneRunning(absl::Duration timeout) override
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
+  // The futures the workers have taken.
+  std::vector<std::shared_ptr<Future>> RunningFutures() const override
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   // Constant after construction.

@@ -5,8 +5,6 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +13,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "server/os/spawn_attributes.h"
+#include "server/os/child_process.h"
 #include "server/os/unique_fd.h"
 #include "server/tasks/os_error.h"
 #include "server/tasks/termination_request.h"
@@ -23,8 +21,6 @@
 namespace futured::server {
 namespace {
 
-// waitid()'s P_PIDFD (linux/wait.h; glibc 2.36's sys/wait.h lacks it).
-constexpr idtype_t kPidfdIdType = static_cast<idtype_t>(3);
 // How often should_stop is asked.
 constexpr absl::Duration kStopCheck = absl::Milliseconds(50);
 constexpr size_t kIoChunk = 64 << 10;
@@ -83,39 +79,10 @@ struct Output {
   }
 };
 
-// The spawned program: its pid, pidfd and process group (its pid). Used
-// by the thread that spawned it only.
-class Child {
- public:
-  Child(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
-
-  // Signals every process of the group. The group's ID cannot be reused
-  // before the leader is reaped, and only Reap() reaps it.
-  void SignalGroup(int signal_number) const { kill(-pid_, signal_number); }
-
-  int pidfd() const { return pidfd_.get(); }
-
-  // Reaps the exited leader (its pidfd polled readable) into `result`.
-  void Reap(CommandResult& result) const {
-    siginfo_t info{};
-    while (waitid(kPidfdIdType, pidfd_.get(), &info, WEXITED) != 0 &&
-           errno == EINTR) {
-    }
-    if (info.si_code == CLD_EXITED) {
-      result.exit_code = info.si_status;
-    } else {
-      result.signal = info.si_status;
-    }
-  }
-
- private:
-  const pid_t pid_;
-  const UniqueFd pidfd_;
-};
-
 // Starts the program; its ends of the pipes are closed by the caller.
-std::variant<pid_t, TaskError> Spawn(const CommandSpec& spec, int stdin_fd,
-                                     int stdout_fd, int stderr_fd) {
+std::variant<ChildProcess, TaskError> Spawn(const CommandSpec& spec,
+                                            int stdin_fd, int stdout_fd,
+                                            int stderr_fd) {
   if (!spec.cwd.empty()) {
     struct stat st {};
     if (stat(spec.cwd.c_str(), &st) != 0) {
@@ -136,17 +103,18 @@ std::variant<pid_t, TaskError> Spawn(const CommandSpec& spec, int stdin_fd,
   }
   // No blocked signals (the daemon blocks SIGTERM), default dispositions
   // (it ignores SIGPIPE), and a process group of its own to kill as one.
-  const CleanSpawnAttributes attr;
   std::vector<char*> argv = CStrings(spec.argv);
   std::vector<char*> envp = CStrings(spec.env);
-  pid_t pid = -1;
-  const int error = posix_spawn(&pid, spec.executable.c_str(), &actions,
-                                attr.get(), argv.data(), envp.data());
+  std::variant<ChildProcess, SpawnError> spawned = ChildProcess::Spawn(
+      spec.executable.c_str(), &actions, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (error != 0) {
-    return OsError(error, absl::StrCat("cannot run ", spec.executable));
+  if (const SpawnError* error = std::get_if<SpawnError>(&spawned)) {
+    if (error->call == SpawnError::Call::kPidfdOpen) {
+      return OsError(error->error, "pidfd_open");
+    }
+    return OsError(error->error, absl::StrCat("cannot run ", spec.executable));
   }
-  return pid;
+  return std::get<ChildProcess>(std::move(spawned));
 }
 
 // Milliseconds from now to `when` for poll(), at most kStopCheck.
@@ -161,7 +129,7 @@ int PollTimeoutMs(absl::Time now, absl::Time when) {
 class Session {
  public:
   Session(const CommandSpec& spec, const std::function<bool()>& should_stop,
-          Child& child, UniqueFd stdin_fd, UniqueFd stdout_fd,
+          ChildProcess& child, UniqueFd stdin_fd, UniqueFd stdout_fd,
           UniqueFd stderr_fd, CommandResult& result)
       : spec_(spec),
         should_stop_(should_stop),
@@ -259,7 +227,12 @@ class Session {
   void OnExit() {
     child_.SignalGroup(SIGKILL);
     if (spec_.group_observer) spec_.group_observer(0);
-    child_.Reap(result_);
+    const ChildExit exit = child_.Reap();
+    if (exit.exited) {
+      result_.exit_code = exit.status;
+    } else {
+      result_.signal = exit.status;
+    }
     exited_ = true;
     stdin_.Close();
     kill_at_ = absl::InfiniteFuture();
@@ -267,7 +240,7 @@ class Session {
 
   const CommandSpec& spec_;
   const std::function<bool()>& should_stop_;
-  Child& child_;
+  ChildProcess& child_;
   UniqueFd stdin_;
   std::array<Output, 2> outputs_;
   CommandResult& result_;
@@ -286,27 +259,17 @@ std::variant<CommandResult, TaskError> RunCommand(
   if (!in.Open() || !out.Open() || !err.Open()) {
     return OsError(errno, "cannot create pipes for the command");
   }
-  std::variant<pid_t, TaskError> spawned =
+  std::variant<ChildProcess, TaskError> spawned =
       Spawn(spec, in.read_end.get(), out.write_end.get(), err.write_end.get());
   if (auto* error = std::get_if<TaskError>(&spawned)) return *error;
-  const pid_t pid = std::get<pid_t>(spawned);
-  if (spec.group_observer) spec.group_observer(pid);
+  ChildProcess& child = std::get<ChildProcess>(spawned);
+  if (spec.group_observer) spec.group_observer(child.pid());
   in.read_end.Close();
   out.write_end.Close();
   err.write_end.Close();
-  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    const int error = errno;
-    kill(-pid, SIGKILL);
-    if (spec.group_observer) spec.group_observer(0);
-    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-    }
-    return OsError(error, "pidfd_open");
-  }
   for (const UniqueFd* fd : {&in.write_end, &out.read_end, &err.read_end}) {
     SetNonBlocking(fd->get());
   }
-  Child child(pid, pidfd);
   CommandResult result;
   Session(spec, should_stop, child, std::move(in.write_end),
           std::move(out.read_end), std::move(err.read_end), result)

@@ -1,8 +1,5 @@
 #include "server/tasks/exec_task.h"
 
-#include <signal.h>
-#include <string.h>
-
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -13,9 +10,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "server/os/child_process.h"
+#include "server/task/utf8.h"
 #include "server/tasks/command_runner.h"
 #include "server/tasks/result_object.h"
-#include "server/task/utf8.h"
 #include "server/tasks/value_builders.h"
 
 namespace futured::server {
@@ -93,12 +91,6 @@ absl::Status Validate(const ExecAllowList& allow, const BoundArgs& args) {
   if (absl::Status s = CheckTimeout(args.Get(kTimeout)); !s.ok()) return s;
   return allow.Resolve(args.Get(kArgv).list_value().values(0).string_value())
       .status();
-}
-
-std::string SignalName(int signal_number) {
-  const char* abbrev = sigabbrev_np(signal_number);
-  return abbrev == nullptr ? absl::StrCat("signal ", signal_number)
-                           : absl::StrCat("SIG", abbrev);
 }
 
 Value ResultValue(CommandResult result, bool text) {

@@ -7,9 +7,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
-#include <cstring>
 
-#include "absl/strings/str_cat.h"
+#include "absl/status/status.h"
 
 namespace futured::server {
 namespace {
@@ -38,7 +37,7 @@ void OnSigterm(int) {
 absl::Status InstallTerminationRequestHandler() {
   const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0) {
-    return absl::InternalError(absl::StrCat("eventfd: ", std::strerror(errno)));
+    return absl::ErrnoToStatus(errno, "eventfd");
   }
   request_fd.store(fd);
   struct sigaction action {};
@@ -46,8 +45,7 @@ absl::Status InstallTerminationRequestHandler() {
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;  // no SA_RESTART: poll() returns EINTR at once
   if (sigaction(SIGTERM, &action, nullptr) != 0) {
-    return absl::InternalError(
-        absl::StrCat("sigaction(SIGTERM): ", std::strerror(errno)));
+    return absl::ErrnoToStatus(errno, "sigaction(SIGTERM)");
   }
   return absl::OkStatus();
 }

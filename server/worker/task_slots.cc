@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "absl/strings/str_cat.h"
+#include "absl/status/status.h"
 
 namespace futured::server {
 namespace {
@@ -18,16 +18,12 @@ static_assert(std::atomic_ref<uint32_t>::is_always_lock_free &&
                   std::atomic_ref<pid_t>::is_always_lock_free,
               "shared-memory slots need lock-free atomics");
 
-absl::Status ErrnoError(absl::string_view what) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
 // Maps `fd`'s `bytes` shared; closes `fd` on failure.
 absl::StatusOr<void*> Map(int fd, size_t bytes) {
   void* memory =
       mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (memory == MAP_FAILED) {
-    absl::Status error = ErrnoError("mmap of the task slots");
+    absl::Status error = absl::ErrnoToStatus(errno, "mmap of the task slots");
     close(fd);
     return error;
   }
@@ -38,14 +34,18 @@ absl::StatusOr<void*> Map(int fd, size_t bytes) {
 
 absl::StatusOr<std::shared_ptr<TaskSlots>> TaskSlots::Create() {
   const int low_fd = memfd_create("futured-task-slots", MFD_CLOEXEC);
-  if (low_fd < 0) return ErrnoError("memfd_create");
+  if (low_fd < 0) return absl::ErrnoToStatus(errno, "memfd_create");
   // Above the descriptors a worker is given (its socket on 3, the slots on
   // 4), so that handing one over in posix_spawn never overwrites the other.
   const int fd = fcntl(low_fd, F_DUPFD_CLOEXEC, kWorkerSlotsFd + 1);
   close(low_fd);
-  if (fd < 0) return ErrnoError("fcntl(F_DUPFD_CLOEXEC) of the task slots");
+  if (fd < 0) {
+    return absl::ErrnoToStatus(errno,
+                               "fcntl(F_DUPFD_CLOEXEC) of the task slots");
+  }
   if (ftruncate(fd, kMappedBytes) != 0) {
-    absl::Status error = ErrnoError("ftruncate of the task slots");
+    absl::Status error =
+        absl::ErrnoToStatus(errno, "ftruncate of the task slots");
     close(fd);
     return error;
   }
