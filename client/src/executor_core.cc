@@ -17,6 +17,7 @@
 #include "future_proxy.h"
 #include "futured/errors.h"
 #include "info_convert.h"
+#include "map_call.h"
 #include "rpc_status.h"
 
 namespace futured::internal {
@@ -30,6 +31,8 @@ constexpr std::size_t kAskDaemonAt = 16384;
 constexpr std::size_t kIdsPerWait = 1000;
 // Calls per SubmitBatch; below the daemon's default --max_ids_per_call.
 constexpr std::size_t kCallsPerBatch = 1000;
+// Map calls followed before the first prune of those gone.
+constexpr std::size_t kFirstMapPrune = 64;
 
 // One Wait(ALL_COMPLETED) on `proxies`; records the done ones.
 grpc::Status WaitChunk(ClientCore& client,
@@ -59,16 +62,21 @@ grpc::Status WaitChunk(ClientCore& client,
 ExecutorCore::ExecutorCore(std::shared_ptr<ClientCore> client, std::string pool)
     : client_(std::move(client)),
       pool_(std::move(pool)),
-      prune_at_(kFirstPrune) {}
+      prune_at_(kFirstPrune),
+      map_prune_at_(kFirstMapPrune) {}
 
 void ExecutorCore::CheckOpen() {
   absl::MutexLock lock(&mu_);
-  if (shut_down_) throw Error("cannot schedule new futures after shutdown");
+  if (shut_down_) {
+    throw RuntimeError("cannot schedule new futures after shutdown");
+  }
 }
 
 void ExecutorCore::BeginSubmit() {
   absl::MutexLock lock(&mu_);
-  if (shut_down_) throw Error("cannot schedule new futures after shutdown");
+  if (shut_down_) {
+    throw RuntimeError("cannot schedule new futures after shutdown");
+  }
   ++submitting_;
 }
 
@@ -97,6 +105,25 @@ std::shared_ptr<FutureProxy> ExecutorCore::Submit(const Call& call) {
   EndSubmit(proxies);
   ThrowIfFailed(status);
   return proxies.front();
+}
+
+std::shared_ptr<MapCall> ExecutorCore::StartMapCall(
+    const v1::MapRequest& request, absl::Duration timeout) {
+  BeginSubmit();
+  auto call = std::make_shared<MapCall>(*client_, request, timeout);
+  absl::MutexLock lock(&mu_);
+  --submitting_;
+  if (map_calls_.size() >= map_prune_at_) {
+    std::erase_if(map_calls_, [](const auto& c) { return c.expired(); });
+    map_prune_at_ = std::max(kFirstMapPrune, 2 * map_calls_.size());
+  }
+  map_calls_.push_back(call);
+  return call;
+}
+
+void ExecutorCore::Adopt(std::vector<std::shared_ptr<MapCall>> calls) {
+  absl::MutexLock lock(&mu_);
+  adopted_.insert(adopted_.end(), calls.begin(), calls.end());
 }
 
 v1::FutureInfo ExecutorCore::Run(const Call& call) {
@@ -160,12 +187,21 @@ void ExecutorCore::Prune() {
 
 void ExecutorCore::Shutdown(bool wait, bool cancel_futures) {
   std::vector<std::shared_ptr<FutureProxy>> tracked;
+  std::vector<std::shared_ptr<MapCall>> map_calls;
   {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;
     mu_.Await(absl::Condition(
         +[](int* n) { return *n == 0; }, &submitting_));
     tracked = tracked_;
+    if (wait) {
+      for (const auto& weak : map_calls_) {
+        if (auto call = weak.lock()) map_calls.push_back(std::move(call));
+      }
+      map_calls_.clear();
+      map_calls.insert(map_calls.end(), adopted_.begin(), adopted_.end());
+      adopted_.clear();
+    }
   }
   std::erase_if(tracked, [](const auto& p) { return p->KnownDone(); });
   if (cancel_futures) {
@@ -179,6 +215,8 @@ void ExecutorCore::Shutdown(bool wait, bool cancel_futures) {
   }
   if (!wait) return;
   WaitAllDone(tracked, absl::InfiniteDuration());
+  // A map's results are kept for its iteration; its calls end when read.
+  for (const auto& call : map_calls) call->Drain();
   absl::MutexLock lock(&mu_);
   std::erase_if(tracked_, [](const auto& p) { return p->KnownDone(); });
 }

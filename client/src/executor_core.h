@@ -12,15 +12,18 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "futured/call.h"
+#include "futured/v1/executor.pb.h"
 #include "futured/v1/future.pb.h"
 
 namespace futured::internal {
 
 class ClientCore;
 class FutureProxy;
+class MapCall;
 
 // Owned by shared_ptr (the Executor, its MapStreams). Thread-safe. Submit
-// blocks for one call; Shutdown(wait) until the tracked futures are done.
+// blocks for one call; Shutdown(wait) until the tracked futures and map
+// calls are done.
 // The tracked list is pruned of done futures as it grows (one Wait call
 // with a zero timeout per doubling), so fire-and-forget submitting stays in
 // bounded memory here as long as the futures finish.
@@ -46,9 +49,18 @@ class ExecutorCore {
   // Error after Shutdown, RpcError.
   v1::FutureInfo Run(const Call& call);
 
-  // Throws Error after Shutdown: for map, which submits through the Map
-  // call instead of Submit.
+  // Throws RuntimeError after Shutdown.
   void CheckOpen();
+
+  // Starts one Map call of a map of this executor and follows it, so that
+  // Shutdown(wait) waits for its results as Python's waits for a map's
+  // futures. Throws RuntimeError after Shutdown.
+  std::shared_ptr<MapCall> StartMapCall(const v1::MapRequest& request,
+                                        absl::Duration timeout);
+  // Keeps the calls of a map dropped before it was read running until
+  // Shutdown(wait) has waited for them (Python leaves the futures of such a
+  // map running too).
+  void Adopt(std::vector<std::shared_ptr<MapCall>> calls);
 
   void Shutdown(bool wait, bool cancel_futures);
 
@@ -71,6 +83,10 @@ class ExecutorCore {
   int submitting_ ABSL_GUARDED_BY(mu_) = 0;  // Submit calls in progress
   std::vector<std::shared_ptr<FutureProxy>> tracked_ ABSL_GUARDED_BY(mu_);
   std::size_t prune_at_ ABSL_GUARDED_BY(mu_);
+  // The map calls started; those gone are pruned as the list doubles.
+  std::vector<std::weak_ptr<MapCall>> map_calls_ ABSL_GUARDED_BY(mu_);
+  std::size_t map_prune_at_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<MapCall>> adopted_ ABSL_GUARDED_BY(mu_);
 };
 
 // Waits (one Wait call per chunk of IDs) until `proxies` are all done, or

@@ -38,16 +38,23 @@ bool FutureProxy::KnownFinal() const {
 }
 
 void FutureProxy::Record(const v1::FutureInfo& info) {
-  if (!info.done()) return;
+  PostCallbacks(TakeFinal(info));
+}
+
+std::vector<FutureProxy::Callback> FutureProxy::TakeFinal(
+    const v1::FutureInfo& info, bool by_canceller) {
   std::vector<Callback> callbacks;
-  {
-    absl::MutexLock lock(&mu_);
-    if (final_.has_value() || lost_.has_value()) return;
-    final_ = info;
-    known_done_ = true;
+  if (!info.done()) return callbacks;
+  absl::MutexLock lock(&mu_);
+  if (final_.has_value() || lost_.has_value()) return callbacks;
+  final_ = info;
+  known_done_ = true;
+  if (cancelling_ > 0 && !by_canceller) {
+    handed_over_.swap(callbacks_);
+  } else {
     callbacks.swap(callbacks_);
   }
-  PostCallbacks(std::move(callbacks));
+  return callbacks;
 }
 
 void FutureProxy::RecordDone() {
@@ -70,10 +77,14 @@ void FutureProxy::RecordLost(absl::Status status) {
 void FutureProxy::PostCallbacks(std::vector<Callback> callbacks) {
   if (callbacks.empty()) return;
   core_->Post([self = shared_from_this(), callbacks = std::move(callbacks)] {
-    for (const Callback& callback : callbacks) {
-      RunUserCallback([&] { callback(self); });
-    }
+    self->RunCallbacks(callbacks);
   });
+}
+
+void FutureProxy::RunCallbacks(const std::vector<Callback>& callbacks) {
+  for (const Callback& callback : callbacks) {
+    RunUserCallback([&] { callback(shared_from_this()); });
+  }
 }
 
 v1::FutureInfo FutureProxy::AwaitFinal(absl::Duration timeout) {
@@ -167,8 +178,27 @@ v1::CancelResponse FutureProxy::CallCancel(bool only_if_pending) {
   grpc::ClientContext context;
   core_->SetCallDeadline(&context);
   v1::CancelResponse response;
-  ThrowIfFailed(core_->stub().Cancel(&context, request, &response));
-  Record(response.future());
+  {
+    absl::MutexLock lock(&mu_);
+    ++cancelling_;
+  }
+  const grpc::Status status =
+      core_->stub().Cancel(&context, request, &response);
+  // As Python's cancel(), which runs the callbacks before it returns. The
+  // daemon tells the Watch stream before it answers, so the stream may have
+  // made the proxy final first: it then left the callbacks to this call.
+  std::vector<Callback> callbacks;
+  if (status.ok()) callbacks = TakeFinal(response.future(), true);
+  {
+    absl::MutexLock lock(&mu_);
+    --cancelling_;
+    for (Callback& callback : handed_over_) {
+      callbacks.push_back(std::move(callback));
+    }
+    handed_over_.clear();
+  }
+  RunCallbacks(callbacks);
+  ThrowIfFailed(status);
   return response;
 }
 

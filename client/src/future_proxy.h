@@ -61,11 +61,14 @@ class FutureProxy : public std::enable_shared_from_this<FutureProxy> {
   v1::FutureInfo Follow(
       const std::function<void(const v1::FutureInfo&)>& on_change,
       absl::Duration timeout);
-  // Cancel, unless final; returns CancelResponse.cancelled.
+  // Cancel, unless final; returns CancelResponse.cancelled. As Python's
+  // cancel(), the done-callbacks run in this thread before it returns when
+  // the future is done by then (even if the Watch stream heard first).
   bool Cancel();
   // Cancels only if it has not started (shutdown's cancel_futures): one
   // Cancel with only_if_pending, so the daemon decides in one step and a
-  // running task is never told to stop. No-op when known done.
+  // running task is never told to stop. No-op when known done. Runs the
+  // callbacks as Cancel() does.
   void CancelIfPending();
 
   // Adds a done-callback: runs it at once in this thread when the future
@@ -74,11 +77,20 @@ class FutureProxy : public std::enable_shared_from_this<FutureProxy> {
   void AddCallback(Callback callback);
 
  private:
-  // One Cancel call; records the snapshot it returns.
+  // One Cancel call; records the snapshot it returns and runs the callbacks
+  // (see Cancel()).
   v1::CancelResponse CallCancel(bool only_if_pending);
 
+  // Makes the proxy final with `info` if it is done and the proxy is not
+  // final yet; returns the callbacks that the caller must now run. While a
+  // Cancel call is in flight, the callbacks of any other caller are kept
+  // for the canceller instead (handed_over_) and none are returned.
+  std::vector<Callback> TakeFinal(const v1::FutureInfo& info,
+                                  bool by_canceller = false);
   // Final or lost: hands the callbacks to the callback thread.
   void PostCallbacks(std::vector<Callback> callbacks);
+  // Runs the callbacks in this thread.
+  void RunCallbacks(const std::vector<Callback>& callbacks);
 
   // Constant after construction.
   const std::shared_ptr<ClientCore> core_;
@@ -90,6 +102,9 @@ class FutureProxy : public std::enable_shared_from_this<FutureProxy> {
   bool known_done_ ABSL_GUARDED_BY(mu_) = false;
   bool watched_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<Callback> callbacks_ ABSL_GUARDED_BY(mu_);
+  int cancelling_ ABSL_GUARDED_BY(mu_) = 0;  // Cancel calls in flight
+  // Taken by another caller while cancelling_, for the canceller to run.
+  std::vector<Callback> handed_over_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace futured::internal

@@ -1,10 +1,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -14,6 +16,7 @@
 #include "futured/errors.h"
 #include "futured/map_results.h"
 #include "info_convert.h"
+#include "map_call.h"
 #include "rpc_status.h"
 
 namespace futured::internal {
@@ -26,23 +29,6 @@ constexpr std::size_t kMaxChunkInputs = 4096;
 // the daemon's --max_message_bytes (4 MiB by default).
 constexpr std::size_t kMaxChunkBytes = 1 << 20;
 
-// One Map call: a chunk of consecutive inputs, its results streamed back in
-// input order, several per message.
-struct Chunk {
-  grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientReader<v1::MapResponse>> reader;
-  std::size_t size = 0;      // inputs in the chunk
-  std::size_t received = 0;  // items read so far
-  v1::MapResponse response;  // the message being yielded
-  int next_item = 0;         // in `response`
-
-  // Ends the call at once; the daemon cancels the chunk's tasks not done.
-  void Cancel() {
-    context.TryCancel();
-    (void)reader->Finish();
-  }
-};
-
 }  // namespace
 
 struct MapStream::State {
@@ -54,8 +40,9 @@ struct MapStream::State {
   std::size_t chunk_inputs = 1;  // inputs per Map call
   std::size_t max_chunks = 1;    // Map calls in flight
   // Map calls in flight, in input order; the front one is being yielded.
-  std::deque<std::unique_ptr<Chunk>> chunks;
+  std::deque<std::shared_ptr<MapCall>> chunks;
   bool inputs_done = false;
+  bool started = false;  // Next() was called
   bool finished = false;
 
   // Starts Map calls until `max_chunks` are in flight or the inputs end.
@@ -72,6 +59,7 @@ struct MapStream::State {
       std::optional<Value> input = inputs();
       if (!input.has_value()) {
         inputs_done = true;
+        inputs = nullptr;  // Frees an input range the map owns.
         break;
       }
       bytes += input->ByteSizeLong();
@@ -86,35 +74,7 @@ struct MapStream::State {
       timeout = std::max(deadline - absl::Now(), absl::ZeroDuration());
       *request.mutable_timeout() = ToProtoDuration(timeout);
     }
-    auto chunk = std::make_unique<Chunk>();
-    chunk->size = static_cast<std::size_t>(request.inputs_size());
-    executor->client().SetWaitDeadline(&chunk->context, timeout);
-    chunk->reader = executor->client().stub().Map(&chunk->context, request);
-    chunks.push_back(std::move(chunk));
-  }
-
-  // The next item of the front chunk, reading a message if needed; nullptr
-  // once the chunk has sent all its items. Throws TimeoutError, RpcError.
-  const v1::MapItem* NextItem() {
-    Chunk& chunk = *chunks.front();
-    if (chunk.next_item < chunk.response.items_size()) {
-      return &chunk.response.items(chunk.next_item++);
-    }
-    if (chunk.received == chunk.size) {
-      const grpc::Status status = chunk.reader->Finish();
-      chunk.reader.reset();
-      ThrowIfFailed(status);
-      return nullptr;
-    }
-    chunk.next_item = 0;
-    if (!chunk.reader->Read(&chunk.response) ||
-        chunk.response.items_size() == 0) {
-      const grpc::Status status = chunk.reader->Finish();
-      chunk.reader.reset();
-      ThrowStreamEnded(status);
-    }
-    chunk.received += static_cast<std::size_t>(chunk.response.items_size());
-    return &chunk.response.items(chunk.next_item++);
+    chunks.push_back(executor->StartMapCall(request, timeout));
   }
 
   [[noreturn]] void ThrowStreamEnded(const grpc::Status& status) {
@@ -123,15 +83,14 @@ struct MapStream::State {
                                       absl::FormatDuration(options.timeout)));
     }
     ThrowIfFailed(status);
-    throw Error("map: the daemon ended a Map call before all its results");
+    throw Error("map: a Map call ended without an error");  // Not reached.
   }
 
-  // Python's map on an error: the tasks not yielded are cancelled.
+  // Python's map on an error or when dropped once started: the tasks not
+  // yielded are cancelled.
   void CancelInFlight() {
     finished = true;
-    for (const auto& chunk : chunks) {
-      if (chunk->reader != nullptr) chunk->Cancel();
-    }
+    for (const auto& chunk : chunks) chunk->Cancel();
     chunks.clear();
   }
 };
@@ -140,7 +99,9 @@ MapStream::MapStream(std::shared_ptr<ExecutorCore> executor,
                      std::string function, InputSource inputs,
                      const MapOptions& options)
     : state_(std::make_unique<State>()) {
-  if (options.buffersize < 1) throw Error("map buffersize must be at least 1");
+  if (options.buffersize.has_value() && *options.buffersize < 1) {
+    throw ValueError("map buffersize must be at least 1 (or unset)");
+  }
   executor->CheckOpen();
   State& s = *state_;
   s.executor = std::move(executor);
@@ -150,10 +111,17 @@ MapStream::MapStream(std::shared_ptr<ExecutorCore> executor,
   s.deadline = options.timeout == absl::InfiniteDuration()
                    ? absl::InfiniteFuture()
                    : absl::Now() + options.timeout;
-  // Two calls in flight, so the daemon works on the next chunk while this
-  // one is yielded; together at most `buffersize` inputs.
-  s.max_chunks = options.buffersize >= 2 ? 2 : 1;
-  s.chunk_inputs = std::min(kMaxChunkInputs, options.buffersize / s.max_chunks);
+  if (options.buffersize.has_value()) {
+    // Two calls in flight, so the daemon works on the next chunk while this
+    // one is yielded; together at most `buffersize` inputs.
+    s.max_chunks = *options.buffersize >= 2 ? 2 : 1;
+    s.chunk_inputs =
+        std::min(kMaxChunkInputs, *options.buffersize / s.max_chunks);
+  } else {
+    // Python's default: every input is submitted now.
+    s.max_chunks = std::numeric_limits<std::size_t>::max();
+    s.chunk_inputs = kMaxChunkInputs;
+  }
   try {
     s.Fill();
   } catch (...) {
@@ -162,19 +130,30 @@ MapStream::MapStream(std::shared_ptr<ExecutorCore> executor,
   }
 }
 
-MapStream::~MapStream() { state_->CancelInFlight(); }
+MapStream::~MapStream() {
+  State& s = *state_;
+  if (s.started || s.finished) {
+    s.CancelInFlight();
+    return;
+  }
+  // Never read: as in Python, its tasks go on, and shutdown waits for them.
+  s.executor->Adopt({s.chunks.begin(), s.chunks.end()});
+}
 
 std::optional<Value> MapStream::Next() {
   State& s = *state_;
+  s.started = true;
   try {
     while (!s.finished) {
       if (s.chunks.empty()) {
         s.finished = true;
         break;
       }
-      if (const v1::MapItem* item = s.NextItem()) {
-        return OutcomeValueOrThrow(item->outcome(), "map item");
+      grpc::Status ended;
+      if (std::optional<v1::Outcome> outcome = s.chunks.front()->Next(&ended)) {
+        return OutcomeValueOrThrow(*outcome, "map item");
       }
+      if (!ended.ok()) s.ThrowStreamEnded(ended);
       s.chunks.pop_front();
       s.Fill();
     }

@@ -46,26 +46,36 @@ std::vector<bool> WaitForProxies(
     absl::Duration timeout, ReturnWhen return_when) {
   std::vector<bool> done(proxies.size(), false);
   ClientCore* client = OneClient(proxies);
-  // What is known here already, as Python checks before waiting.
+  // What is known here already, as Python checks before waiting. A future
+  // known done from an earlier Wait has no outcome here: whether it raised
+  // only the daemon can tell.
   std::size_t known_done = 0;
   bool raised = false;
+  std::vector<bool> ask(proxies.size(), false);
   for (std::size_t i = 0; i < proxies.size(); ++i) {
     if (proxies[i]->KnownDone()) {
       done[i] = true;
       ++known_done;
       raised = raised || Raised(*proxies[i]);
+      ask[i] = return_when == ReturnWhen::kFirstException &&
+               !proxies[i]->KnownFinal();
+    } else {
+      ask[i] = true;
     }
   }
-  if (known_done == proxies.size() ||
+  if (known_done == proxies.size()) return done;
+  // Even when what is known here settles it, the daemon is asked (without
+  // waiting) about the others: as in Python, every future that is done
+  // lands in `done`.
+  const bool settled =
       (return_when == ReturnWhen::kFirstCompleted && known_done > 0) ||
-      (return_when == ReturnWhen::kFirstException && raised)) {
-    return done;
-  }
+      (return_when == ReturnWhen::kFirstException && raised);
+  if (settled) timeout = absl::ZeroDuration();
 
   v1::WaitRequest request;
   std::unordered_map<std::string, std::size_t> index_of;
   for (std::size_t i = 0; i < proxies.size(); ++i) {
-    if (done[i]) continue;
+    if (!ask[i] || (settled && done[i])) continue;
     index_of.emplace(proxies[i]->id(), i);
     request.add_ids(proxies[i]->id());
   }

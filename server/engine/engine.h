@@ -132,6 +132,9 @@ class Engine {
   // Request IDs remembered (at most one per future in the table).
   int64_t RequestIdCount() const { return requests_.size(); }
   TimerQueue& timers() const { return *timers_; }
+  const ArgumentLimits& argument_limits() const {
+    return options_.argument_limits;
+  }
 
   // Stops every pool, one after the other: queued futures are cancelled,
   // running tasks get what is left of `grace` (counted from this call) to

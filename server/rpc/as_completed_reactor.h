@@ -19,7 +19,8 @@ namespace futured::server::rpc {
 // Streams each of `futures` (no duplicates) once it is done: those done
 // before the call first, by end time, then in completion order. Futures that
 // complete together go out in one message. DEADLINE_EXCEEDED at `deadline`
-// unless all were sent. Creates and deletes itself.
+// unless all were done by then (those done are still sent first). Creates
+// and deletes itself.
 class AsCompletedReactor final
     : public StreamingReactor<AsCompletedReactor, v1::AsCompletedResponse> {
  public:
@@ -35,6 +36,10 @@ class AsCompletedReactor final
       });
     }
     StartTimer(deadline, [](AsCompletedReactor& r) {
+      // Every future done: only the sending is left, and the stream ends
+      // OK once it is sent, as Python's as_completed raises only while
+      // futures are pending.
+      if (r.sent_ + r.ready_.size() == r.total_) return;
       r.RequestFinish(grpc::Status(
           grpc::StatusCode::DEADLINE_EXCEEDED,
           absl::StrCat(r.total_ - r.sent_ - r.ready_.size(), " of ", r.total_,

@@ -11,9 +11,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/future_id.h"
 #include "common/log.h"
 #include "google/protobuf/descriptor.h"
+#include "server/engine/argument_limits.h"
 #include "server/rpc/as_completed_reactor.h"
 #include "server/rpc/future_reactor.h"
 #include "server/rpc/map_reactor.h"
@@ -131,6 +133,19 @@ void FillCancelResponse(CancelAction action, const FutureSnapshot& snapshot,
   response->set_cancelled(snapshot.state == FutureState::kCancelled);
   response->set_action(ToProto(action));
   ToProto(snapshot, response->mutable_future());
+}
+
+// True when a Map input's Prepare() error belongs to that input alone: its
+// arguments, within the limits, do not bind to the function or the task
+// refuses them. An empty or unknown function or pool, or arguments beyond
+// --max_arg_depth / --max_arg_bytes, fail the whole call instead.
+bool IsInputError(
+    const v1::MapRequest& request,
+    const google::protobuf::RepeatedPtrField<google::protobuf::Value>& args,
+    const absl::Status& error, const ArgumentLimits& limits) {
+  return error.code() != absl::StatusCode::kNotFound &&
+         !request.function().empty() &&
+         CheckArgumentLimits(args, google::protobuf::Struct(), limits).ok();
 }
 
 }  // namespace
@@ -415,10 +430,14 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
   absl::StatusOr<std::optional<absl::Duration>> timeout =
       FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
-  // Bind every input before anything runs.
+  // Bind every input before anything runs. An input whose arguments do not
+  // fit gets a failed future at its position, as Python's map raises there;
+  // an unknown function or pool fails the call.
+  std::vector<std::shared_ptr<Future>> futures(request->inputs_size());
   std::vector<PreparedCall> calls;
   calls.reserve(request->inputs_size());
   const google::protobuf::Struct no_kwargs;
+  const absl::Time now = absl::Now();
   for (int i = 0; i < request->inputs_size(); ++i) {
     const google::protobuf::Value& input = request->inputs(i);
     google::protobuf::RepeatedPtrField<google::protobuf::Value> args;
@@ -429,19 +448,28 @@ grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
     }
     absl::StatusOr<PreparedCall> call =
         engine_->Prepare(request->function(), args, no_kwargs, request->pool());
-    if (!call.ok()) {
+    if (call.ok()) {
+      calls.push_back(*std::move(call));
+    } else if (IsInputError(*request, args, call.status(),
+                            engine_->argument_limits())) {
+      futures[i] = FailedMapInput(call.status(), request->function(),
+                                  request->pool(), now);
+    } else {
       return new Failed(ToGrpcStatus(absl::Status(
           call.status().code(),
           absl::StrCat("input ", i, ": ", call.status().message()))));
     }
-    calls.push_back(*std::move(call));
   }
-  // Start them all, or none.
-  absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
+  // Start the others all, or none.
+  absl::StatusOr<std::vector<std::shared_ptr<Future>>> started =
       engine_->StartAll(std::move(calls), std::nullopt, Tracking::kPrivate,
                         *caller);
-  if (!futures.ok()) return new Failed(ToGrpcStatus(futures.status()));
-  return new MapReactor(deps(), *std::move(futures), DeadlineAfter(*timeout));
+  if (!started.ok()) return new Failed(ToGrpcStatus(started.status()));
+  auto next = started->begin();
+  for (std::shared_ptr<Future>& future : futures) {
+    if (future == nullptr) future = std::move(*next++);
+  }
+  return new MapReactor(deps(), std::move(futures), DeadlineAfter(*timeout));
 }
 
 grpc::ServerUnaryReactor* ExecutorService::Release(

@@ -3,8 +3,11 @@
 #define FUTURED_SERVER_RPC_MAP_REACTOR_H_
 
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.pb.h"
@@ -13,6 +16,36 @@
 #include "server/rpc/streaming_reactor.h"
 
 namespace futured::server::rpc {
+
+// The future of a Map input that cannot be called: already FINISHED with
+// the error Python's map raises at that input (TypeError for arguments that
+// do not fit, PermissionError for a refused task, else ValueError; details
+// {"code": the status code's name, e.g. "INVALID_ARGUMENT"}), so that it is
+// reported at its position and the inputs before it are still yielded.
+inline std::shared_ptr<Future> FailedMapInput(const absl::Status& status,
+                                              std::string function,
+                                              std::string pool,
+                                              absl::Time now) {
+  TaskError error;
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+      error.type = "TypeError";
+      break;
+    case absl::StatusCode::kPermissionDenied:
+      error.type = "PermissionError";
+      break;
+    default:
+      error.type = "ValueError";
+      break;
+  }
+  error.message = std::string(status.message());
+  (*error.details.mutable_struct_value()->mutable_fields())["code"]
+      .set_string_value(absl::StatusCodeToString(status.code()));
+  auto future =
+      std::make_shared<Future>("", std::move(function), std::move(pool), now);
+  future->Finish(std::move(error), now);
+  return future;
+}
 
 // Streams the outcomes of `futures` (one per input, in input order) as the
 // next ones in order are done; consecutive done ones share a message.

@@ -97,12 +97,14 @@ TEST_F(ClientTest, MapTimeoutRaisesTimeoutErrorAndCancelsTheRest) {
   })) << "the map's other tasks were not cancelled";
 }
 
-TEST_F(ClientTest, AbandoningAMapCancelsItsTasks) {
+TEST_F(ClientTest, AbandoningAMapOnceReadCancelsItsTasks) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=2"}));
   Executor executor = client_->executor();
   {
-    auto results = executor.map<double>(
-        "sleep", std::vector<double>(5, kLongSleepSeconds));
+    std::vector<double> inputs(5, kLongSleepSeconds);
+    inputs[0] = 0;
+    auto results = executor.map<double>("sleep", inputs);
+    EXPECT_EQ(*results.begin(), 0.0);  // started, as Python's next()
   }
   ASSERT_TRUE(PollUntil([&] {
     PoolStats pool = Pool();

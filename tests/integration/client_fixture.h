@@ -71,6 +71,25 @@ class ClientTest : public ::testing::Test {
   std::unique_ptr<Client> client_;
 };
 
+// A ClientTest run once per daemon pool: GetParam() is "thread" or
+// "process". Instantiate it with
+//   INSTANTIATE_TEST_SUITE_P(BothPools, <Suite>, kBothPools, PoolName);
+class ClientPoolTest : public ClientTest,
+                       public ::testing::WithParamInterface<std::string> {
+ protected:
+  // futured with `workers` workers in each pool.
+  void StartDaemonWithWorkers(int workers) {
+    StartDaemon({"--threads=" + std::to_string(workers),
+                 "--processes=" + std::to_string(workers)});
+  }
+  Executor PoolExecutor() { return client_->executor(GetParam()); }
+};
+
+inline const auto kBothPools = ::testing::Values("thread", "process");
+inline std::string PoolName(const ::testing::TestParamInfo<std::string>& p) {
+  return p.param;
+}
+
 }  // namespace futured::testing
 
 #endif  // FUTURED_TESTS_INTEGRATION_CLIENT_FIXTURE_H_

@@ -367,9 +367,17 @@ TEST_F(FuturectlTest, MapTimeoutAndRefusedArguments) {
   EXPECT_EQ(timed_out.exit_code, kTimedOut) << timed_out.err;
   EXPECT_EQ(timed_out.out, "");
 
-  const ProgramResult refused = Ctl({"map", "square", "[\"x\"]"});
-  EXPECT_EQ(refused.exit_code, kRpcError);
-  EXPECT_THAT(refused.err, HasSubstr("INVALID_ARGUMENT"));
+  // Arguments that do not fit fail at their own input, as Python's map
+  // raises TypeError there; an unknown function is the call's error.
+  const ProgramResult refused = Ctl({"map", "square", "[1, \"x\"]"});
+  EXPECT_EQ(refused.exit_code, kTaskFailed) << refused.err;
+  const std::vector<Value> items = JsonLines(refused);
+  ASSERT_THAT(items, SizeIs(2)) << refused.out;
+  EXPECT_EQ(At(items[0], {"outcome", "value"}).number_value(), 1);
+  EXPECT_EQ(StringAt(items[1], {"outcome", "error", "type"}), "TypeError");
+  const ProgramResult unknown = Ctl({"map", "no_such_fn", "[1]"});
+  EXPECT_EQ(unknown.exit_code, kRpcError);
+  EXPECT_THAT(unknown.err, HasSubstr("NOT_FOUND"));
 }
 
 TEST_F(FuturectlTest, ProgressBarOnlyOnATerminal) {

@@ -15,8 +15,12 @@
 //   │                         unknown future ID (NOT_FOUND), shutting down
 //   │                         (UNAVAILABLE), ...; status() has the gRPC code
 //   │                         as an absl::Status.
-//   └─ futured::ValueError    a value does not convert to or from the C++
-//                             type asked for (see value.h), or bad JSON.
+//   ├─ futured::ValueError    a value does not convert to or from the C++
+//   │                         type asked for (see value.h), bad JSON, or an
+//   │                         argument out of range (map's buffersize 0).
+//   └─ futured::RuntimeError  the executor is shut down: submit, map and
+//                             run after shutdown(), as Python's RuntimeError
+//                             "cannot schedule new futures after shutdown".
 //
 // Calls on a Future, Executor or Client throw only these (and std::bad_alloc).
 // Exceptions are copyable values; they are thread-compatible.
@@ -80,8 +84,16 @@ class RpcError : public Error {
   absl::Status status_;
 };
 
-// A value does not fit the C++ type asked for (value.h), or text is not JSON.
+// A value does not fit the C++ type asked for (value.h), text is not JSON,
+// or an argument is out of range (Python's ValueError).
 class ValueError : public Error {
+ public:
+  using Error::Error;
+};
+
+// The executor cannot take the call: it is shut down (Python's
+// RuntimeError from submit or map after shutdown).
+class RuntimeError : public Error {
  public:
   using Error::Error;
 };

@@ -58,7 +58,7 @@ class Executor {
   // Python's submit(fn, *args): queues function(args...) and returns its
   // future. Throws RpcError (NOT_FOUND unknown function, INVALID_ARGUMENT
   // arguments that do not fit it, RESOURCE_EXHAUSTED queue full, ...),
-  // ValueError (an argument does not convert), Error after shutdown().
+  // ValueError (an argument does not convert), RuntimeError after shutdown().
   template <class T = Value, class... Args>
   Future<T> submit(std::string_view function, const Args&... args) {
     Call call{std::string(function)};
@@ -74,7 +74,7 @@ class Executor {
   // submit(...).result() in one round trip (the daemon's Run call): runs
   // function(args...) and returns its result as T, or throws its TaskError
   // (CancelledError, RpcError as submit does, ValueError if the result does
-  // not convert, Error after shutdown()). Blocks until the task is done;
+  // not convert, RuntimeError after shutdown()). Blocks until the task is done;
   // nothing of it stays on the daemon, and shutdown() never waits for it.
   template <class T = Value, class... Args>
   T run(std::string_view function, const Args&... args) {
@@ -93,8 +93,8 @@ class Executor {
   // Returns a future per call, in order. A call the daemon refuses (unknown
   // function, arguments that do not fit, queue full, ...) does not stop the
   // others: its future has an empty id() and its result() throws that
-  // RpcError. Throws Error after shutdown(), RpcError if the daemon cannot
-  // be reached.
+  // RpcError. Throws RuntimeError after shutdown(), RpcError if the daemon
+  // cannot be reached.
   template <class T = Value>
   std::vector<Future<T>> submit_batch(const std::vector<Call>& calls) {
     std::vector<Future<T>> futures;
@@ -106,10 +106,12 @@ class Executor {
   // Python's map(fn, inputs, timeout=..., buffersize=...): calls
   // function(input) for each input and returns the results lazily, in input
   // order, as R (map_results.h). `inputs` is any range of values that
-  // convert (value.h), endless ones too; an lvalue range must outlive the
-  // results. The first inputs are sent now (map_results.h says how); errors
-  // of the daemon's (RpcError) and of the tasks come from the iteration.
-  // Throws Error after shutdown().
+  // convert (value.h); without a buffersize every input is sent now, as
+  // Python submits them all, and shutdown(wait=true) waits for them; with
+  // one, only that many are in flight (endless ranges too) and an lvalue
+  // range must outlive the results. Errors of the daemon's (RpcError) and
+  // of the tasks come from the iteration. Throws ValueError for buffersize
+  // 0, RuntimeError after shutdown().
   template <class R = Value, std::ranges::input_range Range>
   MapResults<R> map(std::string_view function, Range&& inputs,
                     const MapOptions& options = {}) {
@@ -139,11 +141,12 @@ class Executor {
     return map<R>(function, std::vector<T>(inputs), options);
   }
 
-  // Python's shutdown(wait=True, *, cancel_futures=False): submit and map
-  // throw Error afterwards. With cancel_futures, the futures that have not
-  // started are cancelled (running ones go on). With wait, blocks until
-  // every future this executor submitted is done. Safe to call more than
-  // once. Throws RpcError if the daemon cannot be reached.
+  // Python's shutdown(wait=True, *, cancel_futures=False): submit, map and
+  // run throw RuntimeError afterwards. With cancel_futures, the futures that
+  // have not started are cancelled (running ones go on; not those of maps).
+  // With wait, blocks until every future this executor submitted is done,
+  // maps' included (their results are kept for their iteration). Safe to
+  // call more than once. Throws RpcError if the daemon cannot be reached.
   void shutdown(bool wait = true, bool cancel_futures = false);
 
  private:

@@ -53,9 +53,11 @@ class FutureBase {
 
   // As Python: true if the future is cancelled now (also when it already
   // was), false if it already finished. A pending future is cancelled and
-  // never runs. Unlike Python, a running one is told to stop, and the daemon
-  // waits briefly (its --cancel_grace) so that a task which stops shows as
-  // cancelled. Asks the daemon unless the outcome is known.
+  // never runs, and its done-callbacks have run when cancel() returns (in
+  // this thread, as Python runs them). Unlike Python, a running one is told
+  // to stop, and the daemon waits briefly (its --cancel_grace) so that a
+  // task which stops shows as cancelled. Asks the daemon unless the outcome
+  // is known.
   bool cancel() const;
   // True if the future was cancelled. Asks the daemon unless done is known.
   bool cancelled() const;
@@ -146,9 +148,11 @@ class Future : public FutureBase {
 
   // Runs `fn(*this)` exactly once when the future is done. If this proxy
   // already knows it is done, fn runs at once in the calling thread, as in
-  // Python. Otherwise it runs on the client's callback thread (one per
-  // Client, never a gRPC thread) when the daemon reports the future done,
-  // over the client's one Watch stream. Callbacks run one at a time: a slow
+  // Python. A cancel() of this client that cancels the future runs it before
+  // cancel() returns. Otherwise it runs on the client's callback thread (one
+  // per Client, never a gRPC thread) when the daemon reports the future
+  // done, over the client's one Watch stream. Callbacks run one at a time
+  // on that thread: a slow
   // callback delays the others, but may block and may call the library. An
   // exception escaping fn is caught and reported on stderr, as Python logs
   // it. If the stream fails (daemon gone, client destroyed), pending

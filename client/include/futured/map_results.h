@@ -4,25 +4,37 @@
 //
 // A single-pass input range yielding each input's result as R, in input
 // order. Incrementing waits for the next result (until the map's timeout);
-// it throws the first TaskError at its position, TimeoutError when the
-// map's timeout passes, CancelledError, ValueError or RpcError; after a
-// throw the range is at its end and the futures not yet yielded are
-// cancelled, as Python's map does. At most `buffersize` tasks are in flight,
-// so an endless input range runs in bounded memory.
+// it throws a TaskError at the position of an input whose task raised (or
+// whose arguments do not fit the function: TypeError), TimeoutError when
+// the map's timeout passes, CancelledError, ValueError or RpcError; after a
+// throw the range is at its end and the tasks not yet yielded are
+// cancelled, as Python's map does.
+//
+// As Python's map, by default every input is read and submitted by map()
+// itself; an endless range then never returns (as in Python). With
+// MapOptions::buffersize (Python 3.14's buffersize), at most that many
+// tasks are in flight and the inputs are read as the results are yielded,
+// so an endless range runs in bounded memory.
 //
 // On the wire (Python's chunksize, done for you): the inputs go in chunks of
-// buffersize / 2 (at most 4,096), one daemon Map call each, two calls in
-// flight; each call streams its results back in input order, many per
-// message. The next chunk is read and sent once a chunk's results have all
-// been yielded. Map's futures live only as long as their call: nothing is
-// left in the daemon's table, and Executor::shutdown does not wait for them
-// (destroy or finish the MapResults). An input the daemon refuses (unknown
-// function, arguments that do not fit) fails its whole chunk with RpcError
-// when the iteration reaches that chunk.
+// at most 4,096, one daemon Map call each (with buffersize: chunks of
+// buffersize / 2, two calls in flight, the next chunk read and sent once a
+// chunk's results have all been yielded); each call streams its results
+// back in input order, many per message. Map's futures live as long as their
+// call: nothing is left in the daemon's table. Executor::shutdown(wait=true)
+// waits for the calls in flight as Python waits for a map's futures: it
+// reads their results and keeps them for the iteration. An input the daemon
+// cannot call (unknown function or pool) fails its whole chunk with
+// RpcError when the iteration reaches that chunk. A map larger than the
+// daemon's queue (--queue_capacity) needs a buffersize: the chunks that do
+// not fit fail with RpcError RESOURCE_EXHAUSTED.
 //
 // Destroying a MapResults before its end cancels the tasks not yet yielded
-// (blocks for those calls). Move-only; thread-compatible (one thread
-// iterates). An input range passed as an lvalue must outlive the MapResults.
+// (blocks for those calls), as closing Python's iterator does; one never
+// read (begin() not called) leaves them running, and the executor's
+// shutdown waits for them. Move-only; thread-compatible (one thread
+// iterates). With buffersize, an input range passed as an lvalue must
+// outlive the MapResults.
 #ifndef FUTURED_CLIENT_INCLUDE_FUTURED_MAP_RESULTS_H_
 #define FUTURED_CLIENT_INCLUDE_FUTURED_MAP_RESULTS_H_
 
@@ -45,8 +57,10 @@ struct MapOptions {
   // Overall, from the map() call: a result not ready by then throws
   // TimeoutError.
   absl::Duration timeout = absl::InfiniteDuration();
-  // Tasks submitted but not yet yielded, at most; at least 1.
-  std::size_t buffersize = 1024;
+  // Tasks submitted but not yet yielded, at most; at least 1 (else map
+  // throws ValueError). Unset (Python's None, the default): every input is
+  // submitted at once.
+  std::optional<std::size_t> buffersize = std::nullopt;
   // When set, an input that converts to a list is spread into positional
   // arguments (Python's map over several iterables); else each input is the
   // one argument.
@@ -64,8 +78,9 @@ class MapStream {
   // ValueError (conversion).
   using InputSource = std::function<std::optional<Value>()>;
 
-  // Submits the first `options.buffersize` inputs (throws what Submit
-  // throws; Error if the executor is shut down).
+  // Submits every input, or the first `options.buffersize` (throws
+  // ValueError for buffersize 0, RuntimeError if the executor is shut down,
+  // what the input source throws).
   MapStream(std::shared_ptr<ExecutorCore> executor, std::string function,
             InputSource inputs, const MapOptions& options);
   ~MapStream();

@@ -7,8 +7,13 @@
 // without an error: the sets are as they are). kFirstCompleted: any future
 // is done. kFirstException: any future finished with a TaskError
 // (cancellation does not count), else when all are done. kAllCompleted: all
-// are done. The futures this process already knows to be done count without
-// a call; the others are waited for with one Wait call.
+// are done. As in Python, every future that is done when wait() returns is
+// in `done`. The futures this process already knows to be done count
+// without a call; the others are asked about with one Wait call, which does
+// not wait when what is known here settles return_when. For kFirstException
+// that call also names the futures known done whose outcome this process
+// has not seen (known from an earlier wait or shutdown): the daemon knows
+// whether they raised.
 //
 // `futures` is a range of Future<T> or of pairs whose first member is one
 // (see as_completed.h), from one Client. Each distinct future (by ID) lands
