@@ -24,9 +24,10 @@ class MapCall;
 // Owned by shared_ptr (the Executor, its MapStreams). Thread-safe. Submit
 // blocks for one call; Shutdown(wait) until the tracked futures and map
 // calls are done.
-// The tracked list is pruned of done futures as it grows (one Wait call
-// with a zero timeout per doubling), so fire-and-forget submitting stays in
-// bounded memory here as long as the futures finish.
+// The tracked list is pruned as it doubles: futures known done are dropped,
+// and only when 16,384 or more are not does one Wait with a zero timeout ask
+// the daemon about them, so fire-and-forget submitting stays in bounded
+// memory here as long as the futures finish.
 class ExecutorCore {
  public:
   ExecutorCore(std::shared_ptr<ClientCore> client, std::string pool);

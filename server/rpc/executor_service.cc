@@ -74,6 +74,14 @@ class FailedCall final : public Reactor {
 template <typename Response>
 using FailedStream = FailedCall<grpc::ServerWriteReactor<Response>>;
 
+// A request's `timeout`: unset is none; negative or out of range is
+// INVALID_ARGUMENT.
+template <typename Request>
+absl::StatusOr<std::optional<absl::Duration>> TimeoutOf(
+    const Request& request) {
+  return TimeoutOf(request);
+}
+
 absl::Time DeadlineAfter(std::optional<absl::Duration> timeout) {
   return timeout ? absl::Now() + *timeout : absl::InfiniteFuture();
 }
@@ -221,8 +229,7 @@ absl::StatusOr<PreparedCall> ExecutorService::PrepareOne(
 
 absl::StatusOr<std::shared_ptr<Future>> ExecutorService::SubmitOne(
     absl::string_view principal, const v1::SubmitRequest& request) {
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request.has_timeout(), request.timeout(), "timeout");
+  absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(request);
   if (!timeout.ok()) return timeout.status();
   if (absl::Status valid =
           RequestIndex::ValidateRequestId(request.request_id());
@@ -240,12 +247,29 @@ absl::StatusOr<std::shared_ptr<Future>> ExecutorService::SubmitOne(
                             *std::move(call), *timeout);
 }
 
+absl::StatusOr<std::string> ExecutorService::CallerWhileAccepting(
+    const grpc::CallbackServerContext& context) const {
+  absl::StatusOr<std::string> caller = Caller(context);
+  if (caller.ok() && !accepting()) {
+    return absl::UnavailableError(kShuttingDown.error_message());
+  }
+  return caller;
+}
+
+absl::StatusOr<std::shared_ptr<Future>> ExecutorService::CallersFuture(
+    grpc::CallbackServerContext* context, absl::string_view method,
+    const std::string& id) const {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return caller.status();
+  LogRequest(context, method, *caller, id);
+  return FindFuture(*engine_, id, *caller);
+}
+
 grpc::ServerUnaryReactor* ExecutorService::Submit(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::SubmitResponse* response) {
-  absl::StatusOr<std::string> caller = Caller(*context);
+  absl::StatusOr<std::string> caller = CallerWhileAccepting(*context);
   if (!caller.ok()) return Answer(context, caller.status());
-  if (!accepting()) return Answer(context, kShuttingDown);
   absl::StatusOr<std::shared_ptr<Future>> future = SubmitOne(*caller, *request);
   if (!future.ok()) return Answer(context, future.status());
   response->set_id((*future)->id());
@@ -260,17 +284,15 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
 grpc::ServerUnaryReactor* ExecutorService::Run(
     grpc::CallbackServerContext* context, const v1::SubmitRequest* request,
     v1::FutureInfo* response) {
-  absl::StatusOr<std::string> caller = Caller(*context);
+  absl::StatusOr<std::string> caller = CallerWhileAccepting(*context);
   if (!caller.ok()) return Answer(context, caller.status());
-  if (!accepting()) return Answer(context, kShuttingDown);
   if (!request->request_id().empty()) {
     return Answer(context,
                   absl::InvalidArgumentError(
                       "Run does not take a request_id: its future is "
                       "the call's own and is never kept (use Submit)"));
   }
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return Answer(context, timeout.status());
   absl::StatusOr<PreparedCall> call = PrepareOne(*request);
   if (!call.ok()) return Answer(context, call.status());
@@ -288,9 +310,8 @@ grpc::ServerUnaryReactor* ExecutorService::Run(
 grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
     grpc::CallbackServerContext* context, const v1::SubmitBatchRequest* request,
     v1::SubmitBatchResponse* response) {
-  absl::StatusOr<std::string> caller = Caller(*context);
+  absl::StatusOr<std::string> caller = CallerWhileAccepting(*context);
   if (!caller.ok()) return Answer(context, caller.status());
-  if (!accepting()) return Answer(context, kShuttingDown);
   if (request->requests_size() > options_.max_ids_per_call) {
     return Answer(
         context,
@@ -315,10 +336,8 @@ grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
 grpc::ServerUnaryReactor* ExecutorService::GetFuture(
     grpc::CallbackServerContext* context, const v1::GetFutureRequest* request,
     v1::FutureInfo* response) {
-  absl::StatusOr<std::string> caller = Caller(*context);
-  if (!caller.ok()) return Answer(context, caller.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id(), *caller);
+      CallersFuture(context, "GetFuture", request->id());
   if (!future.ok()) return Answer(context, future.status());
   ToProto((*future)->Snapshot(), response);
   return Answer(context, grpc::Status::OK);
@@ -327,14 +346,10 @@ grpc::ServerUnaryReactor* ExecutorService::GetFuture(
 grpc::ServerUnaryReactor* ExecutorService::Result(
     grpc::CallbackServerContext* context, const v1::ResultRequest* request,
     v1::FutureInfo* response) {
-  absl::StatusOr<std::string> caller = Caller(*context);
-  if (!caller.ok()) return Answer(context, caller.status());
-  LogRequest(context, "Result", *caller, request->id());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id(), *caller);
+      CallersFuture(context, "Result", request->id());
   if (!future.ok()) return Answer(context, future.status());
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return Answer(context, timeout.status());
   grpc::Status on_timeout(
       grpc::StatusCode::DEADLINE_EXCEEDED,
@@ -351,11 +366,8 @@ grpc::ServerUnaryReactor* ExecutorService::Result(
 grpc::ServerUnaryReactor* ExecutorService::Cancel(
     grpc::CallbackServerContext* context, const v1::CancelRequest* request,
     v1::CancelResponse* response) {
-  absl::StatusOr<std::string> caller = Caller(*context);
-  if (!caller.ok()) return Answer(context, caller.status());
-  LogRequest(context, "Cancel", *caller, request->id());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id(), *caller);
+      CallersFuture(context, "Cancel", request->id());
   if (!future.ok()) return Answer(context, future.status());
   // only_if_pending never stops a running task, so there is nothing to wait
   // for: the answer below comes at once.
@@ -383,8 +395,7 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
   if (!caller.ok()) return new Failed(caller.status());
   LogRequest(context, "AsCompleted", *caller,
              absl::StrCat(request->ids_size(), " ids"));
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
   absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
       FindFutures(*engine_, request->ids(), options_.max_ids_per_call, *caller);
@@ -402,8 +413,7 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
              absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<ReturnWhen> mode = FromProto(request->return_when());
   if (!mode.ok()) return Answer(context, mode.status());
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return Answer(context, timeout.status());
   absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
       FindFutures(*engine_, request->ids(), options_.max_ids_per_call, *caller);
@@ -415,20 +425,18 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
 grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
     grpc::CallbackServerContext* context, const v1::MapRequest* request) {
   using Failed = FailedStream<v1::MapResponse>;
-  absl::StatusOr<std::string> caller = Caller(*context);
+  absl::StatusOr<std::string> caller = CallerWhileAccepting(*context);
   if (!caller.ok()) return new Failed(caller.status());
   LogRequest(context, "Map", *caller,
              absl::StrCat(request->function(), " over ", request->inputs_size(),
                           " inputs"));
-  if (!accepting()) return new Failed(kShuttingDown);
   if (request->inputs_size() > options_.max_map_inputs) {
     return new Failed(grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat(request->inputs_size(), " map inputs; at most ",
                      options_.max_map_inputs, " allowed (--max_map_inputs)")));
   }
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+  absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
   // Bind every input before anything runs. An input whose arguments do not
   // fit gets a failed future at its position, as Python's map raises there;
@@ -537,13 +545,10 @@ grpc::ServerWriteReactor<v1::FutureInfo>* ExecutorService::FollowProgress(
     grpc::CallbackServerContext* context,
     const v1::FollowProgressRequest* request) {
   using Failed = FailedStream<v1::FutureInfo>;
-  absl::StatusOr<std::string> caller = Caller(*context);
-  if (!caller.ok()) return new Failed(caller.status());
   absl::StatusOr<std::shared_ptr<Future>> future =
-      FindFuture(*engine_, request->id(), *caller);
-  if (!future.ok()) return new Failed(ToGrpcStatus(future.status()));
-  absl::StatusOr<std::optional<absl::Duration>> timeout =
-      FromProtoTimeout(request->has_timeout(), request->timeout(), "timeout");
+      CallersFuture(context, "FollowProgress", request->id());
+  if (!future.ok()) return new Failed(future.status());
+  absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
   grpc::Status on_timeout(
       grpc::StatusCode::DEADLINE_EXCEEDED,

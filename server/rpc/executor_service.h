@@ -120,6 +120,15 @@ class ExecutorService final : public v1::Executor::CallbackService {
       const grpc::CallbackServerContext& context) const {
     return CallerPrincipal(context, options_.caller);
   }
+  // The opening of a call that starts work: the caller's principal, or
+  // UNAUTHENTICATED, or UNAVAILABLE while the daemon shuts down.
+  absl::StatusOr<std::string> CallerWhileAccepting(
+      const grpc::CallbackServerContext& context) const;
+  // The opening of a call about one future: the caller, a debug line, and
+  // the caller's future `id` (INVALID_ARGUMENT, NOT_FOUND).
+  absl::StatusOr<std::shared_ptr<Future>> CallersFuture(
+      grpc::CallbackServerContext* context, absl::string_view method,
+      const std::string& id) const;
   // Checks and binds one request's call.
   absl::StatusOr<PreparedCall> PrepareOne(const v1::SubmitRequest& request);
   // Submit's work for one request of `principal`: checks, binds and queues
