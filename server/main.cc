@@ -44,6 +44,7 @@
 #include "server/builtin_tasks.h"
 #include "server/config.h"
 #include "server/engine.h"
+#include "server/grpc_log.h"
 #include "server/metrics_http.h"
 #include "server/plugin_loader.h"
 #include "server/prometheus_text.h"
@@ -406,6 +407,7 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
         absl::StrCat(name("log_level"), ": ", level.status().message()));
   }
   SetLogLevel(*level);
+  RouteGrpcLogs(*level);  // before any gRPC object
   for (absl::Status status : {
            Positive(name("max_ids_per_call"), s.service.max_ids_per_call),
            Positive(name("max_map_inputs"), s.service.max_map_inputs),
@@ -713,7 +715,13 @@ absl::StatusOr<Settings> Configure(int argc, char** argv) {
   if (absl::Status s = sources.ApplyEnvironment(); !s.ok()) return s;
   // The command line wins over FUTURED_PLUGIN.
   if (!plugins.empty()) absl::SetFlag(&FLAGS_plugin, std::move(plugins));
-  return ReadFlags(sources);
+  absl::StatusOr<Settings> settings = ReadFlags(sources);  // sets the level
+  for (const std::string& variable : sources.UnknownEnvironmentVariables()) {
+    Log(LogLevel::kWarning, absl::StrCat("environment variable ", variable,
+                                         " names no flag of futured; ignored "
+                                         "(futured --help lists them)"));
+  }
+  return settings;
 }
 
 }  // namespace
