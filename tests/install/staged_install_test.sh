@@ -17,8 +17,10 @@ check_prefix() {
   local prefix=$1 stage=$work/stage-${1//\//_}
   DESTDIR=$stage "$cmake" --install "$build_dir" --prefix "$prefix" \
     >"$stage.log" 2>&1 || { cat "$stage.log" >&2; fail "install to $prefix"; return; }
-  local unit=$stage$prefix/lib/systemd/system/futured.service
-  [[ -f "$unit" ]] || { fail "no unit at ${unit#"$stage"}"; return; }
+  # <prefix>/lib/systemd/system, or FUTURED_SYSTEMD_UNIT_DIR's directory.
+  local unit
+  unit=$(find "$stage" -path '*/systemd/system/futured.service' | head -n 1)
+  [[ -f "$unit" ]] || { fail "$prefix: no futured.service installed"; return; }
   echo "== $prefix: ${unit#"$stage"}"
   grep -E '^(Exec[A-Za-z]*|EnvironmentFile)=' "$unit"
 
