@@ -193,13 +193,19 @@ int Run(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
   }
 
-  const std::optional<absl::Duration> timeout =
-      timeout_text.empty() ? std::nullopt : ParseDurationArg(timeout_text);
+  // --timeout (DurationValidator checked it) bounds calls and waits alike;
+  // without it, calls get kDefaultCallTimeout and waits have no limit. Plain
+  // Durations, not an optional: g++ 12 -O2 saw a maybe-uninitialized optional.
+  const absl::Duration timeout =
+      timeout_text.empty()
+          ? absl::InfiniteDuration()
+          : ParseDurationArg(timeout_text).value_or(absl::InfiniteDuration());
+  const absl::Duration call_timeout =
+      timeout_text.empty() ? kDefaultCallTimeout : timeout;
   if (!task_timeout_text.empty()) {
     submit_args.task_timeout = ParseDurationArg(task_timeout_text);
   }
-  ClientOptions client_options{.call_timeout =
-                                   timeout.value_or(kDefaultCallTimeout)};
+  ClientOptions client_options{.call_timeout = call_timeout};
   try {
     client_options.credentials = LoadCredentials(credential_args);
   } catch (const std::exception& e) {
@@ -210,8 +216,8 @@ int Run(int argc, char** argv) {
   const CommandContext context{
       .client = client,
       .client_options = client_options,
-      .call_timeout = timeout.value_or(kDefaultCallTimeout),
-      .wait_timeout = timeout.value_or(absl::InfiniteDuration()),
+      .call_timeout = call_timeout,
+      .wait_timeout = timeout,
       .out = std::cout,
   };
   ExitCode code = ExitCode::kOk;

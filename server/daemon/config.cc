@@ -1,7 +1,10 @@
 #include "server/daemon/config.h"
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -70,6 +73,28 @@ absl::Status ConfigSources::ApplyEnvironment() {
     from_environment_.insert(name);
   }
   return absl::OkStatus();
+}
+
+std::vector<std::string> ConfigSources::UnknownEnvironmentVariables() const {
+  // Read by futurectl and the client library (FUTURED_TLS_CERT and
+  // FUTURED_TLS_KEY are flags of futured as well).
+  static constexpr absl::string_view kClientVariables[] = {
+      "FUTURED_TARGET", "FUTURED_TOKEN", "FUTURED_TOKEN_FILE",
+      "FUTURED_TLS_CA"};
+  std::set<std::string, std::less<>> known(std::begin(kClientVariables),
+                                           std::end(kClientVariables));
+  for (const std::string& flag : flags_) {
+    known.insert(EnvironmentVariableFor(flag));
+  }
+  std::vector<std::string> unknown;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const absl::string_view variable = absl::string_view(*entry).substr(
+        0, absl::string_view(*entry).find('='));
+    if (absl::StartsWith(variable, "FUTURED_") && known.count(variable) == 0) {
+      unknown.emplace_back(variable);
+    }
+  }
+  return unknown;
 }
 
 SettingSource ConfigSources::SourceOf(absl::string_view flag) const {

@@ -48,6 +48,13 @@ class ConfigSources {
   // for a value the flag does not accept.
   absl::Status ApplyEnvironment();
 
+  // The FUTURED_* variables of the environment that name no flag in `flags`
+  // and that no other futured program reads (futurectl's and the client
+  // library's, such as FUTURED_TARGET and FUTURED_TOKEN): a typo, or a
+  // setting this build does not have, which would otherwise be ignored
+  // without a word. In the order of the environment.
+  std::vector<std::string> UnknownEnvironmentVariables() const;
+
   SettingSource SourceOf(absl::string_view flag) const;
 
   // "--threads", "--threads (from FUTURED_THREADS)" or "--threads (from the

@@ -34,6 +34,7 @@
 #include "common/log.h"
 #include "common/repeated_flag.h"
 #include "server/daemon/config.h"
+#include "server/daemon/grpc_log.h"
 #include "server/daemon/version.h"
 #include "server/engine/engine.h"
 #include "server/rpc/executor_service.h"
@@ -378,6 +379,7 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
         absl::StrCat(name("log_level"), ": ", level.status().message()));
   }
   SetLogLevel(*level);
+  RouteGrpcLogs(*level);  // before any gRPC object
   for (absl::Status status : {
            Positive(name("max_ids_per_call"), s.service.max_ids_per_call),
            Positive(name("max_map_inputs"), s.service.max_map_inputs),
@@ -459,7 +461,13 @@ absl::StatusOr<Settings> Configure(int argc, char** argv) {
   if (absl::Status s = sources.ApplyEnvironment(); !s.ok()) return s;
   // The command line wins over FUTURED_PLUGIN.
   if (!plugins.empty()) absl::SetFlag(&FLAGS_plugin, std::move(plugins));
-  return ReadFlags(sources);
+  absl::StatusOr<Settings> settings = ReadFlags(sources);  // sets the level
+  for (const std::string& variable : sources.UnknownEnvironmentVariables()) {
+    Log(LogLevel::kWarning, absl::StrCat("environment variable ", variable,
+                                         " names no flag of futured; ignored "
+                                         "(futured --help lists them)"));
+  }
+  return settings;
 }
 
 }  // namespace futured::server
