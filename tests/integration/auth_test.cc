@@ -34,6 +34,7 @@
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/executor_calls.h"
 #include "tests/integration/program_run.h"
+#include "tests/integration/temp_dir.h"
 
 namespace futured::testing {
 namespace {
@@ -51,35 +52,20 @@ std::string Pem(const std::string& name) {
   return ReadCredentialFile(TestData(name));
 }
 
-// A temporary directory with an owner-only token file for alice and bob;
-// removed with the object.
+// An owner-only token file for alice and bob, and alice's token alone (for
+// futurectl --token-file); removed with the object.
 class TokenFile {
  public:
-  TokenFile() {
-    char dir[] = "/tmp/futured_auth_test.XXXXXX";
-    if (mkdtemp(dir) == nullptr) std::abort();
-    dir_ = dir;
-    path_ = dir_ + "/tokens";
-    std::ofstream(path_) << "# test principals\n"
-                         << "alice " << kAliceToken << "\n"
-                         << "bob " << kBobToken << "\n";
-    chmod(path_.c_str(), 0600);
-    alice_path_ = dir_ + "/alice.token";
-    std::ofstream(alice_path_) << kAliceToken << "\n";
-  }
-  ~TokenFile() {
-    unlink(path_.c_str());
-    unlink(alice_path_.c_str());
-    rmdir(dir_.c_str());
-  }
   const std::string& path() const { return path_; }
-  // A client-side file holding alice's token (for futurectl --token-file).
   const std::string& alice_path() const { return alice_path_; }
 
  private:
-  std::string dir_;
-  std::string path_;
-  std::string alice_path_;
+  TempDir dir_;
+  const std::string path_ = dir_.Write(
+      "tokens", absl::StrCat("# test principals\n", "alice ", kAliceToken, "\n",
+                             "bob ", kBobToken, "\n"));
+  const std::string alice_path_ =
+      dir_.Write("alice.token", absl::StrCat(kAliceToken, "\n"));
 };
 
 ClientOptions WithToken(const std::string& token) {

@@ -22,6 +22,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/program_run.h"
+#include "tests/integration/temp_dir.h"
 
 namespace futured::testing {
 namespace {
@@ -37,31 +38,6 @@ std::string GrpcurlPath() {
   if (path.empty() || access(path.c_str(), X_OK) != 0) return "";
   return path;
 }
-
-// An owner-only --auth_tokens_file naming one principal; removed with the
-// object.
-class TokenFile {
- public:
-  TokenFile() {
-    char dir[] = "/tmp/futured_grpcurl_test.XXXXXX";
-    if (mkdtemp(dir) == nullptr) std::abort();
-    dir_ = dir;
-    path_ = dir_ + "/tokens";
-    std::ofstream(path_) << "tester " << kToken << "\n";
-    chmod(path_.c_str(), 0600);
-  }
-  ~TokenFile() {
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-  TokenFile(const TokenFile&) = delete;
-  TokenFile& operator=(const TokenFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
 
 class GrpcurlTest : public ::testing::Test {
  protected:
@@ -137,8 +113,10 @@ TEST_F(GrpcurlTest, ReadmeSessionWorks) {
 }
 
 TEST_F(GrpcurlTest, WithTokensHealthAndReflectionNeedNone) {
-  TokenFile tokens;
-  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--auth_tokens_file=" + tokens.path()}));
+  TempDir dir;
+  const std::string tokens =
+      dir.Write("tokens", absl::StrCat("tester ", kToken, "\n"));
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--auth_tokens_file=" + tokens}));
   ProgramResult check = Grpcurl({}, {"grpc.health.v1.Health/Check"});
   EXPECT_EQ(check.exit_code, 0) << check.err;
   EXPECT_THAT(check.out, HasSubstr("\"status\": \"SERVING\""));

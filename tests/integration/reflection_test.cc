@@ -41,6 +41,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/temp_dir.h"
 
 namespace futured::testing {
 namespace {
@@ -493,31 +494,6 @@ TEST(ReflectionTest, ListsServicesAndCallsExecutorFromReflectionDataAlone) {
 
 constexpr char kToken[] = "reflection-test-token-0123456789";
 
-// An owner-only --auth_tokens_file naming one principal; removed with the
-// object.
-class TokenFile {
- public:
-  TokenFile() {
-    char dir[] = "/tmp/futured_reflection_test.XXXXXX";
-    if (mkdtemp(dir) == nullptr) std::abort();
-    dir_ = dir;
-    path_ = dir_ + "/tokens";
-    std::ofstream(path_) << "tester " << kToken << "\n";
-    chmod(path_.c_str(), 0600);
-  }
-  ~TokenFile() {
-    unlink(path_.c_str());
-    rmdir(dir_.c_str());
-  }
-  TokenFile(const TokenFile&) = delete;
-  TokenFile& operator=(const TokenFile&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string dir_;
-  std::string path_;
-};
-
 // What grpcurl does for `grpcurl <addr> <service>/<method>`: ask reflection
 // for the file containing the service (FileContainingSymbol) and then for
 // every file it imports, into `files`.
@@ -544,9 +520,11 @@ class EveryServiceTest : public ::testing::TestWithParam<bool> {};
 
 TEST_P(EveryServiceTest, EveryListedServiceIsDescribedAndCalled) {
   const bool with_tokens = GetParam();
-  TokenFile tokens;
+  TempDir dir;
+  const std::string tokens =
+      dir.Write("tokens", absl::StrCat("tester ", kToken, "\n"));
   DaemonProcess::Options options;
-  if (with_tokens) options.flags = {"--auth_tokens_file=" + tokens.path()};
+  if (with_tokens) options.flags = {"--auth_tokens_file=" + tokens};
   absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
       DaemonProcess::Start(options);
   ASSERT_TRUE(daemon.ok()) << daemon.status();
