@@ -4,6 +4,7 @@
 // cancel's callbacks, map's errors and map under shutdown.
 #include <atomic>
 #include <set>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -152,14 +153,16 @@ TEST_P(ClientSemanticsTest,
 TEST_P(ClientSemanticsTest, CancelRunsTheDoneCallbacksBeforeItReturns) {
   ASSERT_NO_FATAL_FAILURE(StartDaemonWithWorkers(1));
   Executor executor = PoolExecutor();
-  absl::Notification busy;
-  absl::Notification release;
+  // Shared with the callback, which may still be returning from
+  // WaitForNotification when the test ends.
+  auto busy = std::make_shared<absl::Notification>();
+  auto release = std::make_shared<absl::Notification>();
   Future<> occupier = executor.submit("echo", 0);
-  occupier.add_done_callback([&](const Future<>&) {
-    busy.Notify();
-    release.WaitForNotification();
+  occupier.add_done_callback([busy, release](const Future<>&) {
+    busy->Notify();
+    release->WaitForNotification();
   });
-  ASSERT_TRUE(busy.WaitForNotificationWithTimeout(kPollLimit));
+  ASSERT_TRUE(busy->WaitForNotificationWithTimeout(kPollLimit));
   Future<> blocker = executor.submit("sleep", kLongSleepSeconds);
   ASSERT_NO_FATAL_FAILURE(AwaitRunning(blocker));
 
@@ -173,7 +176,7 @@ TEST_P(ClientSemanticsTest, CancelRunsTheDoneCallbacksBeforeItReturns) {
     EXPECT_TRUE(queued.cancel());
     EXPECT_EQ(calls.load(), 1) << "cancel " << i;
   }
-  release.Notify();
+  release->Notify();
   EXPECT_TRUE(blocker.cancel());
 }
 
