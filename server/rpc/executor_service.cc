@@ -79,7 +79,7 @@ using FailedStream = FailedCall<grpc::ServerWriteReactor<Response>>;
 template <typename Request>
 absl::StatusOr<std::optional<absl::Duration>> TimeoutOf(
     const Request& request) {
-  return TimeoutOf(request);
+  return FromProtoTimeout(request.has_timeout(), request.timeout(), "timeout");
 }
 
 absl::Time DeadlineAfter(std::optional<absl::Duration> timeout) {
