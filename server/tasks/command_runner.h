@@ -30,7 +30,7 @@ struct CommandSpec {
   // with 0 once that group has been sent SIGKILL, before its leader is
   // reaped. A process-pool worker records it where the daemon can read it,
   // which kills the group if the worker dies in between (TaskSlots).
-  std::function<void(pid_t)> group_observer;
+  std::function<void(pid_t)> group_observer = {};
 };
 
 struct CommandResult {

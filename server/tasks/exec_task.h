@@ -25,7 +25,7 @@ struct ExecOptions {
   absl::Duration kill_grace = absl::Seconds(1);
   // Told each command's process group while it may outlive this process
   // (CommandSpec::group_observer); a process-pool worker sets it.
-  std::function<void(pid_t)> group_observer;
+  std::function<void(pid_t)> group_observer = {};
 };
 
 // exec(argv, stdin="", env={}, cwd="", timeout=null,
