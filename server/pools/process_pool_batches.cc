@@ -4,8 +4,6 @@
 // settling what a dead worker's batch left. Everything here runs on the I/O
 // thread; the pool's loop, its workers' lives and the protocol are in
 // process_pool.cc.
-#include "server/pools/process_pool.h"
-
 #include <signal.h>
 
 #include <algorithm>
@@ -19,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/frame_codec.h"
+#include "server/pools/process_pool.h"
 #include "server/worker/worker_protocol.h"
 
 namespace futured::server {

@@ -13,9 +13,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "server/task/utf8.h"
 #include "server/tasks/html_title.h"
 #include "server/tasks/result_object.h"
-#include "server/task/utf8.h"
 #include "server/tasks/value_builders.h"
 
 namespace futured::server {

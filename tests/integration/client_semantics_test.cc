@@ -3,8 +3,8 @@
 // Lib/test/test_concurrent_futures): wait's sets, as_completed's timeout,
 // cancel's callbacks, map's errors and map under shutdown.
 #include <atomic>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 

@@ -31,7 +31,8 @@ TEST(MakeProgressTest, ClampsTheFractionAndCutsTheMessage) {
   const Progress long_one =
       MakeProgress(0.1, std::string(1000, 'x') + "\xff", now);
   EXPECT_EQ(long_one.message, std::string(kMaxProgressMessageBytes, 'x'));
-  EXPECT_EQ(MakeProgress(0.1, "a\xff", now).message, "a\xEF\xBF\xBD");  // U+FFFD
+  EXPECT_EQ(MakeProgress(0.1, "a\xff", now).message,
+            "a\xEF\xBF\xBD");  // U+FFFD
   EXPECT_EQ(long_one.update_time, now);
 }
 
