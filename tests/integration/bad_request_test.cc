@@ -18,6 +18,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_test.h"
+#include "tests/integration/raw_stream_call.h"
 
 namespace futured::testing {
 namespace {
@@ -34,45 +35,11 @@ constexpr int64_t kMaxDurationSeconds = 315576000000;
 grpc::Status RawCall(const std::shared_ptr<grpc::Channel>& channel,
                      const std::string& method, const std::string& bytes) {
   grpc::GenericStub stub(channel);
-  grpc::CompletionQueue queue;
-  grpc::ClientContext context;
-  context.set_deadline(absl::ToChronoTime(absl::Now() + kDeadline));
-  // The context's deadline ends the call, so every wait ends by then.
-  auto await = [&queue] {
-    void* tag = nullptr;
-    bool ok = false;
-    return queue.Next(&tag, &ok) && ok;
-  };
-  void* const tag = &context;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call =
-      stub.PrepareCall(&context, method, &queue);
   grpc::Slice slice(bytes);
-  grpc::ByteBuffer request(&slice, 1);
-  call->StartCall(tag);
-  bool ok = await();
-  if (ok) {
-    call->Write(request, tag);
-    ok = await();
-  }
-  if (ok) {
-    call->WritesDone(tag);
-    ok = await();
-  }
-  grpc::ByteBuffer reply;
   constexpr int kMaxReplies = 1000;
-  for (int i = 0; ok && i < kMaxReplies; ++i) {
-    call->Read(&reply, tag);
-    ok = await();
-  }
-  grpc::Status status;
-  call->Finish(&status, tag);
-  await();
-  queue.Shutdown();
-  void* drained_tag = nullptr;
-  bool drained_ok = false;
-  while (queue.Next(&drained_tag, &drained_ok)) {
-  }
-  return status;
+  return RawStreamCall(stub, method, grpc::ByteBuffer(&slice, 1), kDeadline,
+                       kMaxReplies)
+      .status;
 }
 
 std::string Serialized(const google::protobuf::Message& message) {

@@ -41,6 +41,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/raw_stream_call.h"
 #include "tests/integration/temp_dir.h"
 
 namespace futured::testing {
@@ -320,10 +321,10 @@ absl::StatusOr<std::string> CallWithJson(grpc::GenericStub& stub,
   return BytesToJson(factory, *method.output_type(), call->response, response);
 }
 
-// Calls bidi-streaming `method` (at `path_override` if given) as grpcurl
-// does with one request: writes it, reads one reply, half-closes and
-// returns that reply as JSON (or the call's failure). Raw bytes on a
-// completion queue owned by this call.
+// Calls bidi-streaming `method` (at `path_override` if given) with one
+// request: writes it, half-closes, reads one reply and returns it as JSON
+// (or the call's failure). Raw bytes on a completion queue owned by this
+// call.
 absl::StatusOr<std::string> CallStreamWithJson(
     grpc::GenericStub& stub, DynamicMessageFactory& factory,
     const MethodDescriptor& method, std::string_view request_json,
@@ -331,43 +332,14 @@ absl::StatusOr<std::string> CallStreamWithJson(
   absl::StatusOr<grpc::ByteBuffer> request =
       JsonToBytes(factory, *method.input_type(), request_json);
   if (!request.ok()) return request.status();
-  grpc::CompletionQueue queue;
-  grpc::ClientContext context;
-  SetDeadline(context, kRpcDeadline);
-  // The context's deadline ends the call, so every wait ends by then.
-  auto await = [&queue] {
-    void* tag = nullptr;
-    bool ok = false;
-    return queue.Next(&tag, &ok) && ok;
-  };
-  void* const tag = &context;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call = stub.PrepareCall(
-      &context, path_override.empty() ? PathOf(method) : path_override, &queue);
-  grpc::ByteBuffer reply;
-  call->StartCall(tag);
-  bool ok = await();
-  if (ok) {
-    call->Write(*request, tag);
-    ok = await();
+  RawStreamResult result = RawStreamCall(
+      stub, path_override.empty() ? PathOf(method) : path_override, *request,
+      kRpcDeadline, /*max_replies=*/1);
+  if (!result.status.ok()) return FromGrpc(result.status);
+  if (result.replies.empty()) {
+    return absl::UnavailableError("the stream ended without a reply");
   }
-  if (ok) {
-    call->Read(&reply, tag);
-    ok = await();
-  }
-  if (ok) {
-    call->WritesDone(tag);
-    ok = await();
-  }
-  grpc::Status status;
-  call->Finish(&status, tag);
-  await();
-  queue.Shutdown();
-  void* drained_tag = nullptr;
-  bool drained_ok = false;
-  while (queue.Next(&drained_tag, &drained_ok)) {
-  }
-  if (!status.ok()) return FromGrpc(status);
-  if (!ok) return absl::UnavailableError("the stream ended without a reply");
+  const grpc::ByteBuffer& reply = result.replies.front();
   std::unique_ptr<Message> message;
   return BytesToJson(factory, *method.output_type(), reply, &message);
 }
