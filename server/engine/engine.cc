@@ -249,6 +249,12 @@ absl::StatusOr<int64_t> Engine::Release(absl::Span<const std::string> ids,
   return released;
 }
 
+std::map<std::string, std::vector<WorkerView>> Engine::PoolWorkers() const {
+  std::map<std::string, std::vector<WorkerView>> workers;
+  for (const auto& [name, pool] : pools_) workers[name] = pool->Workers();
+  return workers;
+}
+
 std::vector<PoolStats> Engine::PoolStatistics() const {
   std::vector<PoolStats> stats;
   for (const auto& [name, pool] : pools_) stats.push_back(pool->Stats());

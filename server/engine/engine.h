@@ -122,6 +122,19 @@ class Engine {
   absl::StatusOr<int64_t> Release(absl::Span<const std::string> ids,
                                   absl::string_view principal);
 
+  // For the dashboard, which shows `principal`'s futures (nullopt: every
+  // principal's): FutureTable::Recent() and FindForViewer(), and each
+  // pool's workers by pool name (Pool::Workers()).
+  std::vector<std::shared_ptr<Future>> RecentFutures(
+      std::optional<absl::string_view> principal) const {
+    return table_.Recent(principal);
+  }
+  absl::StatusOr<std::shared_ptr<Future>> FindForViewer(
+      absl::string_view id, std::optional<absl::string_view> principal) const {
+    return table_.FindForViewer(id, principal);
+  }
+  std::map<std::string, std::vector<WorkerView>> PoolWorkers() const;
+
   std::vector<const TaskSpec*> Functions() const { return registry_->List(); }
   std::vector<PoolStats> PoolStatistics() const;
   // Done futures by function and outcome, and their run times.

@@ -1,5 +1,6 @@
 #include "server/engine/future_table.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -9,7 +10,8 @@
 
 namespace futured::server {
 
-FutureTable::FutureTable(absl::Duration retention) : retention_(retention) {}
+FutureTable::FutureTable(absl::Duration retention)
+    : retention_(retention), recent_(kRecentCapacity) {}
 
 namespace {
 
@@ -31,6 +33,7 @@ void FutureTable::Insert(std::shared_ptr<Future> future,
     absl::MutexLock lock(&mu_);
     const std::string* interned = &*owners_.emplace(owner).first;
     const absl::string_view key = future->id();
+    recent_[recent_count_++ % kRecentCapacity] = future;
     futures_.emplace(key,
                      Entry{.future = std::move(future), .owner = interned});
   }
@@ -51,6 +54,33 @@ const FutureTable::Entry* FutureTable::FindOwned(
   auto it = futures_.find(id);
   if (it == futures_.end() || *it->second.owner != owner) return nullptr;
   return &it->second;
+}
+
+std::vector<std::shared_ptr<Future>> FutureTable::Recent(
+    std::optional<absl::string_view> owner) const {
+  std::vector<std::shared_ptr<Future>> recent;
+  absl::MutexLock lock(&mu_);
+  const uint64_t count = std::min<uint64_t>(recent_count_, kRecentCapacity);
+  recent.reserve(count);
+  for (uint64_t i = 1; i <= count; ++i) {
+    std::shared_ptr<Future> future =
+        recent_[(recent_count_ - i) % kRecentCapacity].lock();
+    if (future == nullptr) continue;
+    auto it = futures_.find(future->id());
+    if (it == futures_.end() || it->second.future != future) continue;
+    if (owner.has_value() && *it->second.owner != *owner) continue;
+    recent.push_back(std::move(future));
+  }
+  return recent;
+}
+
+absl::StatusOr<std::shared_ptr<Future>> FutureTable::FindForViewer(
+    absl::string_view id, std::optional<absl::string_view> owner) const {
+  if (owner.has_value()) return Find(id, *owner);
+  absl::MutexLock lock(&mu_);
+  auto it = futures_.find(id);
+  if (it == futures_.end()) return NotFound(id);
+  return it->second.future;
 }
 
 absl::StatusOr<std::shared_ptr<Future>> FutureTable::Find(

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -73,6 +74,18 @@ class FutureTable {
 
   int64_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
+  // For the dashboard. The futures still in the table among the last
+  // kRecentCapacity inserted, newest first, owned by `owner` (nullopt: by
+  // anyone). Holds the lock for one pass over those kRecentCapacity slots.
+  static constexpr size_t kRecentCapacity = 1024;
+  std::vector<std::shared_ptr<Future>> Recent(
+      std::optional<absl::string_view> owner) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Find() for a viewer who may see every owner's futures (nullopt).
+  absl::StatusOr<std::shared_ptr<Future>> FindForViewer(
+      absl::string_view id, std::optional<absl::string_view> owner) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   // A done future's ID, inline, and when it ended.
   struct Ended {
@@ -103,6 +116,11 @@ class FutureTable {
   // Done futures in the order they ended (end times nearly sorted); entries
   // whose future was released already are skipped.
   std::deque<Ended> ended_ ABSL_GUARDED_BY(mu_);
+  // The last kRecentCapacity futures inserted, a ring written at
+  // recent_count_ % kRecentCapacity: Insert() pays one pointer store. Weak,
+  // so that it keeps no released future alive.
+  std::vector<std::weak_ptr<Future>> recent_ ABSL_GUARDED_BY(mu_);
+  uint64_t recent_count_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace futured::server

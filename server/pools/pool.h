@@ -44,6 +44,12 @@ struct PoolStats {
   int64_t in_batches = 0;
 };
 
+// One worker of a pool and what it runs, for the dashboard.
+struct WorkerView {
+  int pid = 0;  // a process pool's worker process; 0 for a thread
+  std::shared_ptr<Future> future;  // the future it runs; null when idle
+};
+
 // OK if a pool of `kind` ("thread", "process") named `name`, holding
 // `queued` of at most `capacity` tasks, has room for `adding` more; else
 // RESOURCE_EXHAUSTED saying how full it is.
@@ -87,6 +93,9 @@ class Pool {
                         absl::Duration stop_wait = absl::Seconds(5)) = 0;
 
   virtual PoolStats Stats() const = 0;
+  // Every worker, in a stable order, with the future it runs. Takes the
+  // pool's lock for a copy of its running set; never blocks on a task.
+  virtual std::vector<WorkerView> Workers() const = 0;
   virtual const std::string& name() const = 0;
 
  protected:

@@ -185,7 +185,40 @@ void ProcessPool::StartWorkers(absl::Time now) {
       return;
     }
     workers_.push_back(*std::move(worker));
+    PublishWorkerPids();
   }
+}
+
+void ProcessPool::PublishWorkerPids() {
+  std::vector<int> pids;
+  pids.reserve(workers_.size());
+  for (const std::unique_ptr<Worker>& worker : workers_) {
+    pids.push_back(worker->process.pid());
+  }
+  absl::MutexLock lock(&shared_->mu);
+  shared_->worker_pids = std::move(pids);
+}
+
+std::vector<WorkerView> ProcessPool::Workers() const {
+  std::vector<WorkerView> workers;
+  std::vector<std::shared_ptr<Future>> running;
+  {
+    absl::MutexLock lock(&shared_->mu);
+    for (int pid : shared_->worker_pids) {
+      workers.push_back(WorkerView{.pid = pid, .future = nullptr});
+    }
+    running.reserve(shared_->running.size());
+    for (const auto& [id, future] : shared_->running) running.push_back(future);
+  }
+  // Outside the pool's lock: each future's own lock, briefly.
+  for (std::shared_ptr<Future>& future : running) {
+    const FutureSnapshot snapshot = future->Snapshot();
+    if (snapshot.state != FutureState::kRunning) continue;
+    for (WorkerView& worker : workers) {
+      if (worker.pid == snapshot.worker_pid) worker.future = std::move(future);
+    }
+  }
+  return workers;
 }
 
 absl::StatusOr<std::unique_ptr<ProcessPool::Worker>>
@@ -367,7 +400,9 @@ void ProcessPool::PollOnce(absl::Time now, bool starting) {
   for (size_t i = 0; i < workers_.size(); ++i) {
     if (fds[1 + 2 * i].revents != 0) Reap(*workers_[i]);
   }
-  std::erase_if(workers_, [](const auto& w) { return w->reaped; });
+  if (std::erase_if(workers_, [](const auto& w) { return w->reaped; }) > 0) {
+    PublishWorkerPids();
+  }
 }
 
 void ProcessPool::ReadFromWorker(Worker& worker) {
@@ -574,6 +609,7 @@ void ProcessPool::EndAllWorkers() {
       if (fds[i].revents != 0) Reap(*workers_[i]);
     }
     std::erase_if(workers_, [](const auto& w) { return w->reaped; });
+    PublishWorkerPids();
   }
 }
 

@@ -120,6 +120,8 @@ class ProcessPool final : public Pool {
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   PoolStats Stats() const override ABSL_LOCKS_EXCLUDED(shared_->mu);
+  std::vector<WorkerView> Workers() const override
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
   const std::string& name() const override { return options_.name; }
 
  private:
@@ -161,6 +163,9 @@ class ProcessPool final : public Pool {
     // Running tasks whose token was cancelled: their workers must be killed.
     std::vector<uint64_t> stop_requests ABSL_GUARDED_BY(mu);
     int64_t restarts ABSL_GUARDED_BY(mu) = 0;
+    // The PIDs of the live workers, as the I/O thread last published them
+    // (PublishWorkerPids()), for Workers().
+    std::vector<int> worker_pids ABSL_GUARDED_BY(mu);
   };
 
   // Waits up to `timeout` until no task runs. True if none does.
@@ -260,6 +265,9 @@ class ProcessPool final : public Pool {
   Outcome DeathOutcome(const Worker& worker, bool exited, int status,
                        absl::string_view death) const;
   void EndAllWorkers();
+  // Copies the PIDs of workers_ into shared_->worker_pids: after a worker
+  // is started or removed, never per task.
+  void PublishWorkerPids() ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   // Constant after construction.
   const Options options_;

@@ -108,6 +108,16 @@ PoolStats ThreadPool::Stats() const {
       .queue_capacity = options_.queue_capacity};
 }
 
+std::vector<WorkerView> ThreadPool::Workers() const {
+  absl::MutexLock lock(&shared_->mu);
+  std::vector<WorkerView> workers;
+  workers.reserve(shared_->taken.size());
+  for (const std::shared_ptr<Future>& future : shared_->taken) {
+    workers.push_back(WorkerView{.pid = 0, .future = future});
+  }
+  return workers;
+}
+
 void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
   while (true) {
     Entry entry;

@@ -63,6 +63,8 @@ class ThreadPool final : public Pool {
       ABSL_LOCKS_EXCLUDED(shared_->mu);
 
   PoolStats Stats() const override ABSL_LOCKS_EXCLUDED(shared_->mu);
+  std::vector<WorkerView> Workers() const override
+      ABSL_LOCKS_EXCLUDED(shared_->mu);
   const std::string& name() const override { return options_.name; }
 
  private:

@@ -1,9 +1,11 @@
 #include "server/engine/future_table.h"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
@@ -150,6 +152,53 @@ TEST(FutureTableDeathTest, AnIdLongerThanTheLimitIsAProgrammingError) {
       table.Insert(NewFuture(std::string(FutureTable::kMaxIdSize + 1, 'x')),
                    kOwner),
       "longer than");
+}
+
+TEST(FutureTableTest, RecentListsTheOwnersFuturesNewestFirst) {
+  FutureTable table(absl::Hours(1));
+  auto a = NewFuture("a");
+  auto b = NewFuture("b");
+  auto c = NewFuture("c");
+  table.Insert(a, kOwner);
+  table.Insert(b, "bob");
+  table.Insert(c, kOwner);
+  EXPECT_EQ(table.Recent(kOwner), (std::vector<std::shared_ptr<Future>>{c, a}));
+  EXPECT_EQ(table.Recent("bob"), (std::vector<std::shared_ptr<Future>>{b}));
+  EXPECT_EQ(table.Recent(std::nullopt),
+            (std::vector<std::shared_ptr<Future>>{c, b, a}));
+  EXPECT_TRUE(table.Recent("nobody").empty());
+}
+
+TEST(FutureTableTest, RecentLeavesOutReleasedFuturesAndKeepsTheLastOnes) {
+  FutureTable table(absl::Hours(1));
+  auto released = NewFuture("released");
+  table.Insert(released, kOwner);
+  ASSERT_TRUE(released->Finish(Number(1), kT0));
+  ASSERT_TRUE(table.Release({"released"}, kOwner).ok());
+  EXPECT_TRUE(table.Recent(kOwner).empty());
+  for (size_t i = 0; i < FutureTable::kRecentCapacity + 5; ++i) {
+    table.Insert(NewFuture(absl::StrCat("f", i)), kOwner);
+  }
+  const std::vector<std::shared_ptr<Future>> recent = table.Recent(kOwner);
+  ASSERT_EQ(recent.size(), FutureTable::kRecentCapacity);
+  EXPECT_EQ(recent.front()->id(),
+            absl::StrCat("f", FutureTable::kRecentCapacity + 4));
+  EXPECT_EQ(recent.back()->id(), "f5");
+}
+
+TEST(FutureTableTest, FindForViewerSeesEveryOwnerOnlyWithoutOne) {
+  FutureTable table(absl::Hours(1));
+  auto future = NewFuture("a");
+  table.Insert(future, "bob");
+  EXPECT_EQ(table.FindForViewer("a", kOwner).status().code(),
+            absl::StatusCode::kNotFound);
+  ASSERT_TRUE(table.FindForViewer("a", "bob").ok());
+  absl::StatusOr<std::shared_ptr<Future>> any =
+      table.FindForViewer("a", std::nullopt);
+  ASSERT_TRUE(any.ok());
+  EXPECT_EQ(*any, future);
+  EXPECT_EQ(table.FindForViewer("nope", std::nullopt).status().code(),
+            absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -321,6 +322,36 @@ TEST_F(ProcessPoolTest, StatsCountQueuedAndRunning) {
   EXPECT_EQ(stats.queued, 2);
   EXPECT_EQ(stats.queue_capacity, 2);
   running->Cancel(absl::Now());
+}
+
+TEST_F(ProcessPoolTest, WorkersNameTheirPidsAndTheFutureEachRuns) {
+  MakePool(2);
+  std::shared_ptr<Future> running = Submit("burn_cpu", Args({Num(600)}));
+  const pid_t pid = AwaitRunning(*running);
+  ASSERT_GT(pid, 0);
+  std::vector<WorkerView> workers;
+  // Both workers are published once started; the busy one names its task.
+  ASSERT_TRUE(PollUntil([&] {
+    workers = pool_->Workers();
+    return workers.size() == 2;
+  }));
+  int busy = 0;
+  for (const WorkerView& worker : workers) {
+    EXPECT_GT(worker.pid, 0);
+    if (worker.future == nullptr) continue;
+    ++busy;
+    EXPECT_EQ(worker.pid, pid);
+    EXPECT_EQ(worker.future, running);
+  }
+  EXPECT_EQ(busy, 1);
+  running->Cancel(absl::Now());
+  ASSERT_TRUE(WaitDone(*running));
+  // The killed worker's replacement is published instead of it.
+  ASSERT_TRUE(PollUntil([&] {
+    workers = pool_->Workers();
+    return workers.size() == 2 && workers[0].pid != pid &&
+           workers[1].pid != pid;
+  }));
 }
 
 // Batches: with one worker busy, the tasks queued meanwhile go to it in one

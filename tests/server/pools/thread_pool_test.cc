@@ -438,5 +438,24 @@ TEST_F(ThreadPoolTest, RunsAsManyTasksAtOnceAsItHasWorkers) {
   }
 }
 
+TEST_F(ThreadPoolTest, WorkersShowTheFutureEachThreadRuns) {
+  MakePool(2);
+  EXPECT_EQ(pool_->Workers().size(), 2u);
+  std::shared_ptr<Future> blocked = Submit(Blocker());
+  ASSERT_TRUE(AwaitStarted(1));
+  const std::vector<WorkerView> workers = pool_->Workers();
+  ASSERT_EQ(workers.size(), 2u);
+  int busy = 0;
+  for (const WorkerView& worker : workers) {
+    EXPECT_EQ(worker.pid, 0);
+    if (worker.future == nullptr) continue;
+    ++busy;
+    EXPECT_EQ(worker.future, blocked);
+  }
+  EXPECT_EQ(busy, 1);
+  gate_.Notify();
+  ASSERT_TRUE(WaitDone(*blocked));
+}
+
 }  // namespace
 }  // namespace futured::server
