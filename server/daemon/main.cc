@@ -21,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "common/log.h"
 #include "common/mutex_deadlock_detection.h"
@@ -29,6 +30,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/daemon/dashboard_http.h"
 #include "server/daemon/metrics_http.h"
 #include "server/daemon/prometheus_text.h"
 #include "server/daemon/settings.h"
@@ -120,6 +122,38 @@ DaemonFigures GatherFigures(const Engine& engine,
                        .version = Version()};
 }
 
+// The dashboard for --http_listen, or null: without one, or when it would
+// be reachable from other machines with no authentication (unless
+// --dashboard_allow_remote).
+std::unique_ptr<Dashboard> StartDashboard(const Settings& settings,
+                                          const Engine& engine,
+                                          absl::Time start_time) {
+  if (settings.metrics_listen.empty()) return nullptr;
+  if (settings.security.policy.tokens == nullptr &&
+      !settings.dashboard.allow_remote &&
+      !rpc::IsLocalListenAddress(settings.metrics_listen)) {
+    Log(LogLevel::kWarning,
+        absl::StrCat("no dashboard on ", settings.metrics_listen,
+                     ": reachable from other machines with no bearer tokens "
+                     "(see --auth_tokens_file, --dashboard_allow_remote); "
+                     "/metrics is served"));
+    return nullptr;
+  }
+  return std::make_unique<Dashboard>(
+      &engine, DashboardOptions{
+                   .policy = settings.security.policy,
+                   .operator_principal = settings.dashboard.operator_principal,
+                   .allow_remote = settings.dashboard.allow_remote,
+                   .start_time = start_time,
+                   .version = Version()});
+}
+
+// "http://host:port/" from the listener's ".../metrics" URL.
+std::string DashboardUrl(absl::string_view metrics_url) {
+  absl::ConsumeSuffix(&metrics_url, "metrics");
+  return std::string(metrics_url);
+}
+
 // SIGTERM/SIGINT: refuse new work, give running tasks the grace, cancel the
 // rest, answer waiting calls with each future's final state, then stop
 // serving. Returns whether every task stopped.
@@ -188,13 +222,21 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   // is joined first.
   SystemdNotifier notifier(std::move(notify_environment));
 
+  // Declared before `metrics`, whose server calls it: destroyed after.
+  std::unique_ptr<Dashboard> dashboard =
+      StartDashboard(settings, engine, start_time);
   std::unique_ptr<MetricsHttpServer> metrics;
   if (!settings.metrics_listen.empty()) {
     absl::StatusOr<std::unique_ptr<MetricsHttpServer>> started =
-        MetricsHttpServer::Start(settings.metrics_listen, [&] {
-          return RenderPrometheusText(
-              GatherFigures(engine, service, start_time));
-        });
+        MetricsHttpServer::Start(
+            settings.metrics_listen,
+            [&] {
+              return RenderPrometheusText(
+                  GatherFigures(engine, service, start_time));
+            },
+            [&dashboard](httplib::Server& server) {
+              if (dashboard != nullptr) dashboard->AddRoutes(server);
+            });
     if (!started.ok()) {
       Log(LogLevel::kError, started.status().message());
       return EXIT_FAILURE;
@@ -251,6 +293,11 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   if (metrics != nullptr) {
     Log(LogLevel::kInfo, absl::StrCat("metrics on ", metrics->url()));
     std::printf("futured metrics on %s\n", metrics->url().c_str());
+    if (dashboard != nullptr) {
+      const std::string url = DashboardUrl(metrics->url());
+      Log(LogLevel::kInfo, absl::StrCat("dashboard on ", url));
+      std::printf("futured dashboard on %s\n", url.c_str());
+    }
   }
   std::fflush(stdout);
   if (absl::Status s =
@@ -273,6 +320,7 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   notifier.Notify("STOPPING=1\nSTATUS=shutting down").IgnoreError();
   const bool all_stopped = GracefulShutdown(settings, *server, service, engine);
   metrics.reset();
+  dashboard.reset();
   server.reset();
   // What left its command's process group and was orphaned since.
   KillAdoptedChildren(absl::Seconds(1));

@@ -16,6 +16,11 @@ namespace {
 
 constexpr int kStartPolls = 5000;  // of 1 ms
 constexpr char kContentType[] = "text/plain; version=0.0.4; charset=utf-8";
+// Threads serving connections: a scraper and a few browsers polling at once.
+// A kept-alive idle connection holds one, so keep-alive is short.
+constexpr int kThreads = 4;
+constexpr time_t kKeepAliveSeconds = 2;
+constexpr size_t kMaxRequestBodyBytes = 4096;  // no endpoint reads a body
 
 struct HostPort {
   std::string host;
@@ -40,18 +45,23 @@ absl::StatusOr<HostPort> SplitHostPort(absl::string_view listen) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
-    const std::string& listen, std::function<std::string()> render) {
+    const std::string& listen, std::function<std::string()> render,
+    const std::function<void(httplib::Server&)>& add_routes) {
   absl::StatusOr<HostPort> address = SplitHostPort(listen);
   if (!address.ok()) return address.status();
   std::unique_ptr<MetricsHttpServer> metrics(new MetricsHttpServer());
   metrics->server_ = std::make_unique<httplib::Server>();
   httplib::Server& server = *metrics->server_;
-  // Scrapes are rare and quick: one thread serves them.
-  server.new_task_queue = [] { return new httplib::ThreadPool(1); };
+  server.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+  server.set_keep_alive_timeout(kKeepAliveSeconds);
+  server.set_read_timeout(5, 0);
+  server.set_write_timeout(5, 0);
+  server.set_payload_max_length(kMaxRequestBodyBytes);
   server.Get("/metrics", [render = std::move(render)](const httplib::Request&,
                                                       httplib::Response& res) {
     res.set_content(render(), kContentType);
   });
+  if (add_routes) add_routes(server);
   const int port =
       address->port == 0
           ? server.bind_to_any_port(address->host)

@@ -1,4 +1,5 @@
-// The Prometheus endpoint: GET /metrics over plain HTTP on its own port.
+// The daemon's HTTP listener: GET /metrics (Prometheus) over plain HTTP on
+// its own port, and whatever else is added to it (the dashboard).
 #ifndef FUTURED_SERVER_DAEMON_METRICS_HTTP_H_
 #define FUTURED_SERVER_DAEMON_METRICS_HTTP_H_
 
@@ -15,16 +16,18 @@ class Server;
 
 namespace futured::server {
 
-// Serves `render()`'s text at /metrics (and 404 elsewhere) on one thread of
-// its own, apart from gRPC. Start() binds before it returns, so a scrape
-// right after succeeds. The destructor stops and joins it. `render` runs on
-// the server's thread and must be thread-safe.
+// Serves `render()`'s text at /metrics, and the routes `add_routes` adds
+// (404 elsewhere), on a few threads of its own, apart from gRPC. Start()
+// binds before it returns, so a scrape right after succeeds. The destructor
+// stops and joins it. `render` and the added handlers run on the server's
+// threads and must be thread-safe.
 class MetricsHttpServer {
  public:
   // `listen` is host:port (port 0: any free port; an IPv6 host in [ ]).
   // INVALID_ARGUMENT for a malformed address, UNAVAILABLE if it cannot bind.
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      const std::string& listen, std::function<std::string()> render);
+      const std::string& listen, std::function<std::string()> render,
+      const std::function<void(httplib::Server&)>& add_routes = nullptr);
 
   ~MetricsHttpServer();
   MetricsHttpServer(const MetricsHttpServer&) = delete;

@@ -134,9 +134,17 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(int64_t, max_pending_per_principal, 0,
           "unfinished futures one principal may have (Submit, SubmitBatch, "
           "Run, Map); 0: unlimited");
-ABSL_FLAG(std::string, metrics_listen, "",
-          "host:port of the Prometheus endpoint (GET /metrics), e.g. "
-          "127.0.0.1:9464; port 0 picks a free port; empty: off");
+ABSL_FLAG(std::string, metrics_listen, "", "the former name of --http_listen");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port of the HTTP listener: Prometheus metrics (GET /metrics) "
+          "and the dashboard (GET /), e.g. 127.0.0.1:9464; port 0 picks a "
+          "free port; empty: off");
+ABSL_FLAG(std::string, dashboard_operator, "",
+          "with --auth_tokens_file, the principal whose dashboard shows "
+          "every principal's futures (it still cancels only its own)");
+ABSL_FLAG(bool, dashboard_allow_remote, false,
+          "serve the dashboard without authentication on a --http_listen "
+          "address other machines can reach, and to any Host name");
 
 namespace futured::server {
 namespace {
@@ -324,6 +332,19 @@ absl::StatusOr<std::optional<mode_t>> UnixSocketMode(absl::string_view name,
   return static_cast<mode_t>(std::stoul(text, nullptr, 8));
 }
 
+// --http_listen, or its former name --metrics_listen; both only if equal.
+absl::StatusOr<std::string> HttpListenFromFlags(const ConfigSources& sources) {
+  const std::string http = absl::GetFlag(FLAGS_http_listen);
+  const std::string metrics = absl::GetFlag(FLAGS_metrics_listen);
+  if (!http.empty() && !metrics.empty() && http != metrics) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(sources.Describe("http_listen"), " and ",
+                     sources.Describe("metrics_listen"),
+                     " (its former name) name different addresses: give one"));
+  }
+  return http.empty() ? metrics : http;
+}
+
 rpc::SecuritySettings SecurityFromFlags(const ConfigSources& sources) {
   auto setting = [&sources](absl::string_view flag, const std::string& path) {
     return rpc::FileSetting{.name = sources.Describe(flag), .path = path};
@@ -348,6 +369,8 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
   if (!pools.ok()) return pools.status();
   absl::StatusOr<ExecOptions> exec = ExecFromFlags(name("exec_kill_grace"));
   if (!exec.ok()) return exec.status();
+  absl::StatusOr<std::string> http_listen = HttpListenFromFlags(sources);
+  if (!http_listen.ok()) return http_listen.status();
   for (PoolOptions& pool : *pools) {
     if (auto* process = std::get_if<ProcessPool::Options>(&pool)) {
       process->worker_flags = ExecWorkerFlags(*exec, *process);
@@ -371,7 +394,10 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
       .max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes),
       .shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace),
       .tasks = {.exec = *std::move(exec)},
-      .metrics_listen = absl::GetFlag(FLAGS_metrics_listen)};
+      .metrics_listen = *std::move(http_listen),
+      .dashboard = {
+          .operator_principal = absl::GetFlag(FLAGS_dashboard_operator),
+          .allow_remote = absl::GetFlag(FLAGS_dashboard_allow_remote)}};
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) {
@@ -397,6 +423,13 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
   if (s.listen.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat(name("listen"), " is empty"));
+  }
+  if (!s.dashboard.operator_principal.empty() &&
+      absl::GetFlag(FLAGS_auth_tokens_file).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name("dashboard_operator"),
+                     " names a principal, which only --auth_tokens_file "
+                     "gives: without it every caller is the same"));
   }
   absl::StatusOr<std::optional<mode_t>> mode =
       UnixSocketMode(name("unix_socket_mode"), s.listen);

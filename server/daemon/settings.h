@@ -31,7 +31,12 @@ struct Settings {
   int max_message_bytes;
   absl::Duration shutdown_grace;
   BuiltinTaskOptions tasks;
-  std::string metrics_listen;  // empty: no metrics endpoint
+  // --http_listen: /metrics and the dashboard; empty: no HTTP listener.
+  std::string metrics_listen;
+  struct Dashboard {
+    std::string operator_principal;  // sees every principal's futures
+    bool allow_remote = false;       // served without auth beyond loopback
+  } dashboard = {};
   rpc::ServerSecurity security = {};
 };
 
