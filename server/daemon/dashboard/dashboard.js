@@ -81,6 +81,8 @@ function table(headings, rows) {
 
 function num(n) { return el('td', {class: 'num', text: String(n)}); }
 
+const PLOT_SECONDS = 300;  // the daemon keeps this many samples
+
 function plot(points) {
   const w = 600, h = 120, pad = 24;
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
@@ -89,10 +91,12 @@ function plot(points) {
   svg.setAttribute('height', h);
   svg.setAttribute('aria-label', 'futures done per second');
   const max = Math.max(1, ...points.map(p => p.per_second));
-  const line = document.createElementNS(svg.namespaceURI, 'polyline');
   const n = points.length;
-  line.setAttribute('points', points.map((p, i) => {
-    const x = pad + (n <= 1 ? 0 : (i / (n - 1)) * (w - 2 * pad));
+  const last = n ? Date.parse(points[n - 1].time) : 0;
+  const line = document.createElementNS(svg.namespaceURI, 'polyline');
+  line.setAttribute('points', points.map(p => {
+    const age = (last - Date.parse(p.time)) / 1000;
+    const x = w - pad - (age / PLOT_SECONDS) * (w - 2 * pad);
     const y = h - pad - (p.per_second / max) * (h - 2 * pad);
     return x.toFixed(1) + ',' + y.toFixed(1);
   }).join(' '));
@@ -100,8 +104,8 @@ function plot(points) {
   const label = document.createElementNS(svg.namespaceURI, 'text');
   label.setAttribute('x', pad);
   label.setAttribute('y', 12);
-  label.textContent = 'max ' + max.toFixed(1) + '/s over the last ' + n + ' s; now ' +
-      (n ? points[n - 1].per_second.toFixed(1) : '0') + '/s';
+  label.textContent = 'futures done per second over the last ' + PLOT_SECONDS / 60 +
+      ' minutes: max ' + max.toFixed(1) + ', now ' + (n ? points[n - 1].per_second.toFixed(1) : '0');
   svg.append(label);
   return svg;
 }
@@ -175,7 +179,9 @@ async function cancel(id) {
   try {
     const f = await api('/api/futures/' + encodeURIComponent(id) + '/cancel',
                         {method: 'POST', headers: {'X-Futured-Action': 'cancel'}});
-    result.textContent = 'cancel requested: ' + f.status;
+    result.textContent = f.status === 'running'
+        ? 'cancel requested: the task was told to stop'
+        : 'cancel requested: ' + f.status;
   } catch (e) {
     result.textContent = 'cancel failed: ' + e.message;
   }
