@@ -231,6 +231,10 @@ void Dashboard::ListFutures(const httplib::Request& request,
   std::vector<FutureSnapshot> shown;
   for (const std::shared_ptr<Future>& future : recent) {
     if (shown.size() >= filter->limit) break;
+    // Before the copy, which takes the future's lock.
+    if (!filter->function.empty() && future->function() != filter->function) {
+      continue;
+    }
     FutureSnapshot snapshot = future->Snapshot();
     if (filter->Matches(snapshot)) shown.push_back(std::move(snapshot));
   }

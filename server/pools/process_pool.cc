@@ -212,6 +212,8 @@ std::vector<WorkerView> ProcessPool::Workers() const {
   }
   // Outside the pool's lock: each future's own lock, briefly.
   for (std::shared_ptr<Future>& future : running) {
+    // Most of a long batch has not started: skip those before the copy.
+    if (future->state() != FutureState::kRunning) continue;
     const FutureSnapshot snapshot = future->Snapshot();
     if (snapshot.state != FutureState::kRunning) continue;
     for (WorkerView& worker : workers) {
