@@ -113,7 +113,7 @@ async function plainDashboard(browser) {
   const d = await startDaemon([]);
   const failed = submit(d.address, 'fail', ['ValueError', 'bad input']);
   const cancelled = submit(d.address, 'sleep', [120]);
-  const progressing = submit(d.address, 'sleep', [20], ['--pool', 'process']);
+  const progressing = submit(d.address, 'sleep', [60], ['--pool', 'process']);
   futurectl(d.address, ['result', failed, '--timeout', '30s']);
 
   const page = await browser.newPage();
