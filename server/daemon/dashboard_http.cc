@@ -1,5 +1,8 @@
 #include "server/daemon/dashboard_http.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -55,14 +58,18 @@ void AnswerError(httplib::Response& response, const absl::Status& status) {
 
 // Whether the Host header names this machine's loopback: 127.0.0.0/8,
 // [::1] or localhost, with any port. No Host (HTTP/1.0) is local too.
+// Only literal addresses and "localhost": a name such as 127.0.0.1.evil.example
+// could be rebound to loopback.
 bool IsLoopbackHost(absl::string_view host) {
   if (host.empty()) return true;
   if (absl::StartsWith(host, "[")) {
-    return absl::StartsWith(host, "[::1]");
+    return host == "[::1]" || absl::StartsWith(host, "[::1]:");
   }
-  host = host.substr(0, host.find(':'));
-  const std::string lower = absl::AsciiStrToLower(host);
-  return lower == "localhost" || absl::StartsWith(lower, "127.");
+  const std::string name(host.substr(0, host.find(':')));
+  if (absl::AsciiStrToLower(name) == "localhost") return true;
+  in_addr address;
+  return inet_pton(AF_INET, name.c_str(), &address) == 1 &&
+         (ntohl(address.s_addr) >> 24) == 127;
 }
 
 // The token of an "Authorization: Bearer <token>" header.

@@ -249,6 +249,11 @@ TEST_F(DashboardHttpTest, CancelStopsARunningTaskOnlyWithTheActionHeader) {
 TEST_F(DashboardHttpTest, WithoutTokensOnlyLoopbackHostsAreAnswered) {
   Start(false);
   EXPECT_EQ(Get("/api/overview", {{"Host", "evil.example:80"}}).first, 403);
+  // A name that merely starts like a loopback address could be rebound.
+  EXPECT_EQ(Get("/api/overview", {{"Host", "127.0.0.1.evil.example:80"}}).first,
+            403);
+  EXPECT_EQ(Get("/api/overview", {{"Host", "[::1].evil.example"}}).first, 403);
+  EXPECT_EQ(Get("/api/overview", {{"Host", "127.0.0.2:9464"}}).first, 200);
   EXPECT_EQ(Get("/api/overview", {{"Host", "localhost:9464"}}).first, 200);
   EXPECT_EQ(Get("/api/overview", {{"Host", "[::1]:9464"}}).first, 200);
 }
