@@ -19,6 +19,7 @@
 #include "httplib.h"
 #include "server/daemon/dashboard_assets.h"
 #include "server/daemon/dashboard_json.h"
+#include "server/rpc/server_security.h"
 
 namespace futured::server {
 namespace {
@@ -90,6 +91,12 @@ void SetPageHeaders(httplib::Response& response) {
 }
 
 }  // namespace
+
+bool DashboardAllowedOn(const std::string& listen,
+                        const DashboardOptions& options) {
+  return options.policy.tokens != nullptr || options.allow_remote ||
+         rpc::IsLocalListenAddress(listen);
+}
 
 Dashboard::Dashboard(const Engine* engine, DashboardOptions options)
     : engine_(engine), options_(std::move(options)) {

@@ -39,6 +39,12 @@ struct DashboardOptions {
   std::string version;
 };
 
+// Whether the dashboard may be served on `listen` (host:port): with bearer
+// tokens, or with --dashboard_allow_remote, anywhere; otherwise only on a
+// loopback address. The /metrics endpoint is not concerned.
+bool DashboardAllowedOn(const std::string& listen,
+                        const DashboardOptions& options);
+
 // Serves GET / (the page and its assets), GET /api/overview, GET
 // /api/futures?state=&function=&limit=, GET /api/futures/<id> and POST
 // /api/futures/<id>/cancel. Every handler does bounded work: the futures

@@ -129,9 +129,13 @@ std::unique_ptr<Dashboard> StartDashboard(const Settings& settings,
                                           const Engine& engine,
                                           absl::Time start_time) {
   if (settings.metrics_listen.empty()) return nullptr;
-  if (settings.security.policy.tokens == nullptr &&
-      !settings.dashboard.allow_remote &&
-      !rpc::IsLocalListenAddress(settings.metrics_listen)) {
+  DashboardOptions options{
+      .policy = settings.security.policy,
+      .operator_principal = settings.dashboard.operator_principal,
+      .allow_remote = settings.dashboard.allow_remote,
+      .start_time = start_time,
+      .version = Version()};
+  if (!DashboardAllowedOn(settings.metrics_listen, options)) {
     Log(LogLevel::kWarning,
         absl::StrCat("no dashboard on ", settings.metrics_listen,
                      ": reachable from other machines with no bearer tokens "
@@ -139,13 +143,7 @@ std::unique_ptr<Dashboard> StartDashboard(const Settings& settings,
                      "/metrics is served"));
     return nullptr;
   }
-  return std::make_unique<Dashboard>(
-      &engine, DashboardOptions{
-                   .policy = settings.security.policy,
-                   .operator_principal = settings.dashboard.operator_principal,
-                   .allow_remote = settings.dashboard.allow_remote,
-                   .start_time = start_time,
-                   .version = Version()});
+  return std::make_unique<Dashboard>(&engine, std::move(options));
 }
 
 // "http://host:port/" from the listener's ".../metrics" URL.

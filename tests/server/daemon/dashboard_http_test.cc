@@ -324,5 +324,25 @@ TEST_F(DashboardHttpTest, ThroughputIsSampledOnceASecond) {
   }));
 }
 
+TEST(DashboardAllowedOnTest, WithoutTokensOnlyOnLoopbackUnlessAllowed) {
+  DashboardOptions plain;
+  EXPECT_TRUE(DashboardAllowedOn("127.0.0.1:9464", plain));
+  EXPECT_TRUE(DashboardAllowedOn("[::1]:9464", plain));
+  EXPECT_TRUE(DashboardAllowedOn("localhost:9464", plain));
+  EXPECT_FALSE(DashboardAllowedOn("0.0.0.0:9464", plain));
+  EXPECT_FALSE(DashboardAllowedOn("[::]:9464", plain));
+  EXPECT_FALSE(DashboardAllowedOn("192.0.2.1:9464", plain));
+
+  DashboardOptions allowed{.allow_remote = true};
+  EXPECT_TRUE(DashboardAllowedOn("0.0.0.0:9464", allowed));
+
+  DashboardOptions tokens;
+  absl::StatusOr<BearerTokens> parsed = BearerTokens::Parse(kTokens);
+  ASSERT_TRUE(parsed.ok());
+  tokens.policy.tokens =
+      std::make_shared<const BearerTokens>(*std::move(parsed));
+  EXPECT_TRUE(DashboardAllowedOn("0.0.0.0:9464", tokens));
+}
+
 }  // namespace
 }  // namespace futured::server
