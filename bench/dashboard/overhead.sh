@@ -6,6 +6,9 @@
 #   on        headless chromium on this daemon's overview and futures pages
 #   elsewhere the same browser on another, idle daemon's dashboard: what the
 #             browser's own CPU costs on this machine, without the dashboard
+#   polled    no browser: one kept-alive connection asks for what the open
+#             pages ask for (overview and futures, once a second): the
+#             daemon's side of it alone
 # Prints each run's futured-bench line, then the medians and ratios.
 #   BUILD_DIR=build-rel bash bench/dashboard/overhead.sh   (POOL=thread)
 # Needs chromium, node and npm ci --prefix tests/dashboard.
@@ -41,6 +44,16 @@ run_one() {
   local pid="$started_pid" address="$grpc_address" url="$dashboard_url"
   if [[ "$mode" == on ]]; then
     start_viewer "$url"
+  elif [[ "$mode" == polled ]]; then
+    python3 -c '
+import http.client, sys, time
+host, port = sys.argv[1][len("http://"):].rstrip("/").split(":")
+c = http.client.HTTPConnection(host, int(port), timeout=30)
+while True:
+    for path in ("/api/overview", "/api/futures"):
+        c.request("GET", path); c.getresponse().read()
+    time.sleep(1)' "$url" &
+    viewer_pid=$!
   elif [[ "$mode" == elsewhere ]]; then
     start_daemon "$scratch/other"
     other_pid="$started_pid"
@@ -56,7 +69,7 @@ run_one() {
 
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for _ in $(seq "$runs"); do
-  for mode in none on elsewhere; do run_one "$mode"; done
+  for mode in none on elsewhere polled; do run_one "$mode"; done
 done | tee "$scratch/results"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$scratch/results" <<'PY'
@@ -69,5 +82,6 @@ median = {m: statistics.median(float(r['per_s']) for r in rs) for m, rs in runs.
 cpu = {m: statistics.median(float(r['daemon_cpu_us_per_item']) for r in rs) for m, rs in runs.items()}
 for m in runs:
     print(f"{m:10s} median {median[m]:9.0f} tasks/s, daemon {cpu[m]:.2f} us CPU/task ({len(runs[m])} runs)")
-print(f"on / none: {median['on'] / median['none']:.3f}; on / elsewhere: {median['on'] / median['elsewhere']:.3f}")
+print(f"on / none: {median['on'] / median['none']:.3f}; on / elsewhere: "
+      f"{median['on'] / median['elsewhere']:.3f}; polled / none: {median['polled'] / median['none']:.3f}")
 PY
