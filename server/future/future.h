@@ -58,7 +58,7 @@ struct FutureSnapshot {
 // names and state a FutureSnapshot copies.
 struct FutureEnding {
   Outcome outcome;
-  std::optional<absl::Time> start_time;  // unset if it never started
+  std::optional<absl::Time> start_time = std::nullopt;  // unset if never started
   absl::Time end_time;
 };
 
