@@ -14,6 +14,7 @@
 #include "server/engine/engine.h"
 #include "server/rpc/executor_service.h"
 #include "server/rpc/server_security.h"
+#include "server/store/sqlite_journal.h"
 #include "server/tasks/builtin_tasks.h"
 
 namespace futured::server {
@@ -32,6 +33,8 @@ struct Settings {
   absl::Duration shutdown_grace;
   BuiltinTaskOptions tasks;
   std::string metrics_listen;  // empty: no metrics endpoint
+  std::string state_dir = {};  // the journal's directory; empty: none
+  SqliteJournal::Sync journal_sync = SqliteJournal::Sync::kNormal;
   rpc::ServerSecurity security = {};
 };
 

@@ -49,29 +49,17 @@ Future::Future(std::string id, std::string function, std::string pool,
 
 bool Future::Start(absl::Time now, int worker_pid) {
   std::vector<std::shared_ptr<const ChangeCallback>> changed;
-  StartHook hook;
   {
     absl::MutexLock lock(&mu_);
     if (state_ != FutureState::kPending || ClosedLocked()) return false;
     state_ = FutureState::kRunning;
     start_time_ = absl::ToUnixNanos(now);
     worker_pid_ = worker_pid;
-    if (callbacks_) {
-      callbacks_->withdraw = nullptr;
-      hook = std::move(callbacks_->start_hook);
-    }
+    if (callbacks_) callbacks_->withdraw = nullptr;
     changed = ChangeCallbacksLocked();
   }
-  if (hook) std::move(hook)(now, worker_pid);
   RunChangeCallbacks(changed);
   return true;
-}
-
-void Future::SetStartHook(StartHook hook) {
-  absl::MutexLock lock(&mu_);
-  if (state_ == FutureState::kPending && !ClosedLocked()) {
-    CallbacksLocked().start_hook = std::move(hook);
-  }
 }
 
 bool Future::SetWithdraw(Withdraw withdraw, int worker_pid) {

@@ -101,8 +101,6 @@ class Future {
   using Withdraw = absl::AnyInvocable<bool()>;
   // See SetEndHook(): how the future ended, before anyone is told.
   using EndHook = absl::AnyInvocable<void(FutureState, FutureEnding) &&>;
-  // See SetStartHook(): when its task started, and in which process.
-  using StartHook = absl::AnyInvocable<void(absl::Time, int) &&>;
 
   Future(std::string id, std::string function, std::string pool,
          absl::Time submit_time, absl::Time deadline = absl::InfiniteFuture());
@@ -141,11 +139,6 @@ class Future {
   // Holds the future's end back until Publish() (see the class comment) and
   // hands it to `hook` when it comes. Call before anything can end it.
   void SetEndHook(EndHook hook) ABSL_LOCKS_EXCLUDED(mu_);
-
-  // Runs `hook` once, outside the lock, when Start() starts the future (not
-  // when a runner's claim is found by Cancel() or FailAndStop(): their end
-  // carries the start time). Call before the future is queued.
-  void SetStartHook(StartHook hook) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Shows the end held back for the end hook and runs the done-callbacks.
   // No-op unless an end is held back.
@@ -252,7 +245,6 @@ class Future {
     Withdraw withdraw;  // set while PENDING in a runner's hands
     int withdraw_pid = 0;
     EndHook end_hook;
-    StartHook start_hook;
   };
 
   // When it started; unset if it has not.

@@ -70,8 +70,11 @@ class Journal {
   // Records new futures, PENDING. `committed` runs when they are durable.
   virtual void Accept(std::vector<AcceptedCall> calls, Committed committed) = 0;
 
-  // Records that a future's task started. Not waited for.
-  virtual void Start(std::string id, absl::Time start_time, int worker_pid) = 0;
+  // Records that the tasks of futures `ids` are handed to a runner that may
+  // start them at once, in process `worker_pid` (0: a thread): from then on
+  // they count as RUNNING. `committed` runs when that is durable.
+  virtual void Start(std::vector<std::string> ids, absl::Time start_time,
+                     int worker_pid, Committed committed) = 0;
 
   // Records how a future ended (FINISHED or CANCELLED). `committed` runs
   // when that is durable.

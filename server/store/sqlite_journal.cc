@@ -343,32 +343,29 @@ absl::StatusOr<std::vector<JournaledFuture>> SqliteJournal::Recover() {
 
 void SqliteJournal::Accept(std::vector<AcceptedCall> calls,
                            Committed committed) {
-  const size_t records = calls.size();
-  Enqueue(AcceptOp{std::move(calls), std::move(committed)}, records);
+  Enqueue(AcceptOp{std::move(calls), std::move(committed)});
 }
 
-void SqliteJournal::Start(std::string id, absl::Time start_time,
-                          int worker_pid) {
-  Enqueue(StartOp{std::move(id), start_time, worker_pid}, 1);
+void SqliteJournal::Start(std::vector<std::string> ids, absl::Time start_time,
+                          int worker_pid, Committed committed) {
+  Enqueue(
+      StartOp{std::move(ids), start_time, worker_pid, std::move(committed)});
 }
 
 void SqliteJournal::End(std::string id, FutureState state, FutureEnding ending,
                         Committed committed) {
-  Enqueue(EndOp{std::move(id), state, std::move(ending), std::move(committed)},
-          1);
+  Enqueue(EndOp{std::move(id), state, std::move(ending), std::move(committed)});
 }
 
 void SqliteJournal::Forget(std::vector<std::string> ids) {
-  const size_t records = ids.size();
-  Enqueue(ForgetOp{std::move(ids)}, records);
+  Enqueue(ForgetOp{std::move(ids)});
 }
 
-void SqliteJournal::Enqueue(Op op, size_t records) {
+void SqliteJournal::Enqueue(Op op) {
   {
     absl::MutexLock lock(&mu_);
     if (!closing_) {
       queue_.push_back(std::move(op));
-      queued_records_ += records;
       return;
     }
   }
@@ -385,19 +382,10 @@ std::vector<SqliteJournal::Op> SqliteJournal::TakeBatch() {
   size_t records = 0;
   while (!queue_.empty() &&
          records < static_cast<size_t>(options_.max_records_per_commit)) {
-    const Op& op = queue_.front();
-    records += std::visit(
-        [](const auto& o) -> size_t {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, AcceptOp>) return o.calls.size();
-          if constexpr (std::is_same_v<T, ForgetOp>) return o.ids.size();
-          return 1;
-        },
-        op);
+    records += RecordsIn(queue_.front());
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
-  queued_records_ -= std::min(records, queued_records_);
   return batch;
 }
 
@@ -412,18 +400,7 @@ void SqliteJournal::WriterLoop() {
       absl::MutexLock lock(&mu_);
       if (status.ok()) {
         ++stats_.commits;
-        for (const Op& op : batch) {
-          stats_.records += std::visit(
-              [](const auto& o) -> int64_t {
-                using T = std::decay_t<decltype(o)>;
-                if constexpr (std::is_same_v<T, AcceptOp>) {
-                  return o.calls.size();
-                }
-                if constexpr (std::is_same_v<T, ForgetOp>) return o.ids.size();
-                return 1;
-              },
-              op);
-        }
+        for (const Op& op : batch) stats_.records += RecordsIn(op);
       } else {
         ++stats_.failed_commits;
       }
@@ -470,10 +447,13 @@ absl::Status SqliteJournal::Write(AcceptOp& op) {
 
 absl::Status SqliteJournal::Write(StartOp& op) {
   SqliteStatement& s = *start_;
-  s.BindText(1, op.id);
-  s.BindInt(2, absl::ToUnixNanos(op.start_time));
-  s.BindInt(3, op.worker_pid);
-  return s.Run();
+  for (const std::string& id : op.ids) {
+    s.BindText(1, id);
+    s.BindInt(2, absl::ToUnixNanos(op.start_time));
+    s.BindInt(3, op.worker_pid);
+    if (absl::Status run = s.Run(); !run.ok()) return run;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status SqliteJournal::Write(EndOp& op) {
@@ -507,14 +487,27 @@ absl::Status SqliteJournal::Write(ForgetOp& op) {
   return absl::OkStatus();
 }
 
+size_t SqliteJournal::RecordsIn(const Op& op) {
+  return std::visit(
+      [](const auto& o) -> size_t {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, AcceptOp>) return o.calls.size();
+        if constexpr (std::is_same_v<T, EndOp>) return 1;
+        if constexpr (std::is_same_v<T, StartOp> ||
+                      std::is_same_v<T, ForgetOp>) {
+          return o.ids.size();
+        }
+      },
+      op);
+}
+
 void SqliteJournal::Acknowledge(std::vector<Op>& ops,
                                 const absl::Status& status) {
   for (Op& op : ops) {
     std::visit(
         [&status](auto& o) {
           using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, AcceptOp> ||
-                        std::is_same_v<T, EndOp>) {
+          if constexpr (!std::is_same_v<T, ForgetOp>) {
             if (o.committed) std::move(o.committed)(status);
           }
         },

@@ -58,7 +58,8 @@ class SqliteJournal : public Journal {
 
   absl::StatusOr<std::vector<JournaledFuture>> Recover() override;
   void Accept(std::vector<AcceptedCall> calls, Committed committed) override;
-  void Start(std::string id, absl::Time start_time, int worker_pid) override;
+  void Start(std::vector<std::string> ids, absl::Time start_time,
+             int worker_pid, Committed committed) override;
   void End(std::string id, FutureState state, FutureEnding ending,
            Committed committed) override;
   void Forget(std::vector<std::string> ids) override;
@@ -71,9 +72,10 @@ class SqliteJournal : public Journal {
     Committed committed;
   };
   struct StartOp {
-    std::string id;
+    std::vector<std::string> ids;
     absl::Time start_time;
     int worker_pid;
+    Committed committed;
   };
   struct EndOp {
     std::string id;
@@ -91,7 +93,7 @@ class SqliteJournal : public Journal {
   absl::Status Prepare();
   // Queues `op` for the writer, or acknowledges it now with an error once
   // closed.
-  void Enqueue(Op op, size_t records) ABSL_LOCKS_EXCLUDED(mu_);
+  void Enqueue(Op op) ABSL_LOCKS_EXCLUDED(mu_);
   bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return !queue_.empty() || closing_;
   }
@@ -106,6 +108,7 @@ class SqliteJournal : public Journal {
   absl::Status Write(ForgetOp& op);
   // Runs the callbacks of `ops` with `status`.
   static void Acknowledge(std::vector<Op>& ops, const absl::Status& status);
+  static size_t RecordsIn(const Op& op);
   int64_t FileBytes() const;
 
   const Options options_;
@@ -119,7 +122,6 @@ class SqliteJournal : public Journal {
 
   mutable absl::Mutex mu_;
   std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
-  size_t queued_records_ ABSL_GUARDED_BY(mu_) = 0;
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   JournalStats stats_ ABSL_GUARDED_BY(mu_);
   std::thread writer_;

@@ -578,22 +578,6 @@ TEST_F(FutureTest, ACancelledPendingFutureIsHeldPendingUntilPublished) {
   EXPECT_EQ(future_.state(), FutureState::kCancelled);
 }
 
-TEST_F(FutureTest, TheStartHookRunsOnceWhenStartStartsIt) {
-  int calls = 0;
-  int pid = 0;
-  absl::Time when;
-  future_.SetStartHook([&](absl::Time t, int worker_pid) {
-    ++calls;
-    when = t;
-    pid = worker_pid;
-  });
-  ASSERT_TRUE(future_.Start(kStart, 55));
-  EXPECT_FALSE(future_.Start(kStart, 56));
-  EXPECT_EQ(calls, 1);
-  EXPECT_EQ(when, kStart);
-  EXPECT_EQ(pid, 55);
-}
-
 TEST_F(FutureTest, WithoutAnEndHookPublishDoesNothing) {
   ASSERT_TRUE(future_.Finish(Num(1), kEnd));
   EXPECT_TRUE(future_.done());

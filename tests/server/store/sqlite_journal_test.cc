@@ -88,8 +88,8 @@ TEST(SqliteJournalTest, EveryRecordKindSurvivesReopening) {
     ASSERT_TRUE(Committed([&](Journal::Committed c) {
                   journal->Accept(calls, std::move(c));
                 }).ok());
-    journal->Start("b", absl::FromUnixSeconds(1001), 4242);
-    journal->Start("c", absl::FromUnixSeconds(1002), 0);
+    journal->Start({"b"}, absl::FromUnixSeconds(1001), 4242, nullptr);
+    journal->Start({"c"}, absl::FromUnixSeconds(1002), 0, nullptr);
     ASSERT_TRUE(Committed([&](Journal::Committed c) {
                   journal->End(
                       "c", FutureState::kFinished,
