@@ -117,7 +117,8 @@ DaemonFigures GatherFigures(const Engine& engine,
                        .futures = engine.FutureCount(),
                        .waiting_calls = service.waiting_calls(),
                        .start_time = start_time,
-                       .version = Version()};
+                       .version = Version(),
+                       .journal = engine.JournalStatistics()};
 }
 
 // SIGTERM/SIGINT: refuse new work, give running tasks the grace, cancel the

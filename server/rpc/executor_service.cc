@@ -406,11 +406,12 @@ grpc::ServerUnaryReactor* ExecutorService::Cancel(
   auto fill = [action, response](const FutureSnapshot& snapshot) {
     FillCancelResponse(action, snapshot, response);
   };
-  if (action != CancelAction::kStopRequested) {
+  if (action == CancelAction::kLeftRunning || (*future)->done()) {
     fill((*future)->Snapshot());
     return Answer(context, grpc::Status::OK);
   }
-  // Give the task a moment to stop, so the answer can say CANCELLED.
+  // Give a running task a moment to stop, and an end held for the journal
+  // the moment its commit takes, so the answer can say how it ended.
   return new FutureReactor(deps(), *std::move(future),
                            absl::Now() + options_.cancel_grace,
                            grpc::Status::OK, std::move(fill));
@@ -555,6 +556,9 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
   }
   response->set_futures(engine_->FutureCount());
   response->set_waiting_calls(waiting_.size());
+  if (std::optional<JournalStats> journal = engine_->JournalStatistics()) {
+    ToProto(*journal, response->mutable_journal());
+  }
   response->set_version(options_.version);
   ToProto(start_time_, response->mutable_start_time());
   return Answer(context, grpc::Status::OK);
