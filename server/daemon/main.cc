@@ -119,7 +119,8 @@ DaemonFigures GatherFigures(const Engine& engine,
                        .futures = engine.FutureCount(),
                        .waiting_calls = service.waiting_calls(),
                        .start_time = start_time,
-                       .version = Version()};
+                       .version = Version(),
+                       .journal = engine.JournalStatistics()};
 }
 
 // The dashboard for --http_listen, or null: without one, or when it would
@@ -191,6 +192,36 @@ std::unique_ptr<grpc::Server> StartServer(grpc::ServerBuilder& builder,
   return server;
 }
 
+// The exit status when the journal cannot be opened or read: EX_DATAERR of
+// sysexits.h, so that an operator tells it from a bad flag.
+constexpr int kJournalExitCode = 65;
+
+// Brings back the journal's futures and says so. False (logged) if the
+// journal cannot be read.
+bool RecoverJournal(Engine& engine, const SqliteJournal* journal) {
+  if (journal == nullptr) {
+    Log(LogLevel::kInfo,
+        "journal: none (--state_dir=none): futures live in memory only");
+    return true;
+  }
+  absl::StatusOr<RecoveryCounts> recovered = engine.Recover();
+  const std::string path = journal->Stats().path;
+  if (!recovered.ok()) {
+    Log(LogLevel::kError, absl::StrCat("cannot read the journal ", path, ": ",
+                                       recovered.status().ToString()));
+    return false;
+  }
+  const RecoveryCounts& c = *recovered;
+  Log(LogLevel::kInfo,
+      absl::StrCat(
+          "journal ", path, ": recovered ",
+          c.done + c.requeued + c.interrupted + c.timed_out + c.refused,
+          " futures (", c.done, " done, ", c.requeued, " queued again, ",
+          c.interrupted, " interrupted while running, ", c.timed_out,
+          " past their deadline, ", c.refused, " refused)"));
+  return true;
+}
+
 int Run(const Settings& settings, const sigset_t& stop_signals,
         NotifyEnvironment notify_environment) {
   const absl::Time start_time = absl::Now();
@@ -213,8 +244,23 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
     }
     Log(LogLevel::kInfo, absl::StrCat("loaded plugin ", path));
   }
+  // Before the engine, which closes it as it shuts down.
+  std::unique_ptr<SqliteJournal> journal;
+  EngineOptions engine_options = settings.engine;
+  if (!settings.state_dir.empty()) {
+    absl::StatusOr<std::unique_ptr<SqliteJournal>> opened = SqliteJournal::Open(
+        {.dir = settings.state_dir, .sync = settings.journal_sync});
+    if (!opened.ok()) {
+      Log(LogLevel::kError, absl::StrCat("cannot open the journal: ",
+                                         opened.status().ToString()));
+      return kJournalExitCode;
+    }
+    journal = *std::move(opened);
+    engine_options.journal = journal.get();
+  }
   TimerQueue timers;
-  Engine engine(settings.engine, &registry, &timers);
+  Engine engine(engine_options, &registry, &timers);
+  if (!RecoverJournal(engine, journal.get())) return kJournalExitCode;
   rpc::ExecutorService service(settings.service, &engine, &timers);
   // After the engine, so that its watchdog thread, which probes the engine,
   // is joined first.

@@ -32,6 +32,29 @@ void PoolFamily(std::string& out, const std::vector<PoolStats>& pools,
   }
 }
 
+void JournalFamilies(std::string& out, const JournalStats& journal) {
+  Family(out, "futured_journal_commits_total", "counter",
+         "Transactions the journal committed.");
+  absl::StrAppend(&out, "futured_journal_commits_total ", journal.commits,
+                  "\n");
+  Family(out, "futured_journal_records_total", "counter",
+         "Records in them: accepts, starts, ends and deletes of futures.");
+  absl::StrAppend(&out, "futured_journal_records_total ", journal.records,
+                  "\n");
+  Family(out, "futured_journal_commit_failures_total", "counter",
+         "Journal transactions that failed (e.g. a full disk).");
+  absl::StrAppend(&out, "futured_journal_commit_failures_total ",
+                  journal.failed_commits, "\n");
+  Family(out, "futured_journal_commit_seconds_total", "counter",
+         "Time spent committing the journal.");
+  absl::StrAppend(&out, "futured_journal_commit_seconds_total ",
+                  absl::ToDoubleSeconds(journal.commit_time), "\n");
+  Family(out, "futured_journal_file_bytes", "gauge",
+         "Size of the journal's database and write-ahead log.");
+  absl::StrAppend(&out, "futured_journal_file_bytes ", journal.file_bytes,
+                  "\n");
+}
+
 void Outcomes(std::string& out, const std::vector<FunctionStats>& functions) {
   constexpr absl::string_view kName = "futured_tasks_completed_total";
   Family(out, kName, "counter", "Done futures by function and outcome.");
@@ -94,6 +117,7 @@ std::string RenderPrometheusText(const DaemonFigures& figures) {
          "RPCs waiting on futures (Result, Wait, AsCompleted, Map, Cancel, "
          "Watch).");
   absl::StrAppend(&out, "futured_waiting_calls ", figures.waiting_calls, "\n");
+  if (figures.journal) JournalFamilies(out, *figures.journal);
   return out;
 }
 

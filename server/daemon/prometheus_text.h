@@ -3,12 +3,14 @@
 #define FUTURED_SERVER_DAEMON_PROMETHEUS_TEXT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "server/engine/task_metrics.h"
 #include "server/pools/pool.h"
+#include "server/store/journal.h"
 
 namespace futured::server {
 
@@ -21,6 +23,7 @@ struct DaemonFigures {
   int64_t waiting_calls = 0;  // RPCs waiting on futures
   absl::Time start_time;
   std::string version;
+  std::optional<JournalStats> journal;  // unset without a journal
 };
 
 // Renders `figures` as futured_* metric families, each with HELP and TYPE

@@ -134,6 +134,14 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(int64_t, max_pending_per_principal, 0,
           "unfinished futures one principal may have (Submit, SubmitBatch, "
           "Run, Map); 0: unlimited");
+ABSL_FLAG(std::string, state_dir, "",
+          "directory of the journal that keeps accepted futures across "
+          "restarts (futured.db); 'none': in memory only; default: "
+          "$STATE_DIRECTORY (systemd), else $XDG_STATE_HOME/futured, else "
+          "~/.local/state/futured");
+ABSL_FLAG(std::string, journal_sync, "normal",
+          "normal: a committed future survives a crash of futured; full: "
+          "also a power loss (the journal is fsync'ed at every commit)");
 ABSL_FLAG(std::string, metrics_listen, "", "the former name of --http_listen");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port of the HTTP listener: Prometheus metrics (GET /metrics) "
@@ -148,6 +156,32 @@ ABSL_FLAG(bool, dashboard_allow_remote, false,
 
 namespace futured::server {
 namespace {
+
+// --state_dir's default: systemd's StateDirectory=, else the XDG state
+// directory.
+std::string DefaultStateDir() {
+  if (const char* systemd = std::getenv("STATE_DIRECTORY");
+      systemd != nullptr && *systemd != '\0') {
+    // Several directories are separated by ':'; the first is futured's.
+    return std::string(absl::string_view(systemd).substr(
+        0, absl::string_view(systemd).find(':')));
+  }
+  if (const char* xdg = std::getenv("XDG_STATE_HOME");
+      xdg != nullptr && *xdg == '/') {
+    return absl::StrCat(xdg, "/futured");
+  }
+  const char* home = std::getenv("HOME");
+  return absl::StrCat(home != nullptr && *home != '\0' ? home : "/",
+                      "/.local/state/futured");
+}
+
+absl::StatusOr<SqliteJournal::Sync> ParseJournalSync(absl::string_view setting,
+                                                     absl::string_view value) {
+  if (value == "normal") return SqliteJournal::Sync::kNormal;
+  if (value == "full") return SqliteJournal::Sync::kFull;
+  return absl::InvalidArgumentError(
+      absl::StrCat(setting, " must be normal or full, got '", value, "'"));
+}
 
 // Checks take the setting as ConfigSources::Describe() names it, e.g.
 // "--threads (from environment variable FUTURED_THREADS)".
@@ -398,6 +432,13 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
       .dashboard = {
           .operator_principal = absl::GetFlag(FLAGS_dashboard_operator),
           .allow_remote = absl::GetFlag(FLAGS_dashboard_allow_remote)}};
+  s.state_dir = absl::GetFlag(FLAGS_state_dir);
+  if (s.state_dir.empty()) s.state_dir = DefaultStateDir();
+  if (s.state_dir == "none") s.state_dir.clear();
+  absl::StatusOr<SqliteJournal::Sync> sync =
+      ParseJournalSync(name("journal_sync"), absl::GetFlag(FLAGS_journal_sync));
+  if (!sync.ok()) return sync.status();
+  s.journal_sync = *sync;
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) {

@@ -14,6 +14,7 @@
 #include "server/engine/engine.h"
 #include "server/rpc/executor_service.h"
 #include "server/rpc/server_security.h"
+#include "server/store/sqlite_journal.h"
 #include "server/tasks/builtin_tasks.h"
 
 namespace futured::server {
@@ -37,6 +38,8 @@ struct Settings {
     std::string operator_principal;  // sees every principal's futures
     bool allow_remote = false;       // served without auth beyond loopback
   } dashboard = {};
+  std::string state_dir = {};  // the journal's directory; empty: none
+  SqliteJournal::Sync journal_sync = SqliteJournal::Sync::kNormal;
   rpc::ServerSecurity security = {};
 };
 

@@ -5,12 +5,11 @@
 #include <utility>
 #include <variant>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/notification.h"
 #include "common/future_id.h"
-#include "google/protobuf/io/coded_stream.h"
-#include "google/protobuf/io/zero_copy_stream_impl_lite.h"
+#include "server/engine/call_fingerprint.h"
 
 namespace futured::server {
 namespace {
@@ -27,25 +26,18 @@ std::vector<std::string> FunctionNames(const TaskRegistry& registry) {
   return names;
 }
 
-// Identifies a bound call, for telling a retried request from another call
-// under the same request ID. Values are serialized deterministically (an
-// object's keys in order), so equal calls hash equally.
+// The fingerprint of a prepared call (call_fingerprint.h).
 uint64_t CallFingerprint(const PreparedCall& call,
                          std::optional<absl::Duration> timeout) {
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    for (size_t i = 0; i < call.args.size(); ++i) {
-      const google::protobuf::Value& value = call.args.Get(i);
-      coded.WriteVarint64(value.ByteSizeLong());
-      value.SerializeWithCachedSizes(&coded);
-    }
-  }
-  return absl::HashOf(call.spec->name, call.pool->name(), bytes,
-                      timeout.has_value(),
-                      timeout.value_or(absl::ZeroDuration()));
+  return CallFingerprint(call.spec->name, call.pool->name(), call.args,
+                         timeout);
+}
+
+// The bound arguments as the journal keeps them: a ListValue.
+std::string SerializeArgs(const BoundArgs& args) {
+  google::protobuf::ListValue list;
+  for (size_t i = 0; i < args.size(); ++i) *list.add_values() = args.Get(i);
+  return list.SerializeAsString();
 }
 
 }  // namespace
@@ -58,8 +50,13 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
       table_(options_.retention),
       metrics_(std::make_shared<TaskMetrics>(FunctionNames(*registry))),
       pending_(
-          std::make_shared<PendingLimit>(options_.max_pending_per_principal)) {
-  for (const PoolOptions& pool_options : options_.pools) {
+          std::make_shared<PendingLimit>(options_.max_pending_per_principal)),
+      journal_(options_.journal) {
+  for (PoolOptions pool_options : options_.pools) {
+    if (journal_ != nullptr) {
+      std::visit([this](auto& o) { o.before_dispatch = JournalDispatch(); },
+                 pool_options);
+    }
     std::unique_ptr<Pool> pool = std::visit(
         [](const auto& o) -> std::unique_ptr<Pool> {
           using T = std::decay_t<decltype(o)>;
@@ -185,6 +182,129 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::StartOnce(
       });
 }
 
+void Engine::Submit(const RequestKey& key, PreparedCall call,
+                    std::optional<absl::Duration> timeout, Accepted accepted) {
+  if (journal_ == nullptr) {
+    std::move(accepted)(
+        key.request_id.empty()
+            ? Start(std::move(call), timeout, Tracking::kInTable, key.principal)
+            : StartOnce(key, std::move(call), timeout));
+    return;
+  }
+  bool handed_over = false;
+  absl::StatusOr<std::shared_ptr<Future>> future;
+  if (key.request_id.empty()) {
+    future = Admit(key, std::move(call), timeout, accepted, handed_over);
+  } else {
+    const uint64_t fingerprint = CallFingerprint(call, timeout);
+    future = requests_.StartOnce(
+        key, fingerprint,
+        [&](absl::string_view id) { return table_.Find(id, key.principal); },
+        [&]() {
+          return Admit(key, std::move(call), timeout, accepted, handed_over);
+        });
+  }
+  // Unless admitted, the answer is known now: an error, or the future a
+  // request ID started before.
+  if (!handed_over) std::move(accepted)(std::move(future));
+}
+
+absl::StatusOr<std::shared_ptr<Future>> Engine::Admit(
+    const RequestKey& key, PreparedCall call,
+    std::optional<absl::Duration> timeout, Accepted& accepted,
+    bool& handed_over) {
+  if (absl::Status slot = pending_->Acquire(key.principal); !slot.ok()) {
+    return slot;
+  }
+  const absl::Time now = absl::Now();
+  const absl::Time deadline = timeout ? now + *timeout : absl::InfiniteFuture();
+  auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
+                                         call.pool->name(), now, deadline);
+  AcceptedCall record{.id = future->id(),
+                      .principal = key.principal,
+                      .request_id = key.request_id,
+                      .function = call.spec->name,
+                      .pool = call.pool->name(),
+                      .args = SerializeArgs(call.args),
+                      .submit_time = now,
+                      .deadline = deadline,
+                      .timeout = timeout};
+  JournalEnd(future);
+  // In the table at once, so that a retry of its request ID finds it.
+  table_.Insert(future, key.principal);
+  std::vector<AcceptedCall> records;
+  records.push_back(std::move(record));
+  journal_->Accept(
+      std::move(records),
+      [this, future,
+       task = Task{.spec = call.spec, .args = std::move(call.args)},
+       pool = call.pool, principal = key.principal,
+       has_timeout = timeout.has_value(),
+       accepted = std::move(accepted)](absl::Status committed) mutable {
+        OnAccepted(std::move(committed), std::move(future), std::move(task),
+                   pool, principal, has_timeout, std::move(accepted));
+      });
+  handed_over = true;
+  return future;
+}
+
+void Engine::OnAccepted(absl::Status committed, std::shared_ptr<Future> future,
+                        Task task, Pool* pool, const std::string& principal,
+                        bool has_timeout, Accepted accepted) {
+  absl::Status queued = committed;
+  if (committed.ok()) queued = pool->Submit(future, std::move(task));
+  if (!queued.ok() && committed.ok() && stopping_->load()) {
+    // Durable, and the stop came first: it runs after the restart.
+    queued = absl::OkStatus();
+  }
+  if (!queued.ok()) {
+    table_.Remove(future->id());
+    requests_.Forget(future->id());
+    pending_->Release(principal);
+    if (committed.ok()) journal_->Forget({future->id()});
+    std::move(accepted)(queued);
+    return;
+  }
+  AccountWhenDone(future, principal);
+  if (has_timeout) ScheduleDeadline(future);
+  std::move(accepted)(std::move(future));
+}
+
+void Engine::JournalEnd(const std::shared_ptr<Future>& future) {
+  std::weak_ptr<Future> weak = future;
+  future->SetEndHook([journal = journal_, stopping = stopping_, weak](
+                         FutureState state, FutureEnding ending) {
+    std::shared_ptr<Future> f = weak.lock();
+    if (f == nullptr) return;
+    // Cancelled by the stop: it stays as the journal has it, to be taken up
+    // again after the restart, and is never shown cancelled.
+    if (state == FutureState::kCancelled && stopping->load()) return;
+    journal->End(f->id(), state, std::move(ending), [f](absl::Status) {
+      // Shown even if the commit failed: whoever waits gets the outcome;
+      // the journal, if it comes back, has the future unfinished.
+      f->Publish();
+    });
+  });
+}
+
+DispatchHook Engine::JournalDispatch() const {
+  return [journal = journal_](absl::Span<const Future* const> futures,
+                              int worker_pid) {
+    std::vector<std::string> ids;
+    ids.reserve(futures.size());
+    for (const Future* future : futures) ids.push_back(future->id());
+    absl::Notification committed;
+    journal->Start(std::move(ids), absl::Now(), worker_pid,
+                   [&committed](absl::Status) { committed.Notify(); });
+    committed.WaitForNotification();
+  };
+}
+
+std::optional<JournalStats> Engine::JournalStatistics() const {
+  if (journal_ == nullptr) return std::nullopt;
+  return journal_->Stats();
+}
+
 void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
   std::weak_ptr<Future> weak = future;
   const TimerQueue::TimerId timer =
@@ -201,12 +321,12 @@ void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
 }
 
 void Engine::AccountWhenDone(const std::shared_ptr<Future>& future,
-                             absl::string_view principal) {
+                             absl::string_view principal, bool holds_slot) {
   // The future itself runs its callbacks, from inside one of its methods, so
   // it outlives them; a shared_ptr here would be a cycle until it is done.
   std::shared_ptr<PendingLimit> pending;
   std::string owner;
-  if (pending_->enabled()) {
+  if (pending_->enabled() && holds_slot) {
     pending = pending_;
     owner = std::string(principal);
   }
@@ -231,6 +351,12 @@ void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {
     if (requests_.size() > 0) {
       for (const auto& future : expired) requests_.Forget(future->id());
     }
+    if (journal_ != nullptr && !expired.empty()) {
+      std::vector<std::string> ids;
+      ids.reserve(expired.size());
+      for (const auto& future : expired) ids.push_back(future->id());
+      journal_->Forget(std::move(ids));
+    }
     ScheduleExpiryLocked(state);
   });
 }
@@ -245,6 +371,9 @@ absl::StatusOr<int64_t> Engine::Release(absl::Span<const std::string> ids,
   absl::StatusOr<int64_t> released = table_.Release(ids, principal);
   if (released.ok() && requests_.size() > 0) {
     for (const std::string& id : ids) requests_.Forget(id);
+  }
+  if (released.ok() && journal_ != nullptr) {
+    journal_->Forget(std::vector<std::string>(ids.begin(), ids.end()));
   }
   return released;
 }
@@ -263,6 +392,7 @@ std::vector<PoolStats> Engine::PoolStatistics() const {
 
 bool Engine::Shutdown(absl::Duration grace) {
   if (std::exchange(shut_down_, true)) return true;
+  stopping_->store(true);
   // One grace for all pools: running tasks of each have had it by the time
   // its pool's turn comes.
   const absl::Time deadline = absl::Now() + grace;
@@ -273,6 +403,8 @@ bool Engine::Shutdown(absl::Duration grace) {
         std::max(deadline - absl::Now(), absl::ZeroDuration());
     all_stopped = pool->Shutdown(left) && all_stopped;
   }
+  // Commits the ends of the tasks that finished in the grace, and shows them.
+  if (journal_ != nullptr) journal_->Close();
   return all_stopped;
 }
 

@@ -2,6 +2,7 @@
 #ifndef FUTURED_SERVER_ENGINE_ENGINE_H_
 #define FUTURED_SERVER_ENGINE_ENGINE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +28,7 @@
 #include "server/pools/pool.h"
 #include "server/pools/process_pool.h"
 #include "server/pools/thread_pool.h"
+#include "server/store/journal.h"
 #include "server/task/task_registry.h"
 
 namespace futured::server {
@@ -43,6 +45,20 @@ struct EngineOptions {
   // Unfinished futures one principal may have (Submit, Run, Map alike);
   // 0: unlimited.
   int64_t max_pending_per_principal = 0;
+  // Where futures started into the table are kept across restarts; null:
+  // in memory only. Not owned; must outlive the engine, which closes it in
+  // Shutdown().
+  Journal* journal = nullptr;
+};
+
+// What Engine::Recover() found in the journal.
+struct RecoveryCounts {
+  int64_t done = 0;         // done futures, kept again until their retention
+  int64_t requeued = 0;     // pending futures queued again
+  int64_t interrupted = 0;  // running at the stop: failed, InterruptedError
+  int64_t timed_out = 0;    // pending past their deadline: TimeoutError
+  int64_t refused = 0;      // pending, but their function or pool is gone
+                            // or the queue is full: failed
 };
 
 // A call checked and bound, ready to be started (possibly many times, as Map
@@ -115,6 +131,30 @@ class Engine {
       const RequestKey& key, PreparedCall call,
       std::optional<absl::Duration> timeout);
 
+  // What Submit() calls with its future, or its error.
+  using Accepted =
+      absl::AnyInvocable<void(absl::StatusOr<std::shared_ptr<Future>>) &&>;
+
+  // Start() into the table for `key.principal`, once per `key.request_id`
+  // when that is not empty (StartOnce()), with their errors; `accepted` is
+  // called with the future once it is accepted. With a journal that is when
+  // its record is committed: on the journal's thread, and only then is the
+  // task queued; a future is never shown done before its end is committed
+  // either. Without a journal, inline.
+  void Submit(const RequestKey& key, PreparedCall call,
+              std::optional<absl::Duration> timeout, Accepted accepted);
+
+  // Brings back what the journal holds: done futures into the table until
+  // their retention passes; pending ones queued again in their pools, in
+  // the order they were accepted, with their IDs and deadlines (those past
+  // their deadline fail with TimeoutError); those that were running fail
+  // with InterruptedError. Request IDs are remembered again. Call once,
+  // before serving. Without a journal, finds nothing.
+  absl::StatusOr<RecoveryCounts> Recover();
+
+  // Figures of the journal; unset without one.
+  std::optional<JournalStats> JournalStatistics() const;
+
   // The table's lookup and release, for `principal`'s own futures: another
   // principal's future is NOT_FOUND, exactly as an unknown ID.
   absl::StatusOr<std::shared_ptr<Future>> Find(
@@ -152,7 +192,10 @@ class Engine {
   // Stops every pool, one after the other: queued futures are cancelled,
   // running tasks get what is left of `grace` (counted from this call) to
   // finish, then their tokens are cancelled (a process pool kills their
-  // workers). Returns false if a thread-pool task ignored its token. Blocks;
+  // workers). With a journal, what the stop cancels is neither journaled
+  // nor shown: those futures stay pending (or running) in the journal, to
+  // be taken up again by Recover() after a restart; then the journal is
+  // closed. Returns false if a thread-pool task ignored its token. Blocks;
   // a second call does nothing. Call from the owner's thread only.
   bool Shutdown(absl::Duration grace);
 
@@ -165,10 +208,35 @@ class Engine {
   };
 
   void ScheduleDeadline(const std::shared_ptr<Future>& future);
-  // Once the future is done, counts it in metrics_ and gives `principal`'s
-  // pending slot back.
+  // Once the future is done, counts it in metrics_ and, if it `holds_slot`,
+  // gives `principal`'s pending slot back.
   void AccountWhenDone(const std::shared_ptr<Future>& future,
-                       absl::string_view principal);
+                       absl::string_view principal, bool holds_slot = true);
+  // Submit() with a journal. Queues the future's record; `accepted` is taken
+  // (and `handed_over` set) only then, else the error is returned.
+  absl::StatusOr<std::shared_ptr<Future>> Admit(
+      const RequestKey& key, PreparedCall call,
+      std::optional<absl::Duration> timeout, Accepted& accepted,
+      bool& handed_over);
+  // The journal has committed (or failed to commit) an admitted future.
+  void OnAccepted(absl::Status committed, std::shared_ptr<Future> future,
+                  Task task, Pool* pool, const std::string& principal,
+                  bool has_timeout, Accepted accepted);
+  // A pool's DispatchHook: journals the futures as started and waits until
+  // that is committed, so that no task runs unrecorded (at most once).
+  DispatchHook JournalDispatch() const;
+  // Journals the future's end; it is shown once committed.
+  void JournalEnd(const std::shared_ptr<Future>& future);
+  // Recover()'s steps for one journaled future.
+  void RestoreDone(JournaledFuture& journaled);
+  // A pending or running future brought back; queued into `requeue` if it
+  // may run again.
+  void RestoreUnfinished(JournaledFuture& journaled, absl::Time now,
+                         std::map<Pool*, std::vector<QueuedTask>>& requeue,
+                         RecoveryCounts& counts);
+  // Remembers a recovered future's request ID.
+  void RememberRequest(const AcceptedCall& call,
+                       const std::shared_ptr<Future>& future);
   // Schedules the next sweep of the future table. Requires state->mu.
   void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu);
@@ -185,6 +253,11 @@ class Engine {
   const std::shared_ptr<PendingLimit> pending_;
   std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools_;
   const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
+  Journal* const journal_;
+  // Set as Shutdown() begins: cancellations from then on are the stop's.
+  // Shared with end hooks, which may run after the engine is gone.
+  const std::shared_ptr<std::atomic<bool>> stopping_ =
+      std::make_shared<std::atomic<bool>>(false);
   bool shut_down_ = false;  // touched only by the owner's thread
 };
 

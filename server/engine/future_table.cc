@@ -91,6 +91,15 @@ absl::StatusOr<std::shared_ptr<Future>> FutureTable::Find(
   return entry->future;
 }
 
+void FutureTable::Remove(absl::string_view id) {
+  std::shared_ptr<Future> removed;  // destroyed outside the lock
+  absl::MutexLock lock(&mu_);
+  auto it = futures_.find(id);
+  if (it == futures_.end()) return;
+  removed = std::move(it->second.future);
+  futures_.erase(it);
+}
+
 absl::StatusOr<int64_t> FutureTable::Release(absl::Span<const std::string> ids,
                                              absl::string_view owner) {
   absl::MutexLock lock(&mu_);

@@ -66,6 +66,10 @@ class FutureTable {
                                   absl::string_view owner)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Forgets `id` whatever its state: for a future that never got going (its
+  // Submit was refused after it was inserted). No-op for an unknown ID.
+  void Remove(absl::string_view id) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Removes done futures that ended at least `retention` before `now`.
   // Returns those it removed (so that the caller can forget what it knows
   // of them, and they are destroyed outside the table's lock).

@@ -51,7 +51,7 @@ bool Future::Start(absl::Time now, int worker_pid) {
   std::vector<std::shared_ptr<const ChangeCallback>> changed;
   {
     absl::MutexLock lock(&mu_);
-    if (state_ != FutureState::kPending) return false;
+    if (state_ != FutureState::kPending || ClosedLocked()) return false;
     state_ = FutureState::kRunning;
     start_time_ = absl::ToUnixNanos(now);
     worker_pid_ = worker_pid;
@@ -64,7 +64,7 @@ bool Future::Start(absl::Time now, int worker_pid) {
 
 bool Future::SetWithdraw(Withdraw withdraw, int worker_pid) {
   absl::MutexLock lock(&mu_);
-  if (state_ != FutureState::kPending) return false;
+  if (state_ != FutureState::kPending || ClosedLocked()) return false;
   Callbacks& callbacks = CallbacksLocked();
   callbacks.withdraw = std::move(withdraw);
   callbacks.withdraw_pid = worker_pid;
@@ -89,7 +89,7 @@ bool Future::SetProgress(Progress progress) {
   std::vector<std::shared_ptr<const ChangeCallback>> changed;
   {
     absl::MutexLock lock(&mu_);
-    if (state_ != FutureState::kRunning) return false;
+    if (state_ != FutureState::kRunning || ClosedLocked()) return false;
     if (progress_) {
       *progress_ = std::move(progress);
     } else {
@@ -104,7 +104,7 @@ bool Future::SetProgress(Progress progress) {
 Future::CallbackId Future::AddChangeCallback(ChangeCallback callback) {
   absl::MutexLock lock(&mu_);
   const CallbackId id = next_callback_id_++;
-  if (!IsFinal(state_)) {
+  if (!ClosedLocked()) {
     CallbacksLocked().change.emplace(
         id, std::make_shared<const ChangeCallback>(std::move(callback)));
   }
@@ -128,32 +128,32 @@ Future::ChangeCallbacksLocked() const {
 }
 
 bool Future::Finish(Outcome outcome, absl::Time now) {
-  std::map<CallbackId, Callback> callbacks;
+  Completion completion;
   {
     absl::MutexLock lock(&mu_);
-    if (IsFinal(state_)) return false;
+    if (ClosedLocked()) return false;
     const bool cancelled = IsCancelled(outcome);
     if (cancelled && state_ == FutureState::kPending) return false;
-    callbacks = CompleteLocked(
+    completion = CompleteLocked(
         cancelled ? FutureState::kCancelled : FutureState::kFinished,
         std::move(outcome), now);
   }
-  RunCallbacks(std::move(callbacks));
+  std::move(completion).Run();
   return true;
 }
 
 bool Future::FailAndStop(TaskError error, absl::Time now) {
-  std::map<CallbackId, Callback> callbacks;
+  Completion completion;
   {
     absl::MutexLock lock(&mu_);
-    if (IsFinal(state_)) return false;
+    if (ClosedLocked()) return false;
     // Whoever hears of the failure needs no change-callback of a start.
     WithdrawOrStartLocked(now);
-    callbacks = CompleteLocked(FutureState::kFinished, std::move(error), now);
+    completion = CompleteLocked(FutureState::kFinished, std::move(error), now);
   }
   // Outside the lock, as the token runs its cancel callbacks.
   token_.Cancel();
-  RunCallbacks(std::move(callbacks));
+  std::move(completion).Run();
   return true;
 }
 
@@ -167,18 +167,18 @@ CancelAction Future::CancelIfPending(absl::Time now) {
 
 CancelAction Future::CancelUnlessLeftRunning(absl::Time now,
                                              bool leave_running) {
-  std::map<CallbackId, Callback> callbacks;
+  Completion completion;
   std::vector<std::shared_ptr<const ChangeCallback>> started;
   CancelAction action = CancelAction::kStopRequested;
   {
     absl::MutexLock lock(&mu_);
-    if (IsFinal(state_)) return CancelAction::kAlreadyDone;
+    if (ClosedLocked()) return CancelAction::kAlreadyDone;
     started = WithdrawOrStartLocked(now);
     if (state_ == FutureState::kRunning && leave_running) {
       action = CancelAction::kLeftRunning;
     } else if (state_ == FutureState::kPending) {
       action = CancelAction::kCancelledPending;
-      callbacks = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
+      completion = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
     }
   }
   RunChangeCallbacks(started);
@@ -186,27 +186,71 @@ CancelAction Future::CancelUnlessLeftRunning(absl::Time now,
   // Outside the lock, as the token runs its cancel callbacks. A pending
   // future's token is cancelled too, for whoever holds it in a queue.
   token_.Cancel();
-  RunCallbacks(std::move(callbacks));
+  std::move(completion).Run();
   return action;
 }
 
-std::map<Future::CallbackId, Future::Callback> Future::CompleteLocked(
-    FutureState state, Outcome outcome, absl::Time now) {
-  state_ = state;
+Future::Completion Future::CompleteLocked(FutureState state, Outcome outcome,
+                                          absl::Time now) {
   if (auto* value = std::get_if<google::protobuf::Value>(&outcome)) {
     value_ = std::move(*value);
   } else if (auto* error = std::get_if<TaskError>(&outcome)) {
     error_ = std::make_unique<TaskError>(std::move(*error));
   }
   end_time_ = absl::ToUnixNanos(now);
+  Completion completion;
+  if (callbacks_ && callbacks_->end_hook) {
+    // Held back: the callbacks stay (and may still be added) until Publish().
+    held_end_ = state;
+    completion.hook = std::move(callbacks_->end_hook);
+    completion.state = state;
+    completion.ending = FutureEnding{.outcome = OutcomeLocked(),
+                                     .start_time = StartTimeLocked(),
+                                     .end_time = now};
+    return completion;
+  }
+  state_ = state;
   // Nothing changes any more, and no callback is added after this.
   std::unique_ptr<Callbacks> callbacks = std::move(callbacks_);
-  if (!callbacks) return {};
-  return std::move(callbacks->done);
+  if (callbacks) completion.callbacks = std::move(callbacks->done);
+  return completion;
+}
+
+void Future::Completion::Run() && {
+  if (hook) {
+    std::move(hook)(state, *std::move(ending));
+  } else {
+    RunCallbacks(std::move(callbacks));
+  }
+}
+
+bool Future::ClosedLocked() const {
+  return IsFinal(state_) || held_end_ != FutureState::kPending;
+}
+
+FutureState Future::FinalStateLocked() const {
+  return held_end_ != FutureState::kPending ? held_end_ : state_;
+}
+
+void Future::SetEndHook(EndHook hook) {
+  absl::MutexLock lock(&mu_);
+  if (!ClosedLocked()) CallbacksLocked().end_hook = std::move(hook);
+}
+
+void Future::Publish() {
+  std::map<CallbackId, Callback> callbacks;
+  {
+    absl::MutexLock lock(&mu_);
+    if (held_end_ == FutureState::kPending) return;
+    state_ = std::exchange(held_end_, FutureState::kPending);
+    std::unique_ptr<Callbacks> held = std::move(callbacks_);
+    if (held) callbacks = std::move(held->done);
+  }
+  RunCallbacks(std::move(callbacks));
 }
 
 Outcome Future::OutcomeLocked() const {
-  if (state_ == FutureState::kCancelled) return Cancelled{};
+  if (FinalStateLocked() == FutureState::kCancelled) return Cancelled{};
   if (error_) return *error_;
   return value_;
 }

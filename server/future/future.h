@@ -22,7 +22,7 @@
 
 namespace futured::server {
 
-enum class FutureState { kPending, kRunning, kFinished, kCancelled };
+enum class FutureState : uint8_t { kPending, kRunning, kFinished, kCancelled };
 
 // "PENDING", "RUNNING", "FINISHED", "CANCELLED".
 const char* FutureStateName(FutureState state);
@@ -58,7 +58,8 @@ struct FutureSnapshot {
 // names and state a FutureSnapshot copies.
 struct FutureEnding {
   Outcome outcome;
-  std::optional<absl::Time> start_time;  // unset if it never started
+  std::optional<absl::Time> start_time =
+      std::nullopt;  // unset if never started
   absl::Time end_time;
 };
 
@@ -81,6 +82,13 @@ struct FutureEnding {
 // with no lock held: for whoever follows a future's progress. They too must
 // be quick; one removed may still run once if a change was under way.
 //
+// With an end hook (SetEndHook()), the end is recorded before it is shown:
+// the future takes its outcome and refuses every later transition, but
+// still shows itself PENDING or RUNNING (state(), done(), Snapshot(),
+// Ending() ...) and runs no done-callback until Publish(). The hook runs
+// once, outside the lock, on the thread that ended it; whoever it hands the
+// ending to (a journal) calls Publish() once that ending is durable.
+//
 // Kept small, as the table retains up to millions of done futures: what most
 // futures never have (callbacks, progress, an error outcome) is allocated
 // only when it appears, and the callbacks are freed when the future is done.
@@ -91,6 +99,8 @@ class Future {
   using CallbackId = uint64_t;
   // See SetWithdraw(): true if the runner will never start the task.
   using Withdraw = absl::AnyInvocable<bool()>;
+  // See SetEndHook(): how the future ended, before anyone is told.
+  using EndHook = absl::AnyInvocable<void(FutureState, FutureEnding) &&>;
 
   Future(std::string id, std::string function, std::string pool,
          absl::Time submit_time, absl::Time deadline = absl::InfiniteFuture());
@@ -125,6 +135,14 @@ class Future {
   // time: the call's) and they go on as for a running one. False (and
   // nothing is kept) unless PENDING; a later call replaces the hook.
   bool SetWithdraw(Withdraw withdraw, int worker_pid) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Holds the future's end back until Publish() (see the class comment) and
+  // hands it to `hook` when it comes. Call before anything can end it.
+  void SetEndHook(EndHook hook) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Shows the end held back for the end hook and runs the done-callbacks.
+  // No-op unless an end is held back.
+  void Publish() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Sets the outcome: PENDING or RUNNING -> FINISHED, or CANCELLED for a
   // Cancelled outcome of a running task. False if already done (the outcome
@@ -199,10 +217,25 @@ class Future {
   std::vector<std::shared_ptr<const ChangeCallback>> WithdrawOrStartLocked(
       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Moves to a final state and returns the callbacks to run.
-  std::map<CallbackId, Callback> CompleteLocked(FutureState state,
-                                                Outcome outcome, absl::Time now)
+  // What to do outside the lock once the future has ended: run the
+  // done-callbacks, or hand the end to the end hook.
+  struct Completion {
+    std::map<CallbackId, Callback> callbacks;
+    EndHook hook;
+    FutureState state = FutureState::kFinished;
+    std::optional<FutureEnding> ending;
+
+    void Run() &&;
+  };
+
+  // Moves to a final state (or holds it back for the end hook) and returns
+  // what to do next.
+  Completion CompleteLocked(FutureState state, Outcome outcome, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // No transition may happen any more: done, or its end held back.
+  bool ClosedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The final state, shown or held back; state_ if neither.
+  FutureState FinalStateLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The callbacks of a future that is not done yet; allocated by the first
   // Add*Callback() or SetWithdraw(), freed when the future is done.
@@ -211,6 +244,7 @@ class Future {
     std::map<CallbackId, std::shared_ptr<const ChangeCallback>> change;
     Withdraw withdraw;  // set while PENDING in a runner's hands
     int withdraw_pid = 0;
+    EndHook end_hook;
   };
 
   // When it started; unset if it has not.
@@ -236,6 +270,8 @@ class Future {
 
   mutable absl::Mutex mu_;
   FutureState state_ ABSL_GUARDED_BY(mu_) = FutureState::kPending;
+  // The final state held back for the end hook; kPending when none is.
+  FutureState held_end_ ABSL_GUARDED_BY(mu_) = FutureState::kPending;
   int worker_pid_ ABSL_GUARDED_BY(mu_) = 0;
   // The outcome, once done: Cancelled if CANCELLED, else error_ if set, else
   // value_.

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "server/future/future.h"
 #include "server/task/task_registry.h"
 
@@ -24,6 +26,14 @@ struct Task {
       nullptr;  // owned by the registry, which outlives pools
   BoundArgs args;
 };
+
+// Called with futures a pool is about to hand to a runner that may start
+// them at any moment: a thread about to run one, or a batch about to be sent
+// to worker process `worker_pid` (0 for a thread). It may block (the journal
+// waits there until their start is durable, so that a task never runs
+// unrecorded); it runs on the pool's dispatching thread with no lock held.
+using DispatchHook =
+    std::function<void(absl::Span<const Future* const>, int worker_pid)>;
 
 // A future and the task that completes it, as a pool queues them.
 struct QueuedTask {

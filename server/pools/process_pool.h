@@ -85,7 +85,8 @@ class ProcessPool final : public Pool {
     std::string name = "process";
     int workers = 2;
     int64_t queue_capacity = 100000;
-    std::string worker_binary;        // the futured-worker executable
+    DispatchHook before_dispatch = nullptr;  // see DispatchHook; optional
+    std::string worker_binary;               // the futured-worker executable
     int64_t max_tasks_per_child = 0;  // 0: a worker runs tasks until it dies
     int64_t memory_limit_bytes = 0;   // RLIMIT_AS of each worker; 0: none
     absl::Duration cpu_limit = absl::ZeroDuration();  // per task; 0: none

@@ -97,6 +97,12 @@ void ProcessPool::SendBatch(Worker& worker, std::vector<Entry> batch,
         Sent{.task_id = task_id, .slot = slot, .entry = std::move(entry)});
   }
   if (sent.empty()) return;
+  if (options_.before_dispatch) {
+    std::vector<const Future*> futures;
+    futures.reserve(sent.size());
+    for (const auto& [task_id, future] : sent) futures.push_back(future.get());
+    options_.before_dispatch(futures, worker.process.pid());
+  }
   {
     absl::MutexLock lock(&shared_->mu);
     shared_->running.insert(sent.begin(), sent.end());

@@ -25,7 +25,11 @@ class FutureProgress final : public ProgressSink {
 };
 
 // Runs `task` for `future` unless the future was cancelled in the queue.
-void RunTask(Future& future, const Task& task) {
+void RunTask(Future& future, const Task& task, const DispatchHook& dispatch) {
+  if (dispatch && !future.done()) {
+    const Future* one = &future;
+    dispatch(absl::MakeConstSpan(&one, 1), 0);
+  }
   if (!future.Start(absl::Now())) return;
   FutureProgress progress(future);
   const TaskContext ctx(future.token(), future.deadline(), PoolKind::kThread,
@@ -45,6 +49,7 @@ ThreadPool::ThreadPool(Options options)
     shared_->taken.resize(workers);
     shared_->live_workers = workers;
   }
+  shared_->before_dispatch = options_.before_dispatch;
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) {
     threads_.emplace_back(&ThreadPool::WorkerLoop, shared_, i);
@@ -130,7 +135,7 @@ void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
       shared->queue.pop_front();
       shared->taken[index] = entry.future;
     }
-    RunTask(*entry.future, entry.task);
+    RunTask(*entry.future, entry.task, shared->before_dispatch);
     absl::MutexLock lock(&shared->mu);
     shared->taken[index] = nullptr;
   }

@@ -36,6 +36,7 @@ class ThreadPool final : public Pool {
     std::string name = "thread";
     int workers = 4;
     int64_t queue_capacity = 100000;
+    DispatchHook before_dispatch = nullptr;  // see DispatchHook; optional
   };
 
   explicit ThreadPool(Options options);
@@ -88,6 +89,8 @@ class ThreadPool final : public Pool {
     // The future each worker has taken, by worker index; null when idle.
     std::vector<std::shared_ptr<Future>> taken ABSL_GUARDED_BY(mu);
     int live_workers ABSL_GUARDED_BY(mu) = 0;  // worker loops not yet ended
+    // Options::before_dispatch; set before the workers start, then constant.
+    DispatchHook before_dispatch;
   };
 
   // A worker's loop: runs entries until the pool stops. `index` is its slot

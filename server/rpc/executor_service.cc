@@ -42,8 +42,10 @@ void LogRequest(grpc::CallbackServerContext* context, absl::string_view method,
                    ": ", detail));
 }
 
-grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
-                                 const grpc::Status& status) {
+// Ends a unary call through its default reactor, with a debug line for a
+// refusal. Any thread.
+void FinishCall(grpc::CallbackServerContext* context,
+                grpc::ServerUnaryReactor* reactor, const grpc::Status& status) {
   if (!status.ok() && LogEnabled(LogLevel::kDebug)) {
     Log(LogLevel::kDebug,
         absl::StrCat("call from ", context->peer(), " refused: ",
@@ -51,8 +53,13 @@ grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
                          static_cast<absl::StatusCode>(status.error_code())),
                      " ", status.error_message()));
   }
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(status);
+}
+
+grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context,
+                                 const grpc::Status& status) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  FinishCall(context, reactor, status);
   return reactor;
 }
 
@@ -227,24 +234,21 @@ absl::StatusOr<PreparedCall> ExecutorService::PrepareOne(
                           request.pool());
 }
 
-absl::StatusOr<std::shared_ptr<Future>> ExecutorService::SubmitOne(
-    absl::string_view principal, const v1::SubmitRequest& request) {
+void ExecutorService::SubmitOne(absl::string_view principal,
+                                const v1::SubmitRequest& request,
+                                Engine::Accepted accepted) {
   absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(request);
-  if (!timeout.ok()) return timeout.status();
+  if (!timeout.ok()) return std::move(accepted)(timeout.status());
   if (absl::Status valid =
           RequestIndex::ValidateRequestId(request.request_id());
       !valid.ok()) {
-    return valid;
+    return std::move(accepted)(valid);
   }
   absl::StatusOr<PreparedCall> call = PrepareOne(request);
-  if (!call.ok()) return call.status();
-  if (request.request_id().empty()) {
-    return engine_->Start(*std::move(call), *timeout, Tracking::kInTable,
-                          principal);
-  }
-  return engine_->StartOnce(RequestKey{.principal = std::string(principal),
-                                       .request_id = request.request_id()},
-                            *std::move(call), *timeout);
+  if (!call.ok()) return std::move(accepted)(call.status());
+  engine_->Submit(RequestKey{.principal = std::string(principal),
+                             .request_id = request.request_id()},
+                  *std::move(call), *timeout, std::move(accepted));
 }
 
 absl::StatusOr<std::string> ExecutorService::CallerWhileAccepting(
@@ -270,15 +274,24 @@ grpc::ServerUnaryReactor* ExecutorService::Submit(
     v1::SubmitResponse* response) {
   absl::StatusOr<std::string> caller = CallerWhileAccepting(*context);
   if (!caller.ok()) return Answer(context, caller.status());
-  absl::StatusOr<std::shared_ptr<Future>> future = SubmitOne(*caller, *request);
-  if (!future.ok()) return Answer(context, future.status());
-  response->set_id((*future)->id());
-  if (LogEnabled(LogLevel::kDebug)) {
-    LogRequest(context, "Submit", *caller,
-               absl::StrCat(request->function(), " in pool '",
-                            (*future)->pool(), "' -> ", (*future)->id()));
-  }
-  return Answer(context, grpc::Status::OK);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Answered once the future is accepted: with a journal, on its thread.
+  SubmitOne(
+      *caller, *request,
+      [context, reactor, request, response,
+       caller = *caller](absl::StatusOr<std::shared_ptr<Future>> future) {
+        if (!future.ok()) {
+          return FinishCall(context, reactor, ToGrpcStatus(future.status()));
+        }
+        response->set_id((*future)->id());
+        if (LogEnabled(LogLevel::kDebug)) {
+          LogRequest(context, "Submit", caller,
+                     absl::StrCat(request->function(), " in pool '",
+                                  (*future)->pool(), "' -> ", (*future)->id()));
+        }
+        FinishCall(context, reactor, grpc::Status::OK);
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExecutorService::Run(
@@ -320,17 +333,33 @@ grpc::ServerUnaryReactor* ExecutorService::SubmitBatch(
             options_.max_ids_per_call, " allowed (--max_ids_per_call)")));
   }
   response->mutable_results()->Reserve(request->requests_size());
-  for (const v1::SubmitRequest& item : request->requests()) {
-    v1::SubmitBatchResult* result = response->add_results();
-    absl::StatusOr<std::shared_ptr<Future>> future = SubmitOne(*caller, item);
-    if (future.ok()) {
-      result->set_id((*future)->id());
-    } else {
-      result->set_code(static_cast<int32_t>(future.status().code()));
-      result->set_message(std::string(future.status().message()));
+  for (int i = 0; i < request->requests_size(); ++i) response->add_results();
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Answered once every item is accepted or refused; each item's answer may
+  // come on the journal's thread. One count for the loop itself.
+  auto unanswered =
+      std::make_shared<std::atomic<int>>(request->requests_size() + 1);
+  auto answer_one = [context, reactor, unanswered] {
+    if (unanswered->fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      FinishCall(context, reactor, grpc::Status::OK);
     }
+  };
+  for (int i = 0; i < request->requests_size(); ++i) {
+    v1::SubmitBatchResult* result = response->mutable_results(i);
+    SubmitOne(
+        *caller, request->requests(i),
+        [result, answer_one](absl::StatusOr<std::shared_ptr<Future>> future) {
+          if (future.ok()) {
+            result->set_id((*future)->id());
+          } else {
+            result->set_code(static_cast<int32_t>(future.status().code()));
+            result->set_message(std::string(future.status().message()));
+          }
+          answer_one();
+        });
   }
-  return Answer(context, grpc::Status::OK);
+  answer_one();
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExecutorService::GetFuture(
@@ -377,11 +406,12 @@ grpc::ServerUnaryReactor* ExecutorService::Cancel(
   auto fill = [action, response](const FutureSnapshot& snapshot) {
     FillCancelResponse(action, snapshot, response);
   };
-  if (action != CancelAction::kStopRequested) {
+  if (action == CancelAction::kLeftRunning || (*future)->done()) {
     fill((*future)->Snapshot());
     return Answer(context, grpc::Status::OK);
   }
-  // Give the task a moment to stop, so the answer can say CANCELLED.
+  // Give a running task a moment to stop, and an end held for the journal
+  // the moment its commit takes, so the answer can say how it ended.
   return new FutureReactor(deps(), *std::move(future),
                            absl::Now() + options_.cancel_grace,
                            grpc::Status::OK, std::move(fill));
@@ -526,6 +556,9 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
   }
   response->set_futures(engine_->FutureCount());
   response->set_waiting_calls(waiting_.size());
+  if (std::optional<JournalStats> journal = engine_->JournalStatistics()) {
+    ToProto(*journal, response->mutable_journal());
+  }
   response->set_version(options_.version);
   ToProto(start_time_, response->mutable_start_time());
   return Answer(context, grpc::Status::OK);

@@ -133,9 +133,10 @@ class ExecutorService final : public v1::Executor::CallbackService {
   absl::StatusOr<PreparedCall> PrepareOne(const v1::SubmitRequest& request);
   // Submit's work for one request of `principal`: checks, binds and queues
   // it in the table, or with a request_id finds the future it started
-  // before.
-  absl::StatusOr<std::shared_ptr<Future>> SubmitOne(
-      absl::string_view principal, const v1::SubmitRequest& request);
+  // before; `accepted` gets the future or the error, inline or, with a
+  // journal, from the journal's thread once the future is durable.
+  void SubmitOne(absl::string_view principal, const v1::SubmitRequest& request,
+                 Engine::Accepted accepted);
 
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
   bool accepting() const { return accepting_.load() && !waiting_.draining(); }

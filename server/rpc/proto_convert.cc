@@ -161,4 +161,16 @@ absl::StatusOr<std::optional<absl::Duration>> FromProtoTimeout(
   return d;
 }
 
+void ToProto(const JournalStats& stats, v1::JournalStats* out) {
+  out->set_path(stats.path);
+  out->set_commits(stats.commits);
+  out->set_records(stats.records);
+  out->set_failed_commits(stats.failed_commits);
+  const absl::Duration t = stats.commit_time;
+  out->mutable_commit_time()->set_seconds(absl::ToInt64Seconds(t));
+  out->mutable_commit_time()->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(t - absl::Seconds(absl::ToInt64Seconds(t)))));
+  out->set_file_bytes(stats.file_bytes);
+}
+
 }  // namespace futured::server::rpc

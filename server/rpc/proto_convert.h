@@ -15,6 +15,7 @@
 #include "server/engine/task_metrics.h"
 #include "server/future/future.h"
 #include "server/pools/pool.h"
+#include "server/store/journal.h"
 #include "server/task/task_registry.h"
 
 namespace futured::server::rpc {
@@ -28,6 +29,7 @@ void ToProto(const FutureSnapshot& snapshot, v1::FutureInfo* out);
 void ToProto(const TaskSpec& spec, v1::FunctionInfo* out);
 void ToProto(const PoolStats& stats, v1::PoolStats* out);
 void ToProto(const FunctionStats& stats, v1::FunctionStats* out);
+void ToProto(const JournalStats& stats, v1::JournalStats* out);
 v1::CancelAction ToProto(CancelAction action);
 
 // nullopt when `field_set` is false (the field is absent); INVALID_ARGUMENT

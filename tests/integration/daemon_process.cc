@@ -147,14 +147,14 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
   // Owned from here on, so that every early return kills, reaps and cleans.
   std::unique_ptr<DaemonProcess> daemon(new DaemonProcess());
 
+  std::string dir_template =
+      (std::filesystem::temp_directory_path() / "futured-it-XXXXXX").string();
+  if (mkdtemp(dir_template.data()) == nullptr) {
+    return ErrnoStatus("mkdtemp", errno);
+  }
+  daemon->temp_dir_ = dir_template;
   std::string listen;
   if (options.unix_socket) {
-    std::string dir_template =
-        (std::filesystem::temp_directory_path() / "futured-it-XXXXXX").string();
-    if (mkdtemp(dir_template.data()) == nullptr) {
-      return ErrnoStatus("mkdtemp", errno);
-    }
-    daemon->temp_dir_ = dir_template;
     listen = absl::StrCat("unix:", daemon->temp_dir_, "/futured.sock");
   } else {
     listen = "127.0.0.1:0";
@@ -168,6 +168,17 @@ absl::StatusOr<std::unique_ptr<DaemonProcess>> DaemonProcess::Start(
   std::vector<std::string> args = {FUTURED_BINARY};
   if (options.add_listen_flag) {
     args.push_back(absl::StrCat("--listen=", listen));
+  }
+  // The daemon's own journal, as a user's daemon has one, unless the test
+  // names a state directory itself.
+  const auto names_state_dir = [](const std::string& s) {
+    return absl::StartsWith(s, "--state_dir") ||
+           absl::StartsWith(s, "FUTURED_STATE_DIR=");
+  };
+  if (std::none_of(options.flags.begin(), options.flags.end(),
+                   names_state_dir) &&
+      std::none_of(options.env.begin(), options.env.end(), names_state_dir)) {
+    args.push_back(absl::StrCat("--state_dir=", daemon->temp_dir_, "/state"));
   }
   args.insert(args.end(), options.flags.begin(), options.flags.end());
   std::vector<char*> argv;

@@ -17,9 +17,10 @@
 namespace futured::testing {
 
 // One futured process on loopback (127.0.0.1, port 0) or on a unix socket in
-// a fresh temporary directory. The destructor kills (SIGKILL) and reaps the
-// process if the test did not Stop() it, and removes the directory. Not
-// thread-safe; owned by one test.
+// a fresh temporary directory, which also holds the daemon's journal
+// (--state_dir) unless the test names one. The destructor kills (SIGKILL) and
+// reaps the process if the test did not Stop() it, and removes the directory.
+// Not thread-safe; owned by one test.
 class DaemonProcess {
  public:
   struct Options {

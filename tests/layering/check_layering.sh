@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks that includes point only downward through the layers (README's
 # architecture notes, docs/architecture.md):
-#   common/ < server/os < task < tasks < future < worker < pools < engine
-#           < rpc < daemon
+#   common/ < server/os < task < tasks < future < worker < pools < store
+#           < engine < rpc < daemon
 # A file of one layer may include its own layer's files and those of the
 # layers below; common/ includes nothing of server/ or client/, server/
 # includes nothing of client/, and no source file sits directly in server/.
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "${1:-$(dirname "$0")/../..}"
 
-layers=(os task tasks future worker pools engine rpc daemon)
+layers=(os task tasks future worker pools store engine rpc daemon)
 declare -A rank
 for i in "${!layers[@]}"; do rank[${layers[$i]}]=$i; done
 

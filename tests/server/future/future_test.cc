@@ -512,5 +512,78 @@ TEST_F(WithdrawTest, ALaterHookReplacesTheFirst) {
   EXPECT_EQ(withdraw_calls_, 0);
 }
 
+// What an end hook was handed.
+struct HeldEnd {
+  int calls = 0;
+  FutureState state = FutureState::kPending;
+  std::optional<FutureEnding> ending;
+};
+
+TEST_F(FutureTest, AnEndHeldForTheHookIsShownOnlyOncePublished) {
+  HeldEnd held;
+  future_.SetEndHook([&held](FutureState state, FutureEnding ending) {
+    ++held.calls;
+    held.state = state;
+    held.ending = std::move(ending);
+  });
+  int done_calls = 0;
+  future_.AddDoneCallback([&] { ++done_calls; });
+  ASSERT_TRUE(future_.Start(kStart, 77));
+  ASSERT_TRUE(future_.Finish(Num(9), kEnd));
+
+  EXPECT_EQ(held.calls, 1);
+  EXPECT_EQ(held.state, FutureState::kFinished);
+  ASSERT_TRUE(held.ending.has_value());
+  EXPECT_EQ(std::get<Value>(held.ending->outcome).number_value(), 9);
+  EXPECT_EQ(held.ending->start_time, kStart);
+  EXPECT_EQ(held.ending->end_time, kEnd);
+  // Not shown yet, and closed to every other transition.
+  EXPECT_EQ(future_.state(), FutureState::kRunning);
+  EXPECT_FALSE(future_.done());
+  EXPECT_FALSE(future_.Ending().has_value());
+  EXPECT_FALSE(future_.Snapshot().outcome.has_value());
+  EXPECT_EQ(done_calls, 0);
+  EXPECT_FALSE(future_.Finish(Num(1), kEnd));
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kAlreadyDone);
+  EXPECT_FALSE(future_.SetProgress(Progress{}));
+  int late_calls = 0;
+  EXPECT_NE(future_.AddDoneCallback([&] { ++late_calls; }), 0u);
+
+  future_.Publish();
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+  EXPECT_EQ(done_calls, 1);
+  EXPECT_EQ(late_calls, 1);
+  ASSERT_TRUE(future_.Ending().has_value());
+  EXPECT_EQ(std::get<Value>(future_.Ending()->outcome).number_value(), 9);
+  future_.Publish();  // a second does nothing
+  EXPECT_EQ(done_calls, 1);
+  EXPECT_EQ(held.calls, 1);
+}
+
+TEST_F(FutureTest, ACancelledPendingFutureIsHeldPendingUntilPublished) {
+  HeldEnd held;
+  future_.SetEndHook([&held](FutureState state, FutureEnding ending) {
+    ++held.calls;
+    held.state = state;
+    held.ending = std::move(ending);
+  });
+  EXPECT_EQ(future_.Cancel(kEnd), CancelAction::kCancelledPending);
+  EXPECT_EQ(held.state, FutureState::kCancelled);
+  ASSERT_TRUE(held.ending.has_value());
+  EXPECT_TRUE(IsCancelled(held.ending->outcome));
+  EXPECT_FALSE(held.ending->start_time.has_value());
+  EXPECT_EQ(future_.state(), FutureState::kPending);
+  EXPECT_FALSE(future_.Start(kStart));  // never runs
+  future_.Publish();
+  EXPECT_EQ(future_.state(), FutureState::kCancelled);
+}
+
+TEST_F(FutureTest, WithoutAnEndHookPublishDoesNothing) {
+  ASSERT_TRUE(future_.Finish(Num(1), kEnd));
+  EXPECT_TRUE(future_.done());
+  future_.Publish();
+  EXPECT_EQ(future_.state(), FutureState::kFinished);
+}
+
 }  // namespace
 }  // namespace futured::server

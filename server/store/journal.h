@@ -1,0 +1,97 @@
+// What the engine keeps on disk so that accepted futures survive a restart.
+#ifndef FUTURED_SERVER_STORE_JOURNAL_H_
+#define FUTURED_SERVER_STORE_JOURNAL_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/future/future.h"
+
+namespace futured::server {
+
+// A future as accepted: the call, whose it is and when it must end.
+struct AcceptedCall {
+  std::string id;
+  std::string principal;   // "" is the anonymous principal
+  std::string request_id;  // "" when the Submit named none
+  std::string function;
+  std::string pool;
+  // The bound arguments, a serialized google.protobuf.ListValue.
+  std::string args;
+  absl::Time submit_time;
+  absl::Time deadline = absl::InfiniteFuture();
+  // The timeout the Submit asked for, from which `deadline` came; kept so
+  // that a retried request ID is compared with the same call.
+  std::optional<absl::Duration> timeout = std::nullopt;
+};
+
+// A future's record as recovered at start: its call and how far it got.
+struct JournaledFuture {
+  AcceptedCall call;
+  FutureState state = FutureState::kPending;
+  int worker_pid = 0;
+  std::optional<absl::Time> start_time;
+  std::optional<FutureEnding> ending;  // set when FINISHED or CANCELLED
+};
+
+// Figures for GetStats and /metrics.
+struct JournalStats {
+  std::string path;     // the database file
+  int64_t commits = 0;  // transactions committed
+  int64_t records = 0;  // records in them
+  int64_t failed_commits = 0;
+  absl::Duration commit_time;  // spent committing, in all
+  int64_t file_bytes = 0;      // database and write-ahead log
+};
+
+// The futures' journal. Writes are queued and committed in groups by the
+// implementation's own writer: many records per transaction, never one
+// transaction per future, and never on the caller's thread. Records of one
+// future are committed in the order they were queued. Callbacks given to
+// Accept() and End() run on the writer's thread once their records are
+// committed (OK) or could not be (the error), in queueing order; they must
+// be quick, and may queue more records but not Close(). Thread-safe.
+class Journal {
+ public:
+  using Committed = absl::AnyInvocable<void(absl::Status) &&>;
+
+  virtual ~Journal() = default;
+
+  // Every future not yet forgotten, in the order they were accepted. Call
+  // once, before any write.
+  virtual absl::StatusOr<std::vector<JournaledFuture>> Recover() = 0;
+
+  // Records new futures, PENDING. `committed` runs when they are durable.
+  virtual void Accept(std::vector<AcceptedCall> calls, Committed committed) = 0;
+
+  // Records that the tasks of futures `ids` are handed to a runner that may
+  // start them at once, in process `worker_pid` (0: a thread): from then on
+  // they count as RUNNING. `committed` runs when that is durable.
+  virtual void Start(std::vector<std::string> ids, absl::Time start_time,
+                     int worker_pid, Committed committed) = 0;
+
+  // Records how a future ended (FINISHED or CANCELLED). `committed` runs
+  // when that is durable.
+  virtual void End(std::string id, FutureState state, FutureEnding ending,
+                   Committed committed) = 0;
+
+  // Drops futures from the journal (released, expired, or refused after
+  // their Accept). Not waited for.
+  virtual void Forget(std::vector<std::string> ids) = 0;
+
+  // Commits what is queued, runs its callbacks and stops the writer; later
+  // writes are refused with FAILED_PRECONDITION. Blocks until then.
+  virtual void Close() = 0;
+
+  virtual JournalStats Stats() const = 0;
+};
+
+}  // namespace futured::server
+
+#endif  // FUTURED_SERVER_STORE_JOURNAL_H_

@@ -1,0 +1,132 @@
+// The journal in an SQLite database, committed in groups by a writer thread.
+#ifndef FUTURED_SERVER_STORE_SQLITE_JOURNAL_H_
+#define FUTURED_SERVER_STORE_SQLITE_JOURNAL_H_
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/store/journal.h"
+
+struct sqlite3;
+
+namespace futured::server {
+
+class SqliteStatement;
+
+// A Journal in DIR/futured.db (SQLite, write-ahead log). DIR/futured.lock is
+// held (flock) for as long as the journal is open, so two daemons never
+// share a state directory. One writer thread takes everything queued since
+// its last commit (up to Options::max_records_per_commit) into one
+// transaction: under load, thousands of records per commit; when idle, a
+// record is committed as soon as it arrives. Thread-safe; the destructor
+// Close()s.
+class SqliteJournal : public Journal {
+ public:
+  // SQLite's `synchronous`: kNormal survives a crash of the process (a
+  // commit is in the write-ahead log before the callback runs), kFull also
+  // the loss of power (the log is fsync'ed at each commit).
+  enum class Sync { kNormal, kFull };
+
+  struct Options {
+    std::string dir;  // created if missing
+    Sync sync = Sync::kNormal;
+    int max_records_per_commit = 4096;
+  };
+
+  // The version of the schema this build writes (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens or creates the journal and brings its schema up to date.
+  // FAILED_PRECONDITION when another process holds the directory or the
+  // file has a newer schema; DATA_LOSS when the file is not a futured
+  // journal or is corrupt; PERMISSION_DENIED / UNAVAILABLE when the
+  // directory cannot be used; RESOURCE_EXHAUSTED when the disk is full.
+  static absl::StatusOr<std::unique_ptr<SqliteJournal>> Open(Options options);
+
+  ~SqliteJournal() override;
+  SqliteJournal(const SqliteJournal&) = delete;
+  SqliteJournal& operator=(const SqliteJournal&) = delete;
+
+  absl::StatusOr<std::vector<JournaledFuture>> Recover() override;
+  void Accept(std::vector<AcceptedCall> calls, Committed committed) override;
+  void Start(std::vector<std::string> ids, absl::Time start_time,
+             int worker_pid, Committed committed) override;
+  void End(std::string id, FutureState state, FutureEnding ending,
+           Committed committed) override;
+  void Forget(std::vector<std::string> ids) override;
+  void Close() override;
+  JournalStats Stats() const override;
+
+ private:
+  struct AcceptOp {
+    std::vector<AcceptedCall> calls;
+    Committed committed;
+  };
+  struct StartOp {
+    std::vector<std::string> ids;
+    absl::Time start_time;
+    int worker_pid;
+    Committed committed;
+  };
+  struct EndOp {
+    std::string id;
+    FutureState state;
+    FutureEnding ending;
+    Committed committed;
+  };
+  struct ForgetOp {
+    std::vector<std::string> ids;
+  };
+  using Op = std::variant<AcceptOp, StartOp, EndOp, ForgetOp>;
+
+  SqliteJournal(Options options, sqlite3* db, int lock_fd);
+
+  absl::Status Prepare();
+  // Queues `op` for the writer, or acknowledges it now with an error once
+  // closed.
+  void Enqueue(Op op) ABSL_LOCKS_EXCLUDED(mu_);
+  bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !queue_.empty() || closing_;
+  }
+  void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // The next ops to commit together; empty once closing with nothing left.
+  std::vector<Op> TakeBatch() ABSL_LOCKS_EXCLUDED(mu_);
+  // Writes `ops` in one transaction.
+  absl::Status Commit(std::vector<Op>& ops);
+  absl::Status Write(AcceptOp& op);
+  absl::Status Write(StartOp& op);
+  absl::Status Write(EndOp& op);
+  absl::Status Write(ForgetOp& op);
+  // Runs the callbacks of `ops` with `status`.
+  static void Acknowledge(std::vector<Op>& ops, const absl::Status& status);
+  static size_t RecordsIn(const Op& op);
+  int64_t FileBytes() const;
+
+  const Options options_;
+  const std::string path_;  // the database file
+  sqlite3* const db_;
+  const int lock_fd_;
+  std::unique_ptr<SqliteStatement> insert_;
+  std::unique_ptr<SqliteStatement> start_;
+  std::unique_ptr<SqliteStatement> end_;
+  std::unique_ptr<SqliteStatement> forget_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
+  JournalStats stats_ ABSL_GUARDED_BY(mu_);
+  std::thread writer_;
+};
+
+}  // namespace futured::server
+
+#endif  // FUTURED_SERVER_STORE_SQLITE_JOURNAL_H_

@@ -1,0 +1,319 @@
+// Durable futures: what a daemon accepted survives kill -9 and SIGTERM, on
+// the same --state_dir, with the real futured and its real SQLite journal.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/integration/daemon_process.h"
+#include "tests/integration/executor_calls.h"
+#include "tests/integration/program_run.h"
+
+namespace futured::testing {
+namespace {
+
+using ::futured::v1::FutureInfo;
+using ::futured::v1::SubmitRequest;
+using ::testing::HasSubstr;
+
+// A state directory that outlives each daemon of one test.
+class JournalTest : public ::testing::Test {
+ protected:
+  JournalTest() {
+    char dir[] = "/tmp/futured_journal_it.XXXXXX";
+    if (mkdtemp(dir) == nullptr) std::abort();
+    dir_ = dir;
+  }
+  ~JournalTest() override {
+    calls_.reset();
+    daemon_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  std::string state_dir() const { return dir_ + "/state"; }
+
+  // (Re)starts futured on the test's state directory.
+  void StartDaemon(std::vector<std::string> flags = {}) {
+    flags.push_back("--state_dir=" + state_dir());
+    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
+        DaemonProcess::Start({.unix_socket = true, .flags = std::move(flags)});
+    ASSERT_TRUE(daemon.ok()) << daemon.status();
+    daemon_ = *std::move(daemon);
+    calls_ = std::make_unique<ExecutorCalls>(daemon_->NewChannel());
+  }
+
+  // Ends the daemon with `signal` (SIGKILL: as the OOM killer would).
+  void StopDaemon(int signal) {
+    calls_.reset();
+    absl::StatusOr<int> status = daemon_->Stop(signal);
+    ASSERT_TRUE(status.ok()) << status.status();
+    if (signal == SIGTERM) {
+      EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+    }
+    daemon_.reset();
+  }
+
+  std::string MustSubmit(const SubmitRequest& request) {
+    std::string id;
+    grpc::Status status = calls_->Submit(request, &id);
+    EXPECT_TRUE(status.ok()) << StatusText(status);
+    return id;
+  }
+
+  // Waits for the future to be done and returns it.
+  FutureInfo MustResult(const std::string& id) {
+    futured::v1::ResultRequest request;
+    request.set_id(id);
+    FutureInfo info;
+    grpc::Status status = calls_->Result(request, &info);
+    EXPECT_TRUE(status.ok()) << id << ": " << StatusText(status);
+    return info;
+  }
+
+  std::string dir_;
+  std::unique_ptr<DaemonProcess> daemon_;
+  std::unique_ptr<ExecutorCalls> calls_;
+};
+
+SubmitRequest Sleep(double seconds) {
+  return CallOf("sleep", {NumberValue(seconds)});
+}
+
+SubmitRequest Square(double x) { return CallOf("square", {NumberValue(x)}); }
+
+TEST_F(JournalTest, DoneFuturesAnswerAgainAfterKill9) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  const std::string squared = MustSubmit(Square(7));
+  SubmitRequest failing =
+      CallOf("fail", {StringValue("ValueError"), StringValue("bad input")});
+  const std::string failed = MustSubmit(failing);
+  const FutureInfo before = MustResult(squared);
+  ASSERT_EQ(MustResult(failed).outcome().error().type(), "ValueError");
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGKILL));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  const FutureInfo after = MustResult(squared);
+  EXPECT_EQ(after.state(), futured::v1::FUTURE_STATE_FINISHED);
+  EXPECT_EQ(after.outcome().value().number_value(), 49);
+  EXPECT_EQ(after.submit_time().SerializeAsString(),
+            before.submit_time().SerializeAsString());
+  EXPECT_EQ(after.end_time().SerializeAsString(),
+            before.end_time().SerializeAsString());
+  const FutureInfo error = MustResult(failed);
+  EXPECT_EQ(error.outcome().error().type(), "ValueError");
+  EXPECT_EQ(error.outcome().error().message(), "bad input");
+}
+
+// One thread, busy with a long sleep: what is queued behind it is pending
+// when the daemon goes, and runs after the restart, in order.
+class PendingWorkTest : public JournalTest,
+                        public ::testing::WithParamInterface<int> {};
+
+TEST_P(PendingWorkTest, PendingFuturesRunAfterTheRestartInOrder) {
+  const int signal = GetParam();
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=1", "--shutdown_grace=0s"}));
+  const std::string sleeping = MustSubmit(Sleep(3600));
+  ASSERT_TRUE(
+      calls_->AwaitState(sleeping, futured::v1::FUTURE_STATE_RUNNING).ok());
+  std::vector<std::string> queued;
+  for (int i = 1; i <= 3; ++i) queued.push_back(MustSubmit(Square(i)));
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(signal));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=1"}));
+  // Running when the daemon went: failed, never silently run again.
+  const FutureInfo interrupted = MustResult(sleeping);
+  EXPECT_EQ(interrupted.outcome().error().type(), "InterruptedError");
+  EXPECT_THAT(interrupted.outcome().error().message(),
+              HasSubstr("the daemon stopped while this task was running"));
+  absl::Time previous_start = absl::InfinitePast();
+  for (int i = 1; i <= 3; ++i) {
+    const FutureInfo info = MustResult(queued[i - 1]);
+    EXPECT_EQ(info.state(), futured::v1::FUTURE_STATE_FINISHED);
+    EXPECT_EQ(info.outcome().value().number_value(), i * i);
+    const absl::Time start = TimeFromProto(info.start_time());
+    EXPECT_GE(start, previous_start) << "run in the order accepted";
+    previous_start = start;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(KillAndTerm, PendingWorkTest,
+                         ::testing::Values(SIGKILL, SIGTERM),
+                         [](const auto& info) {
+                           return info.param == SIGKILL ? "Kill9" : "Sigterm";
+                         });
+
+TEST_F(JournalTest, ARequestIdAnswersTheSameFutureAfterARestart) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  SubmitRequest call = Square(5);
+  call.set_request_id("order-17");
+  const std::string id = MustSubmit(call);
+  MustResult(id);
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGKILL));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  EXPECT_EQ(MustSubmit(call), id);
+  SubmitRequest other = Square(6);
+  other.set_request_id("order-17");
+  std::string other_id;
+  EXPECT_EQ(calls_->Submit(other, &other_id).error_code(),
+            grpc::StatusCode::ALREADY_EXISTS);
+  futured::v1::GetStatsResponse stats;
+  ASSERT_TRUE(calls_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.futures(), 1);
+}
+
+TEST_F(JournalTest, ADeadlineThatPassedWhileDownIsATimeoutError) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=1"}));
+  const std::string sleeping = MustSubmit(Sleep(3600));
+  ASSERT_TRUE(
+      calls_->AwaitState(sleeping, futured::v1::FUTURE_STATE_RUNNING).ok());
+  SubmitRequest call = Square(3);
+  *call.mutable_timeout() = DurationProto(absl::Seconds(1));
+  const std::string id = MustSubmit(call);
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGKILL));
+  absl::SleepFor(absl::Seconds(1.5));  // the deadline passes while it is down
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=1"}));
+  const FutureInfo info = MustResult(id);
+  EXPECT_EQ(info.outcome().error().type(), "TimeoutError");
+  EXPECT_THAT(info.outcome().error().message(),
+              HasSubstr("while the daemon was down"));
+}
+
+TEST_F(JournalTest, RetentionCountsAcrossARestartAndExpiryIsJournaled) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=2s"}));
+  const std::string id = MustSubmit(Square(4));
+  MustResult(id);
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGKILL));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=2s"}));
+  FutureInfo info;
+  EXPECT_TRUE(calls_->GetFuture(id, &info).ok()) << "kept after the restart";
+  grpc::Status status;
+  for (int i = 0; i < 300; ++i) {  // at most 30 s
+    status = calls_->GetFuture(id, &info);
+    if (status.error_code() == grpc::StatusCode::NOT_FOUND) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  ASSERT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGTERM));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=2s"}));
+  EXPECT_EQ(calls_->GetFuture(id, &info).error_code(),
+            grpc::StatusCode::NOT_FOUND)
+      << "an expired future does not come back";
+}
+
+TEST_F(JournalTest, ASecondDaemonOnTheSameStateDirectoryIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon());
+  absl::StatusOr<ProgramResult> second = RunProgram(
+      {FUTURED_BINARY, "--listen=127.0.0.1:0", "--state_dir=" + state_dir()});
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->exit_code, 65);
+  EXPECT_THAT(second->err, HasSubstr("is in use by another futured (pid " +
+                                     std::to_string(daemon_->pid()) + ")"));
+}
+
+TEST_F(JournalTest, AFileThatIsNoJournalStopsTheStartAndIsLeftAlone) {
+  std::filesystem::create_directories(state_dir());
+  const std::string db = state_dir() + "/futured.db";
+  std::ofstream(db) << std::string(4096, 'z');
+  absl::StatusOr<ProgramResult> run = RunProgram(
+      {FUTURED_BINARY, "--listen=127.0.0.1:0", "--state_dir=" + state_dir()});
+  ASSERT_TRUE(run.ok()) << run.status();
+  EXPECT_EQ(run->exit_code, 65);
+  EXPECT_THAT(run->err, HasSubstr("cannot open the journal: DATA_LOSS"));
+  EXPECT_EQ(std::filesystem::file_size(db), 4096u);
+}
+
+// Futures whose task appends its tag to a file: the file tells how often
+// each ran.
+class KillStormTest : public JournalTest,
+                      public ::testing::WithParamInterface<int> {
+ protected:
+  SubmitRequest Appending(const std::string& tag, bool process_pool) {
+    SubmitRequest call = CallOf(
+        "exec", {ListValue({StringValue("/bin/sh"), StringValue("-c"),
+                            StringValue(absl::StrCat("echo ", tag, " >> ", dir_,
+                                                     "/ran; sleep 0.05"))})});
+    call.set_pool(process_pool ? "process" : "thread");
+    return call;
+  }
+
+  std::map<std::string, int> RunCounts() {
+    std::map<std::string, int> counts;
+    std::ifstream in(dir_ + "/ran");
+    std::string line;
+    while (std::getline(in, line)) ++counts[line];
+    return counts;
+  }
+};
+
+TEST_P(KillStormTest, EveryAcceptedFutureEndsOnceAndNoTaskRunsTwice) {
+  const int signal = GetParam();
+  const std::vector<std::string> flags = {"--exec_allow=/bin/sh", "--threads=2",
+                                          "--processes=2",
+                                          "--shutdown_grace=0s"};
+  std::mt19937 random(std::random_device{}());
+  std::printf("seed %u\n", random());
+  std::map<std::string, std::string> tags;  // future ID -> tag
+  int next_tag = 0;
+  constexpr int kRounds = 5;
+  for (int round = 0; round < kRounds; ++round) {
+    ASSERT_NO_FATAL_FAILURE(StartDaemon(flags));
+    const int submits = 10 + static_cast<int>(random() % 20);
+    for (int i = 0; i < submits; ++i) {
+      const std::string tag = absl::StrCat("t", next_tag++);
+      std::string id;
+      if (calls_->Submit(Appending(tag, i % 2 == 1), &id).ok()) tags[id] = tag;
+    }
+    absl::SleepFor(absl::Milliseconds(random() % 150));
+    ASSERT_NO_FATAL_FAILURE(StopDaemon(signal));
+  }
+  ASSERT_NO_FATAL_FAILURE(StartDaemon(flags));
+  std::map<std::string, FutureInfo> ended;
+  for (const auto& [id, tag] : tags) ended[id] = MustResult(id);
+  const std::map<std::string, int> ran = RunCounts();
+  int finished = 0;
+  for (const auto& [id, tag] : tags) {
+    const FutureInfo& info = ended[id];
+    ASSERT_TRUE(info.done()) << id;
+    const int runs = ran.contains(tag) ? ran.at(tag) : 0;
+    if (info.state() == futured::v1::FUTURE_STATE_FINISHED &&
+        !info.outcome().has_error()) {
+      ++finished;
+      EXPECT_EQ(runs, 1) << tag << " finished";
+    } else {
+      EXPECT_EQ(info.outcome().error().type(), "InterruptedError")
+          << tag << ": " << info.ShortDebugString();
+      EXPECT_LE(runs, 1) << tag << " was interrupted";
+    }
+  }
+  for (const auto& [tag, runs] : ran) {
+    EXPECT_LE(runs, 1) << tag << " ran more than once";
+  }
+  std::printf("%zu futures accepted over %d rounds, %d finished\n", tags.size(),
+              kRounds, finished);
+  EXPECT_GT(finished, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(KillAndTerm, KillStormTest,
+                         ::testing::Values(SIGKILL, SIGTERM),
+                         [](const auto& info) {
+                           return info.param == SIGKILL ? "Kill9" : "Sigterm";
+                         });
+
+}  // namespace
+}  // namespace futured::testing

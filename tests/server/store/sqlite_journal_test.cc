@@ -1,0 +1,321 @@
+#include "server/store/sqlite_journal.h"
+
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace futured::server {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A state directory of the test's own, removed with everything in it.
+class StateDir {
+ public:
+  StateDir() {
+    char dir[] = "/tmp/futured_journal_test.XXXXXX";
+    if (mkdtemp(dir) == nullptr) std::abort();
+    path_ = dir;
+  }
+  ~StateDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string db() const { return path_ + "/futured.db"; }
+
+ private:
+  std::string path_;
+};
+
+google::protobuf::Value Number(double n) {
+  google::protobuf::Value v;
+  v.set_number_value(n);
+  return v;
+}
+
+AcceptedCall Call(const std::string& id) {
+  google::protobuf::ListValue args;
+  *args.add_values() = Number(1.5);
+  return AcceptedCall{.id = id,
+                      .principal = "alice",
+                      .request_id = "",
+                      .function = "sleep",
+                      .pool = "thread",
+                      .args = args.SerializeAsString(),
+                      .submit_time = absl::FromUnixSeconds(1000)};
+}
+
+std::unique_ptr<SqliteJournal> OpenOrDie(const StateDir& dir) {
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
+      SqliteJournal::Open({.dir = dir.path()});
+  EXPECT_TRUE(journal.ok()) << journal.status();
+  return journal.ok() ? *std::move(journal) : nullptr;
+}
+
+// Runs `write` with a callback and waits for that callback's status.
+absl::Status Committed(const std::function<void(Journal::Committed)>& write) {
+  absl::Notification done;
+  absl::Status status;
+  write([&](absl::Status s) {
+    status = s;
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return status;
+}
+
+TEST(SqliteJournalTest, EveryRecordKindSurvivesReopening) {
+  StateDir dir;
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_TRUE(journal->Recover().ok());
+    AcceptedCall with_deadline = Call("b");
+    with_deadline.request_id = "req-1";
+    with_deadline.deadline = absl::FromUnixSeconds(2000);
+    with_deadline.timeout = absl::Seconds(1000);
+    std::vector<AcceptedCall> calls = {Call("a"), with_deadline, Call("c"),
+                                       Call("d"), Call("e"),     Call("f")};
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Accept(calls, std::move(c));
+                }).ok());
+    journal->Start({"b"}, absl::FromUnixSeconds(1001), 4242, nullptr);
+    journal->Start({"c"}, absl::FromUnixSeconds(1002), 0, nullptr);
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->End(
+                      "c", FutureState::kFinished,
+                      FutureEnding{.outcome = Number(42),
+                                   .start_time = absl::FromUnixSeconds(1002),
+                                   .end_time = absl::FromUnixSeconds(1003)},
+                      std::move(c));
+                }).ok());
+    TaskError error{.type = "ValueError", .message = "bad"};
+    error.details = Number(7);
+    journal->End(
+        "d", FutureState::kFinished,
+        FutureEnding{.outcome = error, .end_time = absl::FromUnixSeconds(1004)},
+        nullptr);
+    journal->End("e", FutureState::kCancelled,
+                 FutureEnding{.outcome = Cancelled{},
+                              .end_time = absl::FromUnixSeconds(1005)},
+                 nullptr);
+    journal->Forget({"f"});
+  }
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = journal->Recover();
+  ASSERT_TRUE(futures.ok()) << futures.status();
+  ASSERT_EQ(futures->size(), 5u);
+  const JournaledFuture& a = (*futures)[0];
+  EXPECT_EQ(a.call.id, "a");
+  EXPECT_EQ(a.call.principal, "alice");
+  EXPECT_EQ(a.call.function, "sleep");
+  EXPECT_EQ(a.call.pool, "thread");
+  EXPECT_EQ(a.call.submit_time, absl::FromUnixSeconds(1000));
+  EXPECT_EQ(a.call.deadline, absl::InfiniteFuture());
+  EXPECT_FALSE(a.call.timeout.has_value());
+  EXPECT_EQ(a.state, FutureState::kPending);
+  google::protobuf::ListValue args;
+  ASSERT_TRUE(args.ParseFromString(a.call.args));
+  EXPECT_EQ(args.values(0).number_value(), 1.5);
+
+  const JournaledFuture& b = (*futures)[1];
+  EXPECT_EQ(b.call.request_id, "req-1");
+  EXPECT_EQ(b.call.deadline, absl::FromUnixSeconds(2000));
+  EXPECT_EQ(b.call.timeout, absl::Seconds(1000));
+  EXPECT_EQ(b.state, FutureState::kRunning);
+  EXPECT_EQ(b.worker_pid, 4242);
+  EXPECT_EQ(b.start_time, absl::FromUnixSeconds(1001));
+  EXPECT_FALSE(b.ending.has_value());
+
+  const JournaledFuture& c = (*futures)[2];
+  EXPECT_EQ(c.state, FutureState::kFinished);
+  ASSERT_TRUE(c.ending.has_value());
+  EXPECT_EQ(std::get<google::protobuf::Value>(c.ending->outcome).number_value(),
+            42);
+  EXPECT_EQ(c.ending->start_time, absl::FromUnixSeconds(1002));
+  EXPECT_EQ(c.ending->end_time, absl::FromUnixSeconds(1003));
+
+  const JournaledFuture& d = (*futures)[3];
+  ASSERT_TRUE(d.ending.has_value());
+  const auto& raised = std::get<TaskError>(d.ending->outcome);
+  EXPECT_EQ(raised.type, "ValueError");
+  EXPECT_EQ(raised.message, "bad");
+  EXPECT_EQ(raised.details.number_value(), 7);
+  EXPECT_FALSE(d.ending->start_time.has_value());
+
+  const JournaledFuture& e = (*futures)[4];
+  EXPECT_EQ(e.state, FutureState::kCancelled);
+  ASSERT_TRUE(e.ending.has_value());
+  EXPECT_TRUE(IsCancelled(e.ending->outcome));
+}
+
+TEST(SqliteJournalTest, CallbacksRunInOrderAndStatsCountRecords) {
+  StateDir dir;
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  std::vector<int> order;
+  absl::Mutex mu;
+  for (int i = 0; i < 100; ++i) {
+    journal->Accept({Call(absl::StrCat("id", i))}, [&, i](absl::Status s) {
+      EXPECT_TRUE(s.ok()) << s;
+      absl::MutexLock lock(&mu);
+      order.push_back(i);
+    });
+  }
+  journal->Close();
+  ASSERT_EQ(order.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);
+  const JournalStats stats = journal->Stats();
+  EXPECT_EQ(stats.records, 100);
+  EXPECT_GE(stats.commits, 1);
+  EXPECT_LE(stats.commits, 100);
+  EXPECT_GT(stats.file_bytes, 0);
+  EXPECT_EQ(stats.path, dir.db());
+}
+
+TEST(SqliteJournalTest, WritesAfterCloseAreRefused) {
+  StateDir dir;
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  journal->Close();
+  absl::Status status = Committed([&](Journal::Committed c) {
+    journal->Accept({Call("a")}, std::move(c));
+  });
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteJournalTest, ASecondOpenOfTheDirectoryIsRefused) {
+  StateDir dir;
+  std::unique_ptr<SqliteJournal> first = OpenOrDie(dir);
+  ASSERT_NE(first, nullptr);
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> second =
+      SqliteJournal::Open({.dir = dir.path()});
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(second.status().message(), HasSubstr("in use by another"));
+  EXPECT_THAT(second.status().message(),
+              HasSubstr(absl::StrCat("pid ", getpid())));
+  first.reset();
+  EXPECT_NE(OpenOrDie(dir), nullptr);  // free again once closed
+}
+
+TEST(SqliteJournalTest, ANewerSchemaIsRefusedAndLeftAlone) {
+  StateDir dir;
+  OpenOrDie(dir).reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.db().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(db);
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
+      SqliteJournal::Open({.dir = dir.path()});
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(journal.status().message(), HasSubstr("schema version 99"));
+}
+
+TEST(SqliteJournalTest, AFileThatIsNoDatabaseIsDataLoss) {
+  StateDir dir;
+  std::ofstream(dir.db()) << std::string(8192, 'x');
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
+      SqliteJournal::Open({.dir = dir.path()});
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss)
+      << journal.status();
+  std::ifstream kept(dir.db());
+  std::string content((std::istreambuf_iterator<char>(kept)), {});
+  EXPECT_EQ(content, std::string(8192, 'x'));  // never emptied
+}
+
+TEST(SqliteJournalTest, AnotherProgramsDatabaseIsRefused) {
+  StateDir dir;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.db().c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE t(x)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
+      SqliteJournal::Open({.dir = dir.path()});
+  EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(journal.status().message(), HasSubstr("not a futured journal"));
+}
+
+TEST(SqliteJournalTest, ATruncatedFileIsAnErrorNotAnEmptyJournal) {
+  StateDir dir;
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    std::vector<AcceptedCall> calls;
+    for (int i = 0; i < 2000; ++i) calls.push_back(Call(absl::StrCat(i)));
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Accept(calls, std::move(c));
+                }).ok());
+  }
+  const auto size = std::filesystem::file_size(dir.db());
+  ASSERT_GT(size, 8192u);
+  std::filesystem::resize_file(dir.db(), size / 2);
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
+      SqliteJournal::Open({.dir = dir.path()});
+  absl::Status status = journal.status();
+  if (journal.ok()) status = (*journal)->Recover().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kDataLoss) << status;
+}
+
+TEST(SqliteJournalTest, AFullDiskFailsTheCommitAndKeepsWhatWasCommitted) {
+  StateDir dir;
+  std::vector<std::string> acknowledged;
+  absl::Status failure;
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    // A file-size limit is a full disk to the writer (EFBIG, not SIGXFSZ).
+    struct sigaction ignore {
+    }, old{};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGXFSZ, &ignore, &old);
+    rlimit limit{}, saved{};
+    getrlimit(RLIMIT_FSIZE, &saved);
+    limit = saved;
+    limit.rlim_cur = 256 * 1024;
+    setrlimit(RLIMIT_FSIZE, &limit);
+    for (int batch = 0; batch < 100 && failure.ok(); ++batch) {
+      std::vector<AcceptedCall> calls;
+      for (int i = 0; i < 10; ++i) {
+        AcceptedCall call = Call(absl::StrCat(batch, "-", i));
+        call.args = std::string(4096, 'a');
+        calls.push_back(std::move(call));
+      }
+      absl::Status status = Committed(
+          [&](Journal::Committed c) { journal->Accept(calls, std::move(c)); });
+      if (status.ok()) {
+        for (const auto& call : calls) acknowledged.push_back(call.id);
+      } else {
+        failure = status;
+      }
+    }
+    setrlimit(RLIMIT_FSIZE, &saved);
+    sigaction(SIGXFSZ, &old, nullptr);
+  }
+  EXPECT_FALSE(failure.ok());
+  EXPECT_TRUE(failure.code() == absl::StatusCode::kResourceExhausted ||
+              failure.code() == absl::StatusCode::kUnavailable)
+      << failure;
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = journal->Recover();
+  ASSERT_TRUE(futures.ok()) << futures.status();
+  std::vector<std::string> recovered;
+  for (const auto& f : *futures) recovered.push_back(f.call.id);
+  EXPECT_EQ(recovered, acknowledged);
+}
+
+}  // namespace
+}  // namespace futured::server
