@@ -205,7 +205,8 @@ void Dashboard::Overview(const httplib::Request& request,
                           .futures = engine_->FutureCount(),
                           .start_time = options_.start_time,
                           .version = options_.version,
-                          .now = absl::Now()};
+                          .now = absl::Now(),
+                          .journal = engine_->JournalStatistics()};
   const std::map<std::string, std::vector<WorkerView>> workers =
       engine_->PoolWorkers();
   for (const PoolStats& stats : engine_->PoolStatistics()) {

@@ -214,6 +214,19 @@ std::string OverviewJson(const OverviewFigures& figures) {
   fields["start_time"] = Time(figures.start_time);
   fields["now"] = Time(figures.now);
   fields["futures_in_table"] = Num(static_cast<double>(figures.futures));
+  if (figures.journal) {
+    Struct journal;
+    auto& j = *journal.mutable_fields();
+    j["path"] = Str(figures.journal->path);
+    j["commits"] = Num(static_cast<double>(figures.journal->commits));
+    j["records"] = Num(static_cast<double>(figures.journal->records));
+    j["failed_commits"] =
+        Num(static_cast<double>(figures.journal->failed_commits));
+    j["commit_seconds"] =
+        Num(absl::ToDoubleSeconds(figures.journal->commit_time));
+    j["file_bytes"] = Num(static_cast<double>(figures.journal->file_bytes));
+    *fields["journal"].mutable_struct_value() = std::move(journal);
+  }
   std::vector<Value> pools;
   for (const PoolFigures& pool : figures.pools) {
     pools.push_back(PoolJson(pool, figures.now));

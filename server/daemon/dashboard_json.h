@@ -16,6 +16,7 @@
 #include "server/engine/task_metrics.h"
 #include "server/future/future.h"
 #include "server/pools/pool.h"
+#include "server/store/journal.h"
 
 namespace futured::server {
 
@@ -47,6 +48,7 @@ struct OverviewFigures {
   absl::Time start_time;
   std::string version;
   absl::Time now;
+  std::optional<JournalStats> journal;  // unset without a journal
 };
 
 std::string OverviewJson(const OverviewFigures& figures);

@@ -143,7 +143,14 @@ async function renderOverview(view) {
     el('h2', {text: 'Functions'}),
     table(['function', 'finished', 'failed (timeouts too)', 'cancelled', 'p50', 'p90', 'p99'], functions),
     el('p', {text: o.futures_in_table + ' futures in the table · futured ' + o.version +
-             ' · up since ' + o.start_time}));
+             ' · up since ' + o.start_time}),
+    el('p', {class: 'journal', text: o.journal
+      ? 'Journal ' + o.journal.path + ': ' + o.journal.commits + ' commits, ' +
+        o.journal.records + ' records (' +
+        (o.journal.commits ? (o.journal.records / o.journal.commits).toFixed(1) : '0') +
+        ' per commit), ' + o.journal.failed_commits + ' failed, ' +
+        (o.journal.file_bytes / 1048576).toFixed(1) + ' MiB'
+      : 'Journal: none (--state_dir=none), futures live in memory only'}));
 }
 
 function futuresSkeleton(view) {

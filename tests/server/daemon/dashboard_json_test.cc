@@ -150,6 +150,26 @@ TEST(OverviewJsonTest, ShowsPoolsWorkersFunctionsAndThroughput) {
   EXPECT_DOUBLE_EQ(Field(rate, "per_second").number_value(), 12.5);
 }
 
+TEST(OverviewJsonTest, ShowsTheJournalOnlyWhenThereIsOne) {
+  OverviewFigures figures;
+  figures.now = kT0;
+  EXPECT_FALSE(Parse(OverviewJson(figures)).fields().contains("journal"));
+  figures.journal = JournalStats{.path = "/var/lib/futured/futured.db",
+                                 .commits = 4,
+                                 .records = 1000,
+                                 .failed_commits = 1,
+                                 .commit_time = absl::Milliseconds(3),
+                                 .file_bytes = 65536};
+  const Struct o = Parse(OverviewJson(figures));
+  const Struct& j = Field(o, "journal").struct_value();
+  EXPECT_EQ(Field(j, "path").string_value(), "/var/lib/futured/futured.db");
+  EXPECT_DOUBLE_EQ(Field(j, "commits").number_value(), 4);
+  EXPECT_DOUBLE_EQ(Field(j, "records").number_value(), 1000);
+  EXPECT_DOUBLE_EQ(Field(j, "failed_commits").number_value(), 1);
+  EXPECT_DOUBLE_EQ(Field(j, "commit_seconds").number_value(), 0.003);
+  EXPECT_DOUBLE_EQ(Field(j, "file_bytes").number_value(), 65536);
+}
+
 TEST(ErrorJsonTest, IsAnObjectWithTheMessage) {
   const Struct e = Parse(ErrorJson("future \"x\" not found"));
   EXPECT_EQ(Field(e, "error").string_value(), "future \"x\" not found");
