@@ -2,7 +2,9 @@
 // status 0; new work is refused (UNAVAILABLE) while running tasks get
 // --shutdown_grace; every waiting Result call is answered with its future's
 // final state rather than left hanging; a unix socket file is removed on the
-// way out.
+// way out. The daemons here keep futures in memory (--state_dir=none), where
+// what the stop cancels ends as CANCELLED; with a journal those futures are
+// kept for the restart instead (journal_test.cc).
 
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -83,8 +85,8 @@ void ExpectExitedZero(absl::StatusOr<int> wait_status) {
 }
 
 TEST(ShutdownTest, SigtermAnswersEveryWaitingResultAndExitsZero) {
-  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-      DaemonProcess::Start({.flags = {"--threads=1", "--shutdown_grace=1s"}});
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon = DaemonProcess::Start(
+      {.flags = {"--threads=1", "--shutdown_grace=1s", "--state_dir=none"}});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   ExecutorCalls calls((*daemon)->NewChannel());
 
@@ -146,8 +148,8 @@ void AwaitNotServing(const std::shared_ptr<grpc::Channel>& channel) {
 TEST(ShutdownTest, WaitingClientsGetEachFuturesFinalState) {
   // The grace is far longer than the short task needs, however slow the
   // machine; the long task is cancelled when it ends.
-  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-      DaemonProcess::Start({.flags = {"--threads=2", "--shutdown_grace=10s"}});
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon = DaemonProcess::Start(
+      {.flags = {"--threads=2", "--shutdown_grace=10s", "--state_dir=none"}});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   std::shared_ptr<grpc::Channel> channel = (*daemon)->NewChannel();
   ExecutorCalls calls(channel);
@@ -197,8 +199,8 @@ TEST(ShutdownTest, WaitingClientsGetEachFuturesFinalState) {
 }
 
 TEST(ShutdownTest, SigintExitsZero) {
-  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-      DaemonProcess::Start({.flags = {"--threads=1", "--shutdown_grace=1s"}});
+  absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon = DaemonProcess::Start(
+      {.flags = {"--threads=1", "--shutdown_grace=1s", "--state_dir=none"}});
   ASSERT_TRUE(daemon.ok()) << daemon.status();
   ExecutorCalls calls((*daemon)->NewChannel());
   std::string running;

@@ -203,8 +203,12 @@ TEST(SystemdNotifyTest, WatchdogPingsAndStoppingComesBeforeExit) {
   EXPECT_FALSE(HasLine(*stopping, "READY=1")) << *stopping;
 
   ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(60)));
-  EXPECT_TRUE(result_status.ok()) << StatusText(result_status);
-  EXPECT_EQ(info.state(), v1::FUTURE_STATE_CANCELLED) << info.DebugString();
+  // The stop cut the task short: with the journal that is not its end (it
+  // comes back as interrupted after a restart), so the call is told to try
+  // again later.
+  EXPECT_EQ(result_status.error_code(), grpc::StatusCode::UNAVAILABLE)
+      << StatusText(result_status);
+  EXPECT_EQ(result_status.error_message(), "futured is shutting down");
   absl::StatusOr<int> exit = (*daemon)->Stop(SIGTERM);
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_TRUE(WIFEXITED(*exit) && WEXITSTATUS(*exit) == 0) << *exit;

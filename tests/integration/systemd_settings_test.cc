@@ -34,11 +34,11 @@ std::string StderrOfFutured(std::vector<std::string> env) {
 
 TEST(SystemdSettingsTest, WarnsOfEachVariableThatNamesNoFlag) {
   const std::string err =
-      StderrOfFutured({"FUTURED_THREDS=3", "FUTURED_STATE_DIR=/var/lib/futured",
+      StderrOfFutured({"FUTURED_THREDS=3", "FUTURED_STATEDIR=/var/lib/futured",
                        "FUTURED_THREADS=2", "FUTURED_SHUTDOWN_GRACE=5s"});
   EXPECT_THAT(err, HasSubstr("WARNING environment variable FUTURED_THREDS "
                              "names no flag of futured"));
-  EXPECT_THAT(err, HasSubstr("WARNING environment variable FUTURED_STATE_DIR "
+  EXPECT_THAT(err, HasSubstr("WARNING environment variable FUTURED_STATEDIR "
                              "names no flag of futured"));
   EXPECT_THAT(err, Not(HasSubstr("FUTURED_THREADS"))) << err;
   EXPECT_THAT(err, Not(HasSubstr("FUTURED_SHUTDOWN_GRACE"))) << err;
