@@ -53,11 +53,13 @@ function check(condition, what) {
   console.log('ok - ' + what);
 }
 
-// Starts futured and resolves with its gRPC address and dashboard URL.
+// Starts futured, with a journal of its own, and resolves with its gRPC
+// address and dashboard URL.
 function startDaemon(extraFlags) {
+  const stateDir = mkdtempSync(join(scratch, 'state-'));
   const child = spawn(opts.futured, [
     '--listen=127.0.0.1:0', '--http_listen=127.0.0.1:0', '--processes=1', '--threads=4',
-    ...extraFlags], {stdio: ['ignore', 'pipe', 'inherit']});
+    '--state_dir=' + stateDir, ...extraFlags], {stdio: ['ignore', 'pipe', 'inherit']});
   started.push(child);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('futured did not start')), STEP_MS);
@@ -131,6 +133,9 @@ async function plainDashboard(browser) {
   await page.waitForFunction(() => [...document.querySelectorAll('tr.function')].some(
       r => r.cells[0].textContent === 'fail' && r.cells[2].textContent === '1'), {timeout: STEP_MS});
   check(true, 'the functions table counts the failed task');
+  const journal = await page.$eval('p.journal', p => p.textContent);
+  check(/^Journal \/.*\/futured\.db: [1-9]\d* commits, [1-9]\d* records/.test(journal),
+        'the overview shows the journal and its commits: ' + journal);
   await shot(page, 'overview');
 
   await page.goto(d.url + '#/futures', {waitUntil: 'load'});
