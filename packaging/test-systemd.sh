@@ -2,8 +2,9 @@
 # The Debian package under a real systemd: a Debian 12 container with
 # systemd as PID 1 (podman), the package installed with apt, then the unit
 # driven as an operator would (issue 19):
-#   bash packaging/test-systemd.sh [futured_<version>_amd64.deb]
-# (default: build-deb/futured_*.deb, from `bash packaging/build-deb.sh`).
+#   bash packaging/test-systemd.sh [futured_<version>_amd64.deb | DIR]
+# (default: the futured_*.deb in build-deb/, from `bash
+# packaging/build-deb.sh`; the ctest deb_package_systemd gives its own).
 # Checks: active after install (postinst enables and starts it); futurectl
 # health and grpcurl health (the grpcurl at $GRPCURL, when there is one)
 # SERVING; futurectl submit -> result square(7) = 49 on the thread and the
@@ -31,8 +32,13 @@ command -v "$podman" >/dev/null || skip "no $podman"
 "$podman" image exists docker.io/library/debian:bookworm-slim 2>/dev/null \
   || skip "no debian:bookworm-slim image (../shared/tools/container-setup makes one)"
 
-deb=${1:-$(ls build-deb/futured_*_amd64.deb 2>/dev/null | head -n 1 || true)}
-[[ -f "$deb" ]] || fail "no package; build it: bash packaging/build-deb.sh"
+deb=${1:-build-deb}
+[[ -d "$deb" ]] && deb=$(ls "$deb"/futured_*.deb 2>/dev/null | head -n 1 || true)
+if [[ ! -f "$deb" ]]; then
+  # The ctest's directory is empty where deb_package was skipped.
+  [[ -n "${1:-}" && -d "$1" ]] && skip "no futured_*.deb in $1"
+  fail "no package; build it: bash packaging/build-deb.sh"
+fi
 grpcurl=${GRPCURL:-../shared/tools/grpcurl-1.9.1/grpcurl}
 image=${IMAGE:-futured-systemd-test}
 name=futured-systemd-$$

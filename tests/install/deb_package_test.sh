@@ -5,7 +5,7 @@
 # (for the /usr prefix, as packaging/CPack.cmake says), then
 # packaging/check-deb.sh checks their files, Depends, the unit's ExecStart
 # and lintian. The packages to ship come from packaging/build-deb.sh (a
-# Release build); this one is the tree's own build type. Skipped (exit 77)
+# Release build); these are the tree's own build type, left in WORK_DIR. Skipped (exit 77)
 # where dpkg-shlibdeps or lintian is missing, or the tree was configured
 # without help2man (HELP2MAN, the path CMake found: the man pages).
 set -euo pipefail
@@ -23,4 +23,4 @@ mkdir -p "$work"
 # tree's debug information, which takes lintian 45 s on 2 cores (the
 # Release futured-dev of build-deb.sh is checked whole).
 LINTIAN=futured bash "$source_dir/packaging/check-deb.sh" "$work"
-rm -rf "$work"
+# The packages stay in WORK_DIR for the ctest deb_package_systemd.
