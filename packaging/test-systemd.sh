@@ -122,8 +122,9 @@ for pool in thread process; do
   submitted=$(inside futurectl submit --pool "$pool" square '[7]') || fail "submit: $submitted"
   id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' <<<"$submitted")
   result=$(inside futurectl --timeout 30s result "$id") || fail "result: $result"
-  grep -q "\"pool\":\"$pool\"" <<<"$result" && grep -q '"value":49' <<<"$result" \
-    || fail "square(7) on the $pool pool: $result"
+  if ! grep -q "\"pool\":\"$pool\"" <<<"$result" || ! grep -q '"value":49' <<<"$result"; then
+    fail "square(7) on the $pool pool: $result"
+  fi
   step "futurectl submit --pool $pool square '[7]' -> result: $result"
 done
 
@@ -172,14 +173,15 @@ security=$(inside systemd-analyze security futured --no-pager 2>&1 || true)
 score=$(sed -n 's/.*Overall exposure level for futured.service: \([0-9.]*\).*/\1/p' <<<"$security")
 step "systemd-analyze security futured (the checks not passed, and the score):"
 grep -E '^✗|Overall' <<<"$security" | sed 's/^/    /'
-[[ -n "$score" ]] && awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' \
-  || fail "exposure '$score' is worse than 1.5"
+if [[ -z "$score" ]] || ! awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }'; then
+  fail "exposure '$score' is worse than 1.5"
+fi
 
 inside test -d /var/lib/private/futured || fail "no /var/lib/private/futured before purge"
 files=$(inside sh -c 'dpkg -L futured | while read -r f; do [ -f "$f" ] && echo "$f"; done' || true)
 inside env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q futured >"$context/purge.log" 2>&1 \
   || { cat "$context/purge.log" >&2; fail "apt-get purge"; }
-left=$(inside sh -c "for f in $(echo $files) /var/lib/private/futured /var/lib/futured \
+left=$(inside sh -c "for f in ${files//$'\n'/ } /var/lib/private/futured /var/lib/futured \
   /run/futured /etc/default/futured /etc/systemd/system/futured.service \
   /etc/systemd/system/*/futured.service /var/lib/systemd/deb-systemd-helper-enabled/futured.service* \
   /var/lib/systemd/deb-systemd-helper-enabled/*/futured.service \
