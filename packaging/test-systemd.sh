@@ -67,12 +67,17 @@ RUN apt-get update \\
  && DEBIAN_FRONTEND=noninteractive apt-get satisfy -y -q --no-install-recommends \\
       "$depends" \\
  && rm -rf /var/lib/apt/lists/*
-COPY futured.deb /root/futured.deb
 $grpcurl_copy
+COPY futured.deb /root/futured.deb
 DOCKERFILE
 step "building $image (systemd and the package's dependencies)"
+previous=$("$podman" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 nice -n 10 "$podman" build --pull=never -q -t "$image" "$context" \
   >"$context/build.log" 2>&1 || { tail -n 20 "$context/build.log" >&2; fail "image build"; }
+# The image this one replaced (another package), not its cached layers.
+if [[ -n "$previous" && "$previous" != $("$podman" image inspect --format '{{.Id}}' "$image") ]]; then
+  "$podman" rmi "$previous" >/dev/null 2>&1 || true
+fi
 
 # systemd as PID 1. Without SYS_ADMIN the unit's namespacing fails
 # (226/NAMESPACE).
