@@ -21,8 +21,11 @@ futured_full_dir("${FUTURED_SYSCONFDIR_REL}" sysconfdir)
 futured_full_dir("${FUTURED_SYSTEMD_UNIT_DIR}" unit_dir)
 set(FUTURED_ENVIRONMENT_FILE "${sysconfdir}/default/futured")
 
-configure_file("${FUTURED_UNIT_TEMPLATE}"
-  "${FUTURED_UNIT_BUILD_DIR}/futured.service" @ONLY)
-file(INSTALL "${FUTURED_UNIT_BUILD_DIR}/futured.service"
-  DESTINATION "${unit_dir}")
+# One configured unit per prefix and DESTDIR: installs of one build tree to
+# different prefixes may run at once (ctest runs the staging test, cpack's
+# and the client install's in parallel).
+string(MD5 install_key "$ENV{DESTDIR}|${CMAKE_INSTALL_PREFIX}")
+set(unit_file "${FUTURED_UNIT_BUILD_DIR}/${install_key}/futured.service")
+configure_file("${FUTURED_UNIT_TEMPLATE}" "${unit_file}" @ONLY)
+file(INSTALL "${unit_file}" DESTINATION "${unit_dir}")
 file(INSTALL "${FUTURED_DEFAULTS_FILE}" DESTINATION "${sysconfdir}/default")

@@ -5,11 +5,12 @@
 #    /etc/default/futured, man pages) and futured-dev_<version>_amd64.deb
 #    (client library, headers, SDK, CMake package, futured.pc).
 # A Release build for the /usr prefix with the unit in /lib/systemd/system
-# (where Debian 12's lintian wants it), of only what the packages hold. It
-# installs what it needs from Debian 12 that is missing (the build's
-# packages, as `bash .ci/run --daemon` does, and help2man, dpkg-dev, file,
-# lintian), then prints each package's Depends and files and runs lintian,
-# failing on any error it reports.
+# (where Debian 12's own packages have theirs), of only what the packages
+# hold. It installs what it needs from Debian 12 that is missing (the
+# build's packages, as `bash .ci/run --daemon` does, and help2man, dpkg-dev,
+# file, lintian), then prints each package's Depends and files and checks
+# them (packaging/check-deb.sh: the files, Depends, the unit's ExecStart,
+# and no lintian error).
 # Environment: BUILD_DIR (default: build-deb), BUILD_TYPE (default:
 # Release), LINTIAN=0 to skip lintian (the Docker build does).
 set -euo pipefail
@@ -42,13 +43,4 @@ cmake --build "$build_dir" -j "$(nproc)" --target futured futured-worker \
   futurectl futured_client futured_client_proto futured_man_pages
 (cd "$build_dir" && rm -f ./*.deb && cpack -G DEB)
 
-status=0
-for deb in "$build_dir"/futured_*.deb "$build_dir"/futured-dev_*.deb; do
-  echo "== $deb"
-  dpkg-deb --field "$deb" Package Version Depends
-  dpkg-deb --contents "$deb" | awk '{print $1, $6}' | grep -v '/$'
-  if [[ "$lintian" == 1 ]]; then
-    lintian --fail-on error "$deb" || status=1
-  fi
-done
-exit "$status"
+bash packaging/check-deb.sh "$build_dir"

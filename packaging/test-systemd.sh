@@ -2,15 +2,20 @@
 # The Debian package under a real systemd: a Debian 12 container with
 # systemd as PID 1 (podman), the package installed with apt, then the unit
 # driven as an operator would (issue 19):
-#   bash packaging/test-systemd.sh [futured_<version>_amd64.deb]
-# (default: build-deb/futured_*.deb, from `bash packaging/build-deb.sh`).
-# Checks: active after install (postinst enables and starts it); health and
-# square(7) through futurectl on both pools (and grpcurl health, when a
-# grpcurl is at $GRPCURL); `systemctl kill -s KILL` -> active again after
-# RestartSec; a gRPC bind error in `journalctl -p err -u futured`; `systemctl
-# stop` -> Result=success; `systemd-analyze security` printed; `apt-get
-# purge` leaves no file, unit or state behind. Where containers cannot run
-# it says so and exits 0 ("skipped").
+#   bash packaging/test-systemd.sh [futured_<version>_amd64.deb | DIR]
+# (default: the futured_*.deb in build-deb/, from `bash
+# packaging/build-deb.sh`; the ctest deb_package_systemd gives its own).
+# Checks: active after install (postinst enables and starts it); futurectl
+# health and grpcurl health (the grpcurl at $GRPCURL, when there is one)
+# SERVING; futurectl submit -> result square(7) = 49 on the thread and the
+# process pool; `systemctl kill -s KILL` -> active again after RestartSec;
+# a gRPC bind error (a port another futured holds) in `journalctl -u
+# futured -p err`; `systemctl stop` -> Result=success; `systemd-analyze
+# security` (the checks not passed, and an exposure no worse than 1.5);
+# `apt-get purge` leaves no file, unit, enablement or state behind. About a
+# minute (the image's apt layer is cached after the first run). The
+# container is removed on every exit. Where containers cannot run it says so
+# and exits 0 ("skipped").
 # Environment: PODMAN (default podman), GRPCURL (default
 # ../shared/tools/grpcurl-1.9.1/grpcurl), IMAGE (default futured-systemd-test).
 set -euo pipefail
@@ -27,8 +32,13 @@ command -v "$podman" >/dev/null || skip "no $podman"
 "$podman" image exists docker.io/library/debian:bookworm-slim 2>/dev/null \
   || skip "no debian:bookworm-slim image (../shared/tools/container-setup makes one)"
 
-deb=${1:-$(ls build-deb/futured_*_amd64.deb 2>/dev/null | head -n 1 || true)}
-[[ -f "$deb" ]] || fail "no package; build it: bash packaging/build-deb.sh"
+deb=${1:-build-deb}
+[[ -d "$deb" ]] && deb=$(ls "$deb"/futured_*.deb 2>/dev/null | head -n 1 || true)
+if [[ ! -f "$deb" ]]; then
+  # The ctest's directory is empty where deb_package was skipped.
+  [[ -n "${1:-}" && -d "$1" ]] && skip "no futured_*.deb in $1"
+  fail "no package; build it: bash packaging/build-deb.sh"
+fi
 grpcurl=${GRPCURL:-../shared/tools/grpcurl-1.9.1/grpcurl}
 image=${IMAGE:-futured-systemd-test}
 name=futured-systemd-$$
@@ -41,6 +51,7 @@ cleanup() {
   rm -rf "$context"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 cp "$deb" "$context/futured.deb"
 grpcurl_copy=
 if [[ -x "$grpcurl" ]]; then
@@ -56,12 +67,17 @@ RUN apt-get update \\
  && DEBIAN_FRONTEND=noninteractive apt-get satisfy -y -q --no-install-recommends \\
       "$depends" \\
  && rm -rf /var/lib/apt/lists/*
-COPY futured.deb /root/futured.deb
 $grpcurl_copy
+COPY futured.deb /root/futured.deb
 DOCKERFILE
 step "building $image (systemd and the package's dependencies)"
-nice -n 10 "$podman" build --pull=never -q -t "$image" "$context" >/dev/null \
-  || fail "image build"
+previous=$("$podman" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
+nice -n 10 "$podman" build --pull=never -q -t "$image" "$context" \
+  >"$context/build.log" 2>&1 || { tail -n 20 "$context/build.log" >&2; fail "image build"; }
+# The image this one replaced (another package), not its cached layers.
+if [[ -n "$previous" && "$previous" != $("$podman" image inspect --format '{{.Id}}' "$image") ]]; then
+  "$podman" rmi "$previous" >/dev/null 2>&1 || true
+fi
 
 # systemd as PID 1. Without SYS_ADMIN the unit's namespacing fails
 # (226/NAMESPACE).
@@ -80,66 +96,104 @@ done
   || skip "systemd did not come up in the container (state: ${state:-none})"
 step "systemd in $name: $state"
 
-wait_active() {
-  for _ in $(seq 1 30); do
-    [[ $(inside systemctl is-active futured 2>/dev/null || true) == active ]] && return 0
+# Bounded waits: until systemctl is-active says $1 (60 x 0.5 s).
+wait_state() {
+  local want=$1 now=
+  for _ in $(seq 1 60); do
+    now=$(inside systemctl is-active futured 2>/dev/null || true)
+    [[ "$now" == "$want" ]] && return 0
     sleep 0.5
   done
   inside systemctl status futured --no-pager >&2 || true
+  echo "test-systemd: futured is '$now', not '$want'" >&2
   return 1
 }
+prop() { inside systemctl show -p "$1" --value futured; }
 
 inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q /root/futured.deb \
   >"$context/install.log" 2>&1 || { cat "$context/install.log" >&2; fail "apt-get install"; }
-step "installed $(basename "$deb")"
-wait_active || fail "futured is not active after the install"
-step "systemctl is-active futured: active; $(inside systemctl show -p StatusText --value futured)"
+step "apt-get install ./$(basename "$deb"): installed"
+wait_state active || fail "futured is not active after the install"
+step "systemctl is-active futured: $(inside systemctl is-active futured) ($(prop StatusText))"
 
-step "futurectl health: $(inside futurectl --timeout 5s health)"
+health=$(inside futurectl --timeout 5s health) || fail "futurectl health: $health"
+step "futurectl health: $health"
 if [[ -n "$grpcurl_copy" ]]; then
-  step "grpcurl health: $(inside grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check 2>&1 | tr -d '\n ' || true)"
+  health=$(inside grpcurl -plaintext 127.0.0.1:50051 grpc.health.v1.Health/Check 2>&1 | tr -d '\n ' || true)
+  [[ "$health" == '{"status":"SERVING"}' ]] || fail "grpcurl health: $health"
+  step "grpcurl health: $health"
 fi
 for pool in thread process; do
-  id=$(inside futurectl submit --pool "$pool" square '[7]' | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
-  result=$(inside futurectl --timeout 30s result "$id")
-  grep -q '"value":49' <<<"$result" || fail "square(7) on the $pool pool: $result"
-  step "square(7) on the $pool pool: 49"
+  submitted=$(inside futurectl submit --pool "$pool" square '[7]') || fail "submit: $submitted"
+  id=$(sed -n 's/.*"id":"\([^"]*\)".*/\1/p' <<<"$submitted")
+  result=$(inside futurectl --timeout 30s result "$id") || fail "result: $result"
+  if ! grep -q "\"pool\":\"$pool\"" <<<"$result" || ! grep -q '"value":49' <<<"$result"; then
+    fail "square(7) on the $pool pool: $result"
+  fi
+  step "futurectl submit --pool $pool square '[7]' -> result: $result"
 done
 
-restarts=$(inside systemctl show -p NRestarts --value futured)
+# SIGKILL: Restart=on-failure starts it again after RestartSec (1 s).
+restarts=$(prop NRestarts)
 inside systemctl kill -s KILL futured
-sleep 0.2
-wait_active || fail "not active again after SIGKILL"
-step "after systemctl kill -s KILL: active again, NRestarts $restarts -> $(inside systemctl show -p NRestarts --value futured)"
+for _ in $(seq 1 60); do
+  [[ $(prop NRestarts) != "$restarts" ]] && break
+  sleep 0.5
+done
+[[ $(prop NRestarts) != "$restarts" ]] || fail "no restart after SIGKILL"
+wait_state active || fail "not active again after SIGKILL"
+step "systemctl kill -s KILL futured: active again, NRestarts $restarts -> $(prop NRestarts)"
 
-# A gRPC error: a port below 1024, which the unit's user may not bind.
+# A gRPC error in the journal: the port futured is told to take is taken
+# (by a second futured, a transient unit). Restart=no: it fails once.
+inside systemd-run -q --unit=futured-port-taker -p DynamicUser=yes \
+  /usr/bin/futured --listen=127.0.0.1:50052 --processes=1
+for _ in $(seq 1 60); do
+  inside futurectl --target 127.0.0.1:50052 --timeout 2s health >/dev/null 2>&1 && break
+  sleep 0.5
+done
 inside mkdir -p /run/systemd/system/futured.service.d
-inside sh -c 'printf "[Service]\nEnvironment=FUTURED_LISTEN=127.0.0.1:1\nRestart=no\n" >/run/systemd/system/futured.service.d/port.conf'
+inside sh -c 'printf "[Service]\nEnvironment=FUTURED_LISTEN=127.0.0.1:50052\nRestart=no\n" >/run/systemd/system/futured.service.d/port.conf'
 inside systemctl daemon-reload
-inside systemctl restart futured 2>/dev/null || true
+inside systemctl restart futured 2>/dev/null && fail "futured started on a taken port"
+wait_state failed || fail "futured on a taken port did not fail"
 errors=$(inside journalctl -u futured -p err --no-pager -o cat 2>/dev/null | grep 'grpc: ' || true)
-[[ -n "$errors" ]] || fail "no gRPC error in journalctl -p err -u futured"
-step "journalctl -p err -u futured (the provoked bind error):"
+[[ -n "$errors" ]] || fail "no gRPC error in journalctl -u futured -p err"
+step "journalctl -u futured -p err (port 50052 taken):"
 sed 's/^/    /' <<<"$errors" | tail -n 3
+inside systemctl stop futured-port-taker
 inside rm -r /run/systemd/system/futured.service.d
 inside systemctl daemon-reload
-inside systemctl reset-failed futured 2>/dev/null || true
+inside systemctl reset-failed futured
 inside systemctl start futured
-wait_active || fail "not active after the port was given back"
+wait_state active || fail "not active after the port was given back"
 
 inside systemctl stop futured
-result=$(inside systemctl show -p Result --value futured)
+result=$(prop Result)
 [[ "$result" == success ]] || fail "systemctl stop: Result=$result"
-step "systemctl stop: Result=$result"
-step "systemd-analyze security futured:"
-inside systemd-analyze security futured --no-pager 2>/dev/null | tail -n 1 | sed 's/^/    /'
+step "systemctl stop futured: $(inside systemctl is-active futured || true), Result=$result, ExecMainStatus=$(prop ExecMainStatus)"
 
+# The unit's hardening: every check it does not pass, and the score.
+security=$(inside systemd-analyze security futured --no-pager 2>&1 || true)
+score=$(sed -n 's/.*Overall exposure level for futured.service: \([0-9.]*\).*/\1/p' <<<"$security")
+step "systemd-analyze security futured (the checks not passed, and the score):"
+grep -E '^✗|Overall' <<<"$security" | sed 's/^/    /'
+if [[ -z "$score" ]] || ! awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }'; then
+  fail "exposure '$score' is worse than 1.5"
+fi
+
+inside test -d /var/lib/private/futured || fail "no /var/lib/private/futured before purge"
 files=$(inside sh -c 'dpkg -L futured | while read -r f; do [ -f "$f" ] && echo "$f"; done' || true)
 inside env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q futured >"$context/purge.log" 2>&1 \
   || { cat "$context/purge.log" >&2; fail "apt-get purge"; }
-left=$(inside sh -c "for f in $(echo $files) /var/lib/private/futured /var/lib/futured /etc/default/futured; do [ -e \"\$f\" ] && echo \"\$f\"; done; ls /etc/systemd/system/*/futured.service 2>/dev/null" || true)
+left=$(inside sh -c "for f in ${files//$'\n'/ } /var/lib/private/futured /var/lib/futured \
+  /run/futured /etc/default/futured /etc/systemd/system/futured.service \
+  /etc/systemd/system/*/futured.service /var/lib/systemd/deb-systemd-helper-enabled/futured.service* \
+  /var/lib/systemd/deb-systemd-helper-enabled/*/futured.service \
+  /var/lib/systemd/deb-systemd-helper-masked/futured.service; do
+    [ -e \"\$f\" ] || [ -L \"\$f\" ] && echo \"\$f\"; done; true")
 [[ -z "$left" ]] || fail "left after purge: $left"
-[[ $(inside systemctl list-unit-files futured.service --no-legend 2>/dev/null | wc -l) == 0 ]] \
-  || fail "the unit is still known after purge"
-step "apt-get purge futured: no file, unit or state left"
+units=$(inside systemctl list-unit-files futured.service --no-legend 2>/dev/null || true)
+[[ -z "$units" ]] || fail "the unit is still known after purge: $units"
+step "apt-get purge futured: none of its $(wc -w <<<"$files") files, no unit, enablement or /var/lib/private/futured left"
 step "systemd test passed"
