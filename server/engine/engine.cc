@@ -292,7 +292,11 @@ DispatchHook Engine::JournalDispatch() const {
                               int worker_pid) {
     std::vector<std::string> ids;
     ids.reserve(futures.size());
-    for (const Future* future : futures) ids.push_back(future->id());
+    for (const Future* future : futures) {
+      // Run's and Map's futures are not journaled.
+      if (future->HasEndHook()) ids.push_back(future->id());
+    }
+    if (ids.empty()) return;
     absl::Notification committed;
     journal->Start(std::move(ids), absl::Now(), worker_pid,
                    [&committed](absl::Status) { committed.Notify(); });

@@ -222,8 +222,9 @@ class Engine {
   void OnAccepted(absl::Status committed, std::shared_ptr<Future> future,
                   Task task, Pool* pool, const std::string& principal,
                   bool has_timeout, Accepted accepted);
-  // A pool's DispatchHook: journals the futures as started and waits until
-  // that is committed, so that no task runs unrecorded (at most once).
+  // A pool's DispatchHook: journals the journaled futures among those
+  // dispatched as started and waits until that is committed, so that no
+  // task runs unrecorded (at most once).
   DispatchHook JournalDispatch() const;
   // Journals the future's end; it is shown once committed.
   void JournalEnd(const std::shared_ptr<Future>& future);

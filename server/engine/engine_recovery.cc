@@ -67,13 +67,9 @@ void Engine::RestoreDone(JournaledFuture& journaled) {
   } else {
     future->Finish(std::move(ending.outcome), ending.end_time);
   }
+  // Not counted in the task metrics: they count what ended since the
+  // daemon started, and this one was counted by the daemon it ended in.
   table_.Insert(future, call.principal);
-  metrics_->Record(
-      future->function(),
-      future->state() == FutureState::kCancelled
-          ? TaskOutcome::kCancelled
-          : (future->Raised() ? TaskOutcome::kFailed : TaskOutcome::kFinished),
-      future->RunTime());
   RememberRequest(call, future);
 }
 

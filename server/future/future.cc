@@ -237,6 +237,11 @@ void Future::SetEndHook(EndHook hook) {
   if (!ClosedLocked()) CallbacksLocked().end_hook = std::move(hook);
 }
 
+bool Future::HasEndHook() const {
+  absl::MutexLock lock(&mu_);
+  return callbacks_ && callbacks_->end_hook;
+}
+
 void Future::Publish() {
   std::map<CallbackId, Callback> callbacks;
   {

@@ -140,6 +140,9 @@ class Future {
   // hands it to `hook` when it comes. Call before anything can end it.
   void SetEndHook(EndHook hook) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Whether an end hook waits for its end (set, and the future not ended).
+  bool HasEndHook() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Shows the end held back for the end hook and runs the done-callbacks.
   // No-op unless an end is held back.
   void Publish() ABSL_LOCKS_EXCLUDED(mu_);

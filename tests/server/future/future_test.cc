@@ -526,11 +526,13 @@ TEST_F(FutureTest, AnEndHeldForTheHookIsShownOnlyOncePublished) {
     held.state = state;
     held.ending = std::move(ending);
   });
+  EXPECT_TRUE(future_.HasEndHook());
   int done_calls = 0;
   future_.AddDoneCallback([&] { ++done_calls; });
   ASSERT_TRUE(future_.Start(kStart, 77));
   ASSERT_TRUE(future_.Finish(Num(9), kEnd));
 
+  EXPECT_FALSE(future_.HasEndHook());  // handed over
   EXPECT_EQ(held.calls, 1);
   EXPECT_EQ(held.state, FutureState::kFinished);
   ASSERT_TRUE(held.ending.has_value());
