@@ -1,0 +1,190 @@
+// The engine with a real SQLite journal: what Submit accepts is recovered by
+// the next engine on the same state directory.
+#include <stdlib.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "server/engine/engine.h"
+#include "server/engine/timer_queue.h"
+#include "server/store/sqlite_journal.h"
+#include "server/task/task_registry.h"
+#include "server/tasks/builtin_tasks.h"
+
+namespace futured::server {
+namespace {
+
+using google::protobuf::RepeatedPtrField;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+RepeatedPtrField<Value> Args(std::initializer_list<double> numbers) {
+  RepeatedPtrField<Value> args;
+  for (double n : numbers) args.Add()->set_number_value(n);
+  return args;
+}
+
+class EngineJournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(RegisterBuiltinTasks(registry_).ok());
+    char dir[] = "/tmp/futured_engine_journal.XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // A journal and an engine on it, with `threads` threads.
+  void Open(int threads) {
+    absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
+        SqliteJournal::Open({.dir = dir_});
+    ASSERT_TRUE(journal.ok()) << journal.status();
+    journal_ = *std::move(journal);
+    engine_ = std::make_unique<Engine>(
+        EngineOptions{.pools = {ThreadPool::Options{.name = "thread",
+                                                    .workers = threads}},
+                      .journal = journal_.get()},
+        &registry_, &timers_);
+  }
+
+  // The engine first, which closes the journal as it shuts down.
+  void Close() {
+    engine_.reset();
+    journal_.reset();
+  }
+
+  // Submit() and wait for its answer.
+  absl::StatusOr<std::shared_ptr<Future>> Submit(const std::string& function,
+                                                 double x) {
+    absl::StatusOr<PreparedCall> call =
+        engine_->Prepare(function, Args({x}), Struct(), "");
+    if (!call.ok()) return call.status();
+    absl::Notification answered;
+    absl::StatusOr<std::shared_ptr<Future>> result;
+    engine_->Submit(RequestKey{.principal = "alice", .request_id = ""}, *call,
+                    std::nullopt,
+                    [&](absl::StatusOr<std::shared_ptr<Future>> future) {
+                      result = std::move(future);
+                      answered.Notify();
+                    });
+    answered.WaitForNotification();
+    return result;
+  }
+
+  static bool AwaitDone(Future& future) {
+    absl::Notification done;
+    future.AddDoneCallback([&done] { done.Notify(); });
+    return done.WaitForNotificationWithTimeout(absl::Seconds(60));
+  }
+
+  std::string dir_;
+  TaskRegistry registry_;
+  TimerQueue timers_;
+  std::unique_ptr<SqliteJournal> journal_;
+  std::unique_ptr<Engine> engine_;
+};
+
+TEST_F(EngineJournalTest, AFinishedFutureIsFoundAgainByTheNextEngine) {
+  ASSERT_NO_FATAL_FAILURE(Open(2));
+  absl::StatusOr<std::shared_ptr<Future>> future = Submit("square", 6);
+  ASSERT_TRUE(future.ok()) << future.status();
+  ASSERT_TRUE(AwaitDone(**future));
+  const std::string id = (*future)->id();
+  const JournalStats stats = *engine_->JournalStatistics();
+  EXPECT_GE(stats.records, 3);  // accepted, started, ended
+  Close();
+
+  ASSERT_NO_FATAL_FAILURE(Open(2));
+  absl::StatusOr<RecoveryCounts> counts = engine_->Recover();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->done, 1);
+  absl::StatusOr<std::shared_ptr<Future>> found = engine_->Find(id, "alice");
+  ASSERT_TRUE(found.ok()) << found.status();
+  const std::optional<FutureEnding> ending = (*found)->Ending();
+  ASSERT_TRUE(ending.has_value());
+  EXPECT_EQ(std::get<Value>(ending->outcome).number_value(), 36);
+  EXPECT_EQ(engine_->Find(id, "bob").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(EngineJournalTest, ManySubmitsFromManyThreadsAreAllRecovered) {
+  ASSERT_NO_FATAL_FAILURE(Open(4));
+  constexpr int kThreads = 4;
+  constexpr int kEach = 50;
+  std::vector<std::string> ids[kThreads];
+  {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kEach; ++i) {
+          absl::StatusOr<std::shared_ptr<Future>> f = Submit("square", i);
+          if (f.ok() && AwaitDone(**f)) ids[t].push_back((*f)->id());
+        }
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
+  }
+  Close();
+  ASSERT_NO_FATAL_FAILURE(Open(1));
+  absl::StatusOr<RecoveryCounts> counts = engine_->Recover();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->done, kThreads * kEach);
+  for (const auto& list : ids) {
+    ASSERT_EQ(list.size(), static_cast<size_t>(kEach));
+    for (const std::string& id : list) {
+      absl::StatusOr<std::shared_ptr<Future>> found =
+          engine_->Find(id, "alice");
+      ASSERT_TRUE(found.ok()) << id;
+      EXPECT_TRUE((*found)->done());
+    }
+  }
+}
+
+TEST_F(EngineJournalTest, WhatTheStopCancelsComesBackPendingOrInterrupted) {
+  ASSERT_NO_FATAL_FAILURE(Open(1));
+  absl::StatusOr<std::shared_ptr<Future>> sleeping = Submit("sleep", 3600);
+  ASSERT_TRUE(sleeping.ok()) << sleeping.status();
+  absl::StatusOr<std::shared_ptr<Future>> queued = Submit("square", 3);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while ((*sleeping)->state() != FutureState::kRunning &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ((*sleeping)->state(), FutureState::kRunning);
+  const std::string sleeping_id = (*sleeping)->id();
+  const std::string queued_id = (*queued)->id();
+  engine_->Shutdown(absl::ZeroDuration());
+  // Neither is shown cancelled: the stop is not their end.
+  EXPECT_FALSE((*sleeping)->done());
+  EXPECT_FALSE((*queued)->done());
+  sleeping->reset();
+  queued->reset();
+  Close();
+
+  ASSERT_NO_FATAL_FAILURE(Open(1));
+  absl::StatusOr<RecoveryCounts> counts = engine_->Recover();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->interrupted, 1);
+  EXPECT_EQ(counts->requeued, 1);
+  absl::StatusOr<std::shared_ptr<Future>> interrupted =
+      engine_->Find(sleeping_id, "alice");
+  ASSERT_TRUE(interrupted.ok());
+  ASSERT_TRUE(AwaitDone(**interrupted));
+  EXPECT_EQ(std::get<TaskError>((*interrupted)->Ending()->outcome).type,
+            "InterruptedError");
+  absl::StatusOr<std::shared_ptr<Future>> ran =
+      engine_->Find(queued_id, "alice");
+  ASSERT_TRUE(ran.ok());
+  ASSERT_TRUE(AwaitDone(**ran));
+  EXPECT_EQ(std::get<Value>((*ran)->Ending()->outcome).number_value(), 9);
+}
+
+}  // namespace
+}  // namespace futured::server
