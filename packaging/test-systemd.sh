@@ -144,10 +144,17 @@ done
 wait_state active || fail "not active again after SIGKILL"
 step "systemctl kill -s KILL futured: active again, NRestarts $restarts -> $(prop NRestarts)"
 
+# The journal (StateDirectory=futured) kept the future the killed daemon ran.
+result=$(inside futurectl --timeout 30s result "$id") || fail "after the restart: $result"
+grep -q '"value":49' <<<"$result" || fail "the future after the restart: $result"
+journal=$(inside journalctl -u futured -o cat --no-pager | grep 'journal /var/lib/futured/futured.db: recovered' | tail -n 1)
+[[ -n "$journal" ]] || fail "no recovery line in the journal"
+step "after the restart: $id is still FINISHED with 49 ($journal)"
+
 # A gRPC error in the journal: the port futured is told to take is taken
 # (by a second futured, a transient unit). Restart=no: it fails once.
 inside systemd-run -q --unit=futured-port-taker -p DynamicUser=yes \
-  /usr/bin/futured --listen=127.0.0.1:50052 --processes=1
+  /usr/bin/futured --listen=127.0.0.1:50052 --processes=1 --state_dir=none
 for _ in $(seq 1 60); do
   inside futurectl --target 127.0.0.1:50052 --timeout 2s health >/dev/null 2>&1 && break
   sleep 0.5
