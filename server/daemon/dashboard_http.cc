@@ -169,8 +169,9 @@ absl::StatusOr<Dashboard::Viewer> Dashboard::Authenticate(
     }
     return Viewer{.principal = "", .sees_all = false};
   }
-  const std::optional<absl::string_view> token =
-      BearerToken(request.get_header_value("Authorization"));
+  // The header's value is a temporary: kept here, as the token views it.
+  const std::string authorization = request.get_header_value("Authorization");
+  const std::optional<absl::string_view> token = BearerToken(authorization);
   if (!token.has_value()) {
     return absl::UnauthenticatedError(
         "a bearer token is required (Authorization: Bearer <token>)");
