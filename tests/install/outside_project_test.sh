@@ -35,6 +35,7 @@ g++ -std=c++20 -o "$work/outside_project_pc" "$project_dir/main.cc" \
 # A daemon for this test only, ended on every exit path.
 socket=$work/futured.sock
 "$futured" --listen="unix:$socket" --plugin="$work/example_plugin.so" \
+  --state_dir="$work/state" \
   >"$work/futured.out" 2>"$work/futured.err" &
 daemon=$!
 trap 'kill -TERM "$daemon" 2>/dev/null || true; wait "$daemon" || true' EXIT
