@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -49,24 +50,24 @@ CREATE TABLE futures (
 };
 static_assert(std::size(kMigrations) == SqliteJournal::kSchemaVersion);
 
-// Column values of `state`.
-constexpr int kPending = 0;
-constexpr int kRunning = 1;
-constexpr int kFinished = 2;
-constexpr int kCancelled = 3;
+// The `state` column holds a future's state as its position here. Written
+// out rather than cast, so that the file's format does not follow the enum.
+constexpr FutureState kStateColumns[] = {
+    FutureState::kPending, FutureState::kRunning, FutureState::kFinished,
+    FutureState::kCancelled};
 
 int StateColumn(FutureState state) {
-  switch (state) {
-    case FutureState::kPending:
-      return kPending;
-    case FutureState::kRunning:
-      return kRunning;
-    case FutureState::kFinished:
-      return kFinished;
-    case FutureState::kCancelled:
-      return kCancelled;
+  const auto* it =
+      std::find(std::begin(kStateColumns), std::end(kStateColumns), state);
+  return static_cast<int>(it - std::begin(kStateColumns));
+}
+
+// The state a column value names; unset for one no version wrote.
+std::optional<FutureState> StateOfColumn(int64_t column) {
+  if (column < 0 || column >= static_cast<int64_t>(std::size(kStateColumns))) {
+    return std::nullopt;
   }
-  return kPending;
+  return kStateColumns[column];
 }
 
 std::optional<int64_t> TimeColumn(absl::Time time) {
@@ -181,14 +182,16 @@ absl::Status Configure(sqlite3* db, SqliteJournal::Sync sync,
 }
 
 absl::StatusOr<std::optional<FutureEnding>> ReadEnding(
-    const SqliteStatement& row, int state, const std::string& id) {
-  if (state != kFinished && state != kCancelled) return std::nullopt;
+    const SqliteStatement& row, FutureState state, const std::string& id) {
+  if (state != FutureState::kFinished && state != FutureState::kCancelled) {
+    return std::nullopt;
+  }
   FutureEnding ending;
   if (std::optional<int64_t> start = row.OptionalInt(11)) {
     ending.start_time = absl::FromUnixNanos(*start);
   }
   ending.end_time = absl::FromUnixNanos(row.Int(12));
-  if (state == kCancelled) {
+  if (state == FutureState::kCancelled) {
     ending.outcome = Cancelled{};
   } else if (!row.IsNull(14)) {
     TaskError error{.type = row.Text(14), .message = row.Text(15)};
@@ -311,30 +314,18 @@ absl::StatusOr<std::vector<JournaledFuture>> SqliteJournal::Recover() {
         .timeout = row.IsNull(8)
                        ? std::nullopt
                        : std::optional(absl::Nanoseconds(row.Int(8)))};
-    const int state = static_cast<int>(row.Int(9));
+    const std::optional<FutureState> state = StateOfColumn(row.Int(9));
+    if (!state) {
+      return absl::DataLossError(absl::StrCat(
+          "journal: future ", f.call.id, " has unknown state ", row.Int(9)));
+    }
+    f.state = *state;
     f.worker_pid = static_cast<int>(row.Int(10));
     if (std::optional<int64_t> start = row.OptionalInt(11)) {
       f.start_time = absl::FromUnixNanos(*start);
     }
-    switch (state) {
-      case kPending:
-        f.state = FutureState::kPending;
-        break;
-      case kRunning:
-        f.state = FutureState::kRunning;
-        break;
-      case kFinished:
-        f.state = FutureState::kFinished;
-        break;
-      case kCancelled:
-        f.state = FutureState::kCancelled;
-        break;
-      default:
-        return absl::DataLossError(absl::StrCat("journal: future ", f.call.id,
-                                                " has unknown state ", state));
-    }
     absl::StatusOr<std::optional<FutureEnding>> ending =
-        ReadEnding(row, state, f.call.id);
+        ReadEnding(row, *state, f.call.id);
     if (!ending.ok()) return ending.status();
     f.ending = *std::move(ending);
   }

@@ -17,8 +17,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/integration/daemon_process.h"
-#include "tests/integration/executor_calls.h"
+#include "tests/integration/daemon_test.h"
 #include "tests/integration/program_run.h"
 
 namespace futured::testing {
@@ -29,29 +28,21 @@ using ::futured::v1::SubmitRequest;
 using ::testing::HasSubstr;
 
 // A state directory that outlives each daemon of one test.
-class JournalTest : public ::testing::Test {
+class JournalTest : public DaemonTest {
  protected:
   JournalTest() {
     char dir[] = "/tmp/futured_journal_it.XXXXXX";
     if (mkdtemp(dir) == nullptr) std::abort();
     dir_ = dir;
   }
-  ~JournalTest() override {
-    calls_.reset();
-    daemon_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  ~JournalTest() override { std::filesystem::remove_all(dir_); }
 
   std::string state_dir() const { return dir_ + "/state"; }
 
   // (Re)starts futured on the test's state directory.
   void StartDaemon(std::vector<std::string> flags = {}) {
     flags.push_back("--state_dir=" + state_dir());
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> daemon =
-        DaemonProcess::Start({.unix_socket = true, .flags = std::move(flags)});
-    ASSERT_TRUE(daemon.ok()) << daemon.status();
-    daemon_ = *std::move(daemon);
-    calls_ = std::make_unique<ExecutorCalls>(daemon_->NewChannel());
+    DaemonTest::StartDaemon(/*unix_socket=*/true, std::move(flags));
   }
 
   // Ends the daemon with `signal` (SIGKILL: as the OOM killer would).
@@ -65,26 +56,7 @@ class JournalTest : public ::testing::Test {
     daemon_.reset();
   }
 
-  std::string MustSubmit(const SubmitRequest& request) {
-    std::string id;
-    grpc::Status status = calls_->Submit(request, &id);
-    EXPECT_TRUE(status.ok()) << StatusText(status);
-    return id;
-  }
-
-  // Waits for the future to be done and returns it.
-  FutureInfo MustResult(const std::string& id) {
-    futured::v1::ResultRequest request;
-    request.set_id(id);
-    FutureInfo info;
-    grpc::Status status = calls_->Result(request, &info);
-    EXPECT_TRUE(status.ok()) << id << ": " << StatusText(status);
-    return info;
-  }
-
   std::string dir_;
-  std::unique_ptr<DaemonProcess> daemon_;
-  std::unique_ptr<ExecutorCalls> calls_;
 };
 
 SubmitRequest Sleep(double seconds) {
