@@ -8,12 +8,14 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace futured {
 namespace {
 
 constexpr size_t kMaxIdLength = 128;
-// Random bytes fetched from the kernel per getrandom() call: 256 IDs' worth,
+// Random bytes fetched from the kernel per getrandom() call: 409 IDs' worth,
 // so that a burst of submits does not make a system call each.
 constexpr size_t kRandomBufferBytes = 4096;
 
@@ -50,9 +52,13 @@ struct RandomBuffer {
 std::string NewFutureId() {
   thread_local RandomBuffer random;
   std::array<uint8_t, 16> b;
-  random.Take(b.data(), b.size());
-  b[6] = (b[6] & 0x0f) | 0x40;  // version 4
-  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  // UUIDv7 (RFC 9562): the Unix time in milliseconds, then 74 random bits.
+  const uint64_t millis = absl::ToUnixMillis(absl::Now());
+  for (int i = 0; i < 6; ++i)
+    b[i] = static_cast<uint8_t>(millis >> (40 - 8 * i));
+  random.Take(b.data() + 6, b.size() - 6);
+  b[6] = (b[6] & 0x0f) | 0x70;  // version 7
+  b[8] = (b[8] & 0x3f) | 0x80;  // RFC 9562 variant
   static constexpr char kHex[] = "0123456789abcdef";
   std::string id(36, '-');
   size_t out = 0;

@@ -9,10 +9,12 @@
 
 namespace futured {
 
-// A new random UUID (version 4: 122 random bits from the kernel's CSPRNG),
-// e.g. "3f2b8c1e-6d4a-4f0e-9b7c-2a1d5e8f9c03". Thread-safe; each thread
-// draws its bytes from its own buffer, refilled by one getrandom() call per
-// 256 IDs.
+// A new UUID of version 7 (RFC 9562): the Unix time in milliseconds, then
+// 74 random bits from the kernel's CSPRNG, e.g.
+// "019af6c2-3b1e-7d4a-8f0e-9b7c2a1d5e8f". Unguessable, and in the order they
+// were made from one millisecond to the next, so that the journal's index
+// on IDs grows at its end. Thread-safe; each thread draws its random bytes
+// from its own buffer, refilled by one getrandom() call per 409 IDs.
 std::string NewFutureId();
 
 // INVALID_ARGUMENT for an empty ID or one longer than any ID futured makes;
