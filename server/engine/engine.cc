@@ -54,8 +54,14 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
       journal_(options_.journal) {
   for (PoolOptions pool_options : options_.pools) {
     if (journal_ != nullptr) {
-      std::visit([this](auto& o) { o.before_dispatch = JournalDispatch(); },
-                 pool_options);
+      std::visit(
+          [this](auto& o) {
+            o.before_dispatch = JournalDispatch();
+            if constexpr (requires { o.never_started; }) {
+              o.never_started = JournalNeverStarted();
+            }
+          },
+          pool_options);
     }
     std::unique_ptr<Pool> pool = std::visit(
         [](const auto& o) -> std::unique_ptr<Pool> {
@@ -301,6 +307,17 @@ DispatchHook Engine::JournalDispatch() const {
     journal->Start(std::move(ids), absl::Now(), worker_pid,
                    [&committed](absl::Status) { committed.Notify(); });
     committed.WaitForNotification();
+  };
+}
+
+NeverStartedHook Engine::JournalNeverStarted() const {
+  return [journal = journal_](absl::Span<const Future* const> futures) {
+    std::vector<std::string> ids;
+    ids.reserve(futures.size());
+    for (const Future* future : futures) {
+      if (future->HasEndHook()) ids.push_back(future->id());
+    }
+    if (!ids.empty()) journal->Unstart(std::move(ids));
   };
 }
 

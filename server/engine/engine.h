@@ -226,6 +226,8 @@ class Engine {
   // dispatched as started and waits until that is committed, so that no
   // task runs unrecorded (at most once).
   DispatchHook JournalDispatch() const;
+  // A pool's NeverStartedHook: journals those futures as pending again.
+  NeverStartedHook JournalNeverStarted() const;
   // Journals the future's end; it is shown once committed.
   void JournalEnd(const std::shared_ptr<Future>& future);
   // Recover()'s steps for one journaled future.

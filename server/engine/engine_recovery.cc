@@ -12,8 +12,8 @@ TaskError Interrupted() {
   return TaskError{
       .type = "InterruptedError",
       .message =
-          "the daemon stopped while this task was running; it was not "
-          "run again (at most once)"};
+          "the daemon stopped while this task was running or about to "
+          "start; it was not run again (at most once)"};
 }
 
 }  // namespace

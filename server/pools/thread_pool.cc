@@ -25,11 +25,7 @@ class FutureProgress final : public ProgressSink {
 };
 
 // Runs `task` for `future` unless the future was cancelled in the queue.
-void RunTask(Future& future, const Task& task, const DispatchHook& dispatch) {
-  if (dispatch && !future.done()) {
-    const Future* one = &future;
-    dispatch(absl::MakeConstSpan(&one, 1), 0);
-  }
+void RunTask(Future& future, const Task& task) {
   if (!future.Start(absl::Now())) return;
   FutureProgress progress(future);
   const TaskContext ctx(future.token(), future.deadline(), PoolKind::kThread,
@@ -37,6 +33,14 @@ void RunTask(Future& future, const Task& task, const DispatchHook& dispatch) {
   Outcome outcome =
       CallTask(*task.spec, ctx, task.args);  // before Now(): the end time
   future.Finish(std::move(outcome), absl::Now());
+}
+
+template <typename Entries>
+std::vector<const Future*> FuturesOf(const Entries& entries) {
+  std::vector<const Future*> futures;
+  futures.reserve(entries.size());
+  for (const QueuedTask& entry : entries) futures.push_back(entry.future.get());
+  return futures;
 }
 
 }  // namespace
@@ -50,6 +54,7 @@ ThreadPool::ThreadPool(Options options)
     shared_->live_workers = workers;
   }
   shared_->before_dispatch = options_.before_dispatch;
+  shared_->never_started = options_.never_started;
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) {
     threads_.emplace_back(&ThreadPool::WorkerLoop, shared_, i);
@@ -82,11 +87,23 @@ absl::Status ThreadPool::SubmitAll(std::vector<QueuedTask> tasks) {
 
 void ThreadPool::StopAccepting() {
   std::deque<Entry> queued;
+  std::deque<Entry> ready;
   {
     absl::MutexLock lock(&shared_->mu);
     shared_->stopping = true;
     queued.swap(shared_->queue);
+    ready.swap(shared_->ready);
   }
+  CancelUnstarted(*shared_, queued, ready);
+}
+
+void ThreadPool::CancelUnstarted(const Shared& shared,
+                                 std::deque<Entry>& queued,
+                                 std::deque<Entry>& ready) {
+  if (!ready.empty() && shared.never_started) {
+    shared.never_started(FuturesOf(ready));
+  }
+  CancelAll(ready);
   CancelAll(queued);
 }
 
@@ -106,7 +123,8 @@ PoolStats ThreadPool::Stats() const {
       .name = options_.name,
       .kind = "thread",
       .workers = static_cast<int64_t>(shared_->taken.size()),
-      .queued = static_cast<int64_t>(shared_->queue.size()),
+      .queued =
+          static_cast<int64_t>(shared_->queue.size() + shared_->ready.size()),
       .running = std::count_if(
           shared_->taken.begin(), shared_->taken.end(),
           [](const std::shared_ptr<Future>& f) { return f != nullptr; }),
@@ -124,23 +142,53 @@ std::vector<WorkerView> ThreadPool::Workers() const {
 }
 
 void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
+  const bool hooked = shared->before_dispatch != nullptr;
   while (true) {
     Entry entry;
+    std::vector<Entry> batch;
     {
       absl::MutexLock lock(&shared->mu);
       shared->mu.Await(
           absl::Condition(shared.get(), &Shared::HasWorkOrStopping));
       if (shared->stopping) break;
-      entry = std::move(shared->queue.front());
-      shared->queue.pop_front();
-      shared->taken[index] = entry.future;
+      std::deque<Entry>& from = hooked ? shared->ready : shared->queue;
+      if (hooked && (from.empty() || shared->ShouldDispatch())) {
+        const size_t n = std::min(shared->queue.size(), kDispatchWindow);
+        batch.reserve(n);
+        for (size_t i = 0; i < n; ++i) {
+          batch.push_back(std::move(shared->queue.front()));
+          shared->queue.pop_front();
+        }
+        shared->dispatching = true;
+      } else {
+        entry = std::move(from.front());
+        from.pop_front();
+        shared->taken[index] = entry.future;
+      }
     }
-    RunTask(*entry.future, entry.task, shared->before_dispatch);
+    if (!batch.empty()) {
+      Dispatch(*shared, std::move(batch));
+      continue;
+    }
+    RunTask(*entry.future, entry.task);
     absl::MutexLock lock(&shared->mu);
     shared->taken[index] = nullptr;
   }
   absl::MutexLock lock(&shared->mu);
   --shared->live_workers;
+}
+
+void ThreadPool::Dispatch(Shared& shared, std::vector<Entry> batch) {
+  shared.before_dispatch(FuturesOf(batch), 0);
+  std::deque<Entry> stopped;
+  {
+    absl::MutexLock lock(&shared.mu);
+    shared.dispatching = false;
+    std::deque<Entry>& to = shared.stopping ? stopped : shared.ready;
+    for (Entry& entry : batch) to.push_back(std::move(entry));
+  }
+  std::deque<Entry> none;
+  CancelUnstarted(shared, none, stopped);
 }
 
 bool ThreadPool::AwaitNoneRunning(absl::Duration timeout) {

@@ -27,6 +27,14 @@ namespace futured::server {
 // a TaskContext built from the future's token and deadline, and finishes the
 // future with the task's outcome (see CallTask() for thrown exceptions).
 //
+// With a DispatchHook (the journal's), entries pass through a second queue
+// first: a worker takes up to kDispatchWindow of the oldest entries, calls
+// the hook once for them all (it waits there for one commit), and moves
+// them to the ready queue, from which workers take them as above. One worker
+// at a time does so, when fewer than kDispatchWindow / 2 are ready, so that
+// the others keep running ready work meanwhile; at most 1.5 x
+// kDispatchWindow futures are dispatched but not yet taken.
+//
 // A worker whose task ignores its token through Shutdown() is detached by the
 // destructor and keeps running; what its task and the future's callbacks use
 // (the registry's TaskSpec included) must outlive it.
@@ -36,8 +44,12 @@ class ThreadPool final : public Pool {
     std::string name = "thread";
     int workers = 4;
     int64_t queue_capacity = 100000;
-    DispatchHook before_dispatch = nullptr;  // see DispatchHook; optional
+    DispatchHook before_dispatch = nullptr;    // see DispatchHook; optional
+    NeverStartedHook never_started = nullptr;  // see NeverStartedHook
   };
+
+  // The most entries one call of the DispatchHook takes.
+  static constexpr size_t kDispatchWindow = 64;
 
   explicit ThreadPool(Options options);
   // Shutdown(absl::ZeroDuration()): cancels running tasks at once, waits up
@@ -77,7 +89,13 @@ class ThreadPool final : public Pool {
   // future and exit after the pool is gone.
   struct Shared {
     bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-      return stopping || !queue.empty();
+      return stopping || !ready.empty() || (!queue.empty() && !dispatching);
+    }
+    // With a DispatchHook: whether a worker should dispatch the next
+    // entries rather than run a ready one.
+    bool ShouldDispatch() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return !queue.empty() && !dispatching &&
+             ready.size() < kDispatchWindow / 2;
     }
     bool AllWorkersExited() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
       return live_workers == 0;
@@ -85,17 +103,30 @@ class ThreadPool final : public Pool {
 
     absl::Mutex mu;
     bool stopping ABSL_GUARDED_BY(mu) = false;  // set by Shutdown()
+    // Without a DispatchHook, workers take entries from `queue`. With one,
+    // entries go from `queue` to `ready` once the hook has returned for
+    // them, and workers take them from `ready`.
     std::deque<Entry> queue ABSL_GUARDED_BY(mu);
+    std::deque<Entry> ready ABSL_GUARDED_BY(mu);
+    bool dispatching ABSL_GUARDED_BY(mu) = false;  // a worker is in the hook
     // The future each worker has taken, by worker index; null when idle.
     std::vector<std::shared_ptr<Future>> taken ABSL_GUARDED_BY(mu);
     int live_workers ABSL_GUARDED_BY(mu) = 0;  // worker loops not yet ended
-    // Options::before_dispatch; set before the workers start, then constant.
+    // The Options' hooks; set before the workers start, then constant.
     DispatchHook before_dispatch;
+    NeverStartedHook never_started;
   };
 
   // A worker's loop: runs entries until the pool stops. `index` is its slot
   // in `shared->taken`.
   static void WorkerLoop(std::shared_ptr<Shared> shared, int index);
+  // A worker's turn at the DispatchHook: calls it for `batch`, then makes
+  // the entries ready, or, if the pool stopped meanwhile, cancels them.
+  static void Dispatch(Shared& shared, std::vector<Entry> batch);
+  // Cancels entries the pool took out of its queues as it stopped; those
+  // that were dispatched go to the NeverStartedHook first.
+  static void CancelUnstarted(const Shared& shared, std::deque<Entry>& queued,
+                              std::deque<Entry>& ready);
 
   // Waits up to `timeout` for every worker loop to end (once stopping, a
   // loop ends when its task has). True if they have.

@@ -76,6 +76,11 @@ class Journal {
   virtual void Start(std::vector<std::string> ids, absl::Time start_time,
                      int worker_pid, Committed committed) = 0;
 
+  // Records that futures which Start() recorded never started after all
+  // (their pool stopped first): they are PENDING again, to run after a
+  // restart. Not waited for; Close() commits it.
+  virtual void Unstart(std::vector<std::string> ids) = 0;
+
   // Records how a future ended (FINISHED or CANCELLED). `committed` runs
   // when that is durable.
   virtual void End(std::string id, FutureState state, FutureEnding ending,

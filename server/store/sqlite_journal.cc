@@ -252,6 +252,7 @@ SqliteJournal::~SqliteJournal() {
   Close();
   insert_.reset();
   start_.reset();
+  unstart_.reset();
   end_.reset();
   forget_.reset();
   sqlite3_close_v2(db_);
@@ -270,6 +271,9 @@ absl::Status SqliteJournal::Prepare() {
       {&start_,
        "UPDATE futures SET state = 1, start_time = ?2, worker_pid = ?3 "
        "WHERE id = ?1 AND state = 0"},
+      {&unstart_,
+       "UPDATE futures SET state = 0, start_time = NULL, worker_pid = 0 "
+       "WHERE id = ?1 AND state = 1"},
       {&end_,
        "UPDATE futures SET state = ?2, start_time = ?3, end_time = ?4, "
        "value = ?5, error_type = ?6, error_message = ?7, error_details = ?8 "
@@ -341,6 +345,10 @@ void SqliteJournal::Start(std::vector<std::string> ids, absl::Time start_time,
                           int worker_pid, Committed committed) {
   Enqueue(
       StartOp{std::move(ids), start_time, worker_pid, std::move(committed)});
+}
+
+void SqliteJournal::Unstart(std::vector<std::string> ids) {
+  Enqueue(UnstartOp{std::move(ids)});
 }
 
 void SqliteJournal::End(std::string id, FutureState state, FutureEnding ending,
@@ -469,11 +477,19 @@ absl::Status SqliteJournal::Write(EndOp& op) {
   return s.Run();
 }
 
+absl::Status SqliteJournal::Write(UnstartOp& op) {
+  return WriteEach(*unstart_, op.ids);
+}
+
 absl::Status SqliteJournal::Write(ForgetOp& op) {
-  SqliteStatement& s = *forget_;
-  for (const std::string& id : op.ids) {
-    s.BindText(1, id);
-    if (absl::Status run = s.Run(); !run.ok()) return run;
+  return WriteEach(*forget_, op.ids);
+}
+
+absl::Status SqliteJournal::WriteEach(SqliteStatement& statement,
+                                      const std::vector<std::string>& ids) {
+  for (const std::string& id : ids) {
+    statement.BindText(1, id);
+    if (absl::Status run = statement.Run(); !run.ok()) return run;
   }
   return absl::OkStatus();
 }
@@ -485,6 +501,7 @@ size_t SqliteJournal::RecordsIn(const Op& op) {
         if constexpr (std::is_same_v<T, AcceptOp>) return o.calls.size();
         if constexpr (std::is_same_v<T, EndOp>) return 1;
         if constexpr (std::is_same_v<T, StartOp> ||
+                      std::is_same_v<T, UnstartOp> ||
                       std::is_same_v<T, ForgetOp>) {
           return o.ids.size();
         }
@@ -498,7 +515,8 @@ void SqliteJournal::Acknowledge(std::vector<Op>& ops,
     std::visit(
         [&status](auto& o) {
           using T = std::decay_t<decltype(o)>;
-          if constexpr (!std::is_same_v<T, ForgetOp>) {
+          if constexpr (!std::is_same_v<T, ForgetOp> &&
+                        !std::is_same_v<T, UnstartOp>) {
             if (o.committed) std::move(o.committed)(status);
           }
         },

@@ -60,6 +60,7 @@ class SqliteJournal : public Journal {
   void Accept(std::vector<AcceptedCall> calls, Committed committed) override;
   void Start(std::vector<std::string> ids, absl::Time start_time,
              int worker_pid, Committed committed) override;
+  void Unstart(std::vector<std::string> ids) override;
   void End(std::string id, FutureState state, FutureEnding ending,
            Committed committed) override;
   void Forget(std::vector<std::string> ids) override;
@@ -83,10 +84,13 @@ class SqliteJournal : public Journal {
     FutureEnding ending;
     Committed committed;
   };
+  struct UnstartOp {
+    std::vector<std::string> ids;
+  };
   struct ForgetOp {
     std::vector<std::string> ids;
   };
-  using Op = std::variant<AcceptOp, StartOp, EndOp, ForgetOp>;
+  using Op = std::variant<AcceptOp, StartOp, UnstartOp, EndOp, ForgetOp>;
 
   SqliteJournal(Options options, sqlite3* db, int lock_fd);
 
@@ -105,7 +109,11 @@ class SqliteJournal : public Journal {
   absl::Status Write(AcceptOp& op);
   absl::Status Write(StartOp& op);
   absl::Status Write(EndOp& op);
+  absl::Status Write(UnstartOp& op);
   absl::Status Write(ForgetOp& op);
+  // Runs `statement` once for each of `ids`, bound to ?1.
+  static absl::Status WriteEach(SqliteStatement& statement,
+                                const std::vector<std::string>& ids);
   // Runs the callbacks of `ops` with `status`.
   static void Acknowledge(std::vector<Op>& ops, const absl::Status& status);
   static size_t RecordsIn(const Op& op);
@@ -117,6 +125,7 @@ class SqliteJournal : public Journal {
   const int lock_fd_;
   std::unique_ptr<SqliteStatement> insert_;
   std::unique_ptr<SqliteStatement> start_;
+  std::unique_ptr<SqliteStatement> unstart_;
   std::unique_ptr<SqliteStatement> end_;
   std::unique_ptr<SqliteStatement> forget_;
 

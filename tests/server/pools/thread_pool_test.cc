@@ -1,6 +1,8 @@
 #include "server/pools/thread_pool.h"
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -8,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -71,6 +74,30 @@ class ThreadPoolTest : public ::testing::Test {
                             .queue_capacity = queue_capacity});
   }
 
+  // A pool whose hooks record what they are called with, as the journal's
+  // would; `in_dispatch` runs inside the DispatchHook after the recording.
+  void MakeHookedPool(int workers, std::function<void()> in_dispatch = {}) {
+    pool_ = std::make_unique<ThreadPool>(ThreadPool::Options{
+        .name = "thread",
+        .workers = workers,
+        .before_dispatch =
+            [this, in_dispatch](absl::Span<const Future* const> futures,
+                                int worker_pid) {
+              EXPECT_EQ(worker_pid, 0);
+              {
+                absl::MutexLock lock(&mu_);
+                batches_.push_back(futures.size());
+                for (const Future* f : futures) dispatched_.insert(f->id());
+              }
+              if (in_dispatch) in_dispatch();
+            },
+        .never_started =
+            [this](absl::Span<const Future* const> futures) {
+              absl::MutexLock lock(&mu_);
+              for (const Future* f : futures) never_started_.push_back(f->id());
+            }});
+  }
+
   // A spec that outlives the pool, as the registry's do.
   const TaskSpec* Spec(TaskFunction function) {
     TaskSpec& spec = specs_.emplace_back();
@@ -132,12 +159,42 @@ class ThreadPoolTest : public ::testing::Test {
     return ran_;
   }
 
+  // A task that counts, in unrecorded_, a run of future `id` that the
+  // DispatchHook was not called for first.
+  TaskFunction CheckDispatched(std::string id) {
+    return [this, id](const TaskContext&, const BoundArgs&) -> Outcome {
+      absl::MutexLock lock(&mu_);
+      if (!dispatched_.contains(id)) ++unrecorded_;
+      return Value();
+    };
+  }
+
+  // SubmitAll() of `functions`, one new future each: queued together.
+  std::vector<std::shared_ptr<Future>> SubmitTogether(
+      std::vector<TaskFunction> functions) {
+    std::vector<std::shared_ptr<Future>> futures;
+    std::vector<QueuedTask> tasks;
+    for (TaskFunction& function : functions) {
+      futures.push_back(NewFuture());
+      tasks.push_back(QueuedTask{
+          futures.back(), Task{.spec = Spec(std::move(function)), .args = {}}});
+    }
+    const absl::Status status = pool_->SubmitAll(std::move(tasks));
+    EXPECT_TRUE(status.ok()) << status;
+    return futures;
+  }
+
   // Declared before pool_, so they outlive its workers.
   absl::Notification gate_;
   std::deque<TaskSpec> specs_;
   absl::Mutex mu_;
   int started_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<int> ran_ ABSL_GUARDED_BY(mu_);
+  // What MakeHookedPool()'s hooks saw.
+  std::vector<size_t> batches_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> dispatched_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> never_started_ ABSL_GUARDED_BY(mu_);
+  int unrecorded_ ABSL_GUARDED_BY(mu_) = 0;
 
   int next_id_ = 1;
   std::unique_ptr<ThreadPool> pool_;
@@ -455,6 +512,77 @@ TEST_F(ThreadPoolTest, WorkersShowTheFutureEachThreadRuns) {
   EXPECT_EQ(busy, 1);
   gate_.Notify();
   ASSERT_TRUE(WaitDone(*blocked));
+}
+
+// The journal's hook is called for many queued futures at once (one commit
+// for them all), and always before any of them runs.
+TEST_F(ThreadPoolTest, DispatchHookTakesQueuedFuturesInBatchesBeforeTheyRun) {
+  MakeHookedPool(2);
+  constexpr int kTasks = 300;
+  std::vector<TaskFunction> functions;
+  for (int i = 0; i < kTasks; ++i) {
+    functions.push_back(CheckDispatched(absl::StrCat("f", next_id_ + i)));
+  }
+  for (const std::shared_ptr<Future>& future :
+       SubmitTogether(std::move(functions))) {
+    ASSERT_TRUE(WaitDone(*future));
+    EXPECT_EQ(future->Snapshot().state, FutureState::kFinished);
+  }
+  absl::MutexLock lock(&mu_);
+  EXPECT_EQ(unrecorded_, 0) << "tasks ran before the hook saw them";
+  size_t total = 0;
+  for (size_t batch : batches_) total += batch;
+  EXPECT_EQ(total, static_cast<size_t>(kTasks));
+  // Queued together, the first batch is a whole window.
+  EXPECT_EQ(*std::max_element(batches_.begin(), batches_.end()),
+            ThreadPool::kDispatchWindow);
+}
+
+// Dispatched, and so journaled as started, but never taken by a worker: the
+// stop cancels them and says so, so that the journal has them pending again.
+TEST_F(ThreadPoolTest, StopNamesDispatchedFuturesThatNeverStarted) {
+  MakeHookedPool(1);
+  std::vector<std::shared_ptr<Future>> futures =
+      SubmitTogether({Blocker(), Recorder(1), Recorder(2), Recorder(3)});
+  ASSERT_TRUE(AwaitStarted(1));
+  {
+    absl::MutexLock lock(&mu_);
+    EXPECT_THAT(batches_, ElementsAre(4u));
+  }
+  pool_->StopAccepting();
+  for (int i = 1; i <= 3; ++i) {
+    EXPECT_EQ(futures[i]->Snapshot().state, FutureState::kCancelled);
+  }
+  gate_.Notify();
+  ASSERT_TRUE(WaitDone(*futures[0]));
+  EXPECT_EQ(futures[0]->Snapshot().state, FutureState::kFinished);
+  EXPECT_THAT(Ran(), ::testing::IsEmpty());
+  absl::MutexLock lock(&mu_);
+  EXPECT_THAT(never_started_, ElementsAre(futures[1]->id(), futures[2]->id(),
+                                          futures[3]->id()));
+}
+
+// The stop comes while a worker waits in the hook: that batch is cancelled
+// and named too, none of it run.
+TEST_F(ThreadPoolTest, StopDuringTheDispatchHookNamesItsBatch) {
+  absl::Notification in_hook;
+  absl::Notification leave_hook;
+  MakeHookedPool(1, [&] {
+    in_hook.Notify();
+    leave_hook.WaitForNotificationWithTimeout(kTestTimeout);
+  });
+  std::vector<std::shared_ptr<Future>> futures =
+      SubmitTogether({Recorder(1), Recorder(2)});
+  ASSERT_TRUE(in_hook.WaitForNotificationWithTimeout(kTestTimeout));
+  pool_->StopAccepting();
+  leave_hook.Notify();
+  for (const std::shared_ptr<Future>& future : futures) {
+    ASSERT_TRUE(WaitDone(*future));
+    EXPECT_EQ(future->Snapshot().state, FutureState::kCancelled);
+  }
+  EXPECT_THAT(Ran(), ::testing::IsEmpty());
+  absl::MutexLock lock(&mu_);
+  EXPECT_THAT(never_started_, ElementsAre(futures[0]->id(), futures[1]->id()));
 }
 
 }  // namespace

@@ -159,6 +159,38 @@ TEST(SqliteJournalTest, EveryRecordKindSurvivesReopening) {
   EXPECT_TRUE(IsCancelled(e.ending->outcome));
 }
 
+// A future recorded as started that its pool never started is pending
+// again; Unstart() leaves a future that has ended as it is.
+TEST(SqliteJournalTest, UnstartMakesAStartedFuturePendingAgain) {
+  StateDir dir;
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_TRUE(journal->Recover().ok());
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Accept({Call("a"), Call("b")}, std::move(c));
+                }).ok());
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Start({"a", "b"}, absl::FromUnixSeconds(1001), 77,
+                                 std::move(c));
+                }).ok());
+    journal->End("b", FutureState::kFinished,
+                 FutureEnding{.outcome = Number(4),
+                              .end_time = absl::FromUnixSeconds(2)},
+                 nullptr);
+    journal->Unstart({"a", "b"});
+  }
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = journal->Recover();
+  ASSERT_TRUE(futures.ok()) << futures.status();
+  ASSERT_EQ(futures->size(), 2u);
+  EXPECT_EQ((*futures)[0].state, FutureState::kPending);
+  EXPECT_EQ((*futures)[0].worker_pid, 0);
+  EXPECT_FALSE((*futures)[0].start_time.has_value());
+  EXPECT_EQ((*futures)[1].state, FutureState::kFinished);
+}
+
 TEST(SqliteJournalTest, CallbacksRunInOrderAndStatsCountRecords) {
   StateDir dir;
   std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
