@@ -21,19 +21,18 @@ TaskError Interrupted() {
 absl::StatusOr<RecoveryCounts> Engine::Recover() {
   RecoveryCounts counts;
   if (journal_ == nullptr) return counts;
-  absl::StatusOr<std::vector<JournaledFuture>> journaled = journal_->Recover();
-  if (!journaled.ok()) return journaled.status();
   const absl::Time now = absl::Now();
   // Per pool, in the order they were accepted.
   std::map<Pool*, std::vector<QueuedTask>> requeue;
-  for (JournaledFuture& future : *journaled) {
+  absl::Status read = journal_->Recover([&](JournaledFuture& future) {
     if (future.ending) {
       RestoreDone(future);
       ++counts.done;
     } else {
       RestoreUnfinished(future, now, requeue, counts);
     }
-  }
+  });
+  if (!read.ok()) return read;
   for (auto& [pool, tasks] : requeue) {
     std::vector<std::shared_ptr<Future>> futures;
     futures.reserve(tasks.size());

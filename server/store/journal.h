@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -63,9 +64,12 @@ class Journal {
 
   virtual ~Journal() = default;
 
-  // Every future not yet forgotten, in the order they were accepted. Call
-  // once, before any write.
-  virtual absl::StatusOr<std::vector<JournaledFuture>> Recover() = 0;
+  // Calls `each` with every future not yet forgotten, in the order they
+  // were accepted, one at a time (a journal may hold millions). On an error
+  // (an unreadable record), stops and returns it. Call once, before any
+  // write.
+  using Recovered = absl::FunctionRef<void(JournaledFuture&)>;
+  virtual absl::Status Recover(Recovered each) = 0;
 
   // Records new futures, PENDING. `committed` runs when they are durable.
   virtual void Accept(std::vector<AcceptedCall> calls, Committed committed) = 0;

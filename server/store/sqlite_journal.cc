@@ -220,8 +220,13 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
   absl::Cleanup unlock = [fd = *lock_fd] { close(fd); };
   const std::string path = absl::StrCat(options.dir, "/futured.db");
   sqlite3* db = nullptr;
+  // No mutex on the connection: Recover() runs before any write is queued,
+  // and from then on only the writer thread uses it. (Recovering a million
+  // futures took a third longer with one, locked on every column read.)
   const int code = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+      path.c_str(), &db,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      nullptr);
   absl::Cleanup close_db = [db] { sqlite3_close_v2(db); };
   if (code != SQLITE_OK) {
     return SqliteError(db, code, absl::StrCat("cannot open ", path));
@@ -289,7 +294,7 @@ absl::Status SqliteJournal::Prepare() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<JournaledFuture>> SqliteJournal::Recover() {
+absl::Status SqliteJournal::Recover(Recovered each) {
   absl::StatusOr<std::unique_ptr<SqliteStatement>> select =
       SqliteStatement::Prepare(
           db_,
@@ -299,12 +304,11 @@ absl::StatusOr<std::vector<JournaledFuture>> SqliteJournal::Recover() {
           "FROM futures ORDER BY seq");
   if (!select.ok()) return select.status();
   SqliteStatement& row = **select;
-  std::vector<JournaledFuture> futures;
   for (;;) {
     absl::StatusOr<bool> more = row.Step();
     if (!more.ok()) return more.status();
-    if (!*more) break;
-    JournaledFuture& f = futures.emplace_back();
+    if (!*more) return absl::OkStatus();
+    JournaledFuture f;
     f.call = AcceptedCall{
         .id = row.Text(0),
         .principal = row.Text(1),
@@ -332,8 +336,8 @@ absl::StatusOr<std::vector<JournaledFuture>> SqliteJournal::Recover() {
         ReadEnding(row, *state, f.call.id);
     if (!ending.ok()) return ending.status();
     f.ending = *std::move(ending);
+    each(f);
   }
-  return futures;
 }
 
 void SqliteJournal::Accept(std::vector<AcceptedCall> calls,

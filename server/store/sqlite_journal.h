@@ -56,7 +56,7 @@ class SqliteJournal : public Journal {
   SqliteJournal(const SqliteJournal&) = delete;
   SqliteJournal& operator=(const SqliteJournal&) = delete;
 
-  absl::StatusOr<std::vector<JournaledFuture>> Recover() override;
+  absl::Status Recover(Recovered each) override;
   void Accept(std::vector<AcceptedCall> calls, Committed committed) override;
   void Start(std::vector<std::string> ids, absl::Time start_time,
              int worker_pid, Committed committed) override;
