@@ -294,20 +294,37 @@ void Engine::JournalEnd(const std::shared_ptr<Future>& future) {
 }
 
 DispatchHook Engine::JournalDispatch() const {
-  return [journal = journal_](absl::Span<const Future* const> futures,
-                              int worker_pid) {
-    std::vector<std::string> ids;
-    ids.reserve(futures.size());
-    for (const Future* future : futures) {
-      // Run's and Map's futures are not journaled.
-      if (future->HasEndHook()) ids.push_back(future->id());
-    }
-    if (ids.empty()) return;
-    absl::Notification committed;
-    journal->Start(std::move(ids), absl::Now(), worker_pid,
-                   [&committed](absl::Status) { committed.Notify(); });
-    committed.WaitForNotification();
-  };
+  return
+      [journal = journal_](absl::Span<Future* const> futures, int worker_pid) {
+        std::vector<std::string> ids;
+        ids.reserve(futures.size());
+        for (const Future* future : futures) {
+          // Run's and Map's futures are not journaled.
+          if (future->HasEndHook()) ids.push_back(future->id());
+        }
+        if (ids.empty()) return;
+        absl::Notification committed;
+        absl::Status recorded;
+        journal->Start(std::move(ids), absl::Now(), worker_pid,
+                       [&](absl::Status status) {
+                         recorded = std::move(status);
+                         committed.Notify();
+                       });
+        committed.WaitForNotification();
+        if (recorded.ok()) return;
+        // Unrecorded, a task could run again after a crash: it fails instead.
+        const absl::Time now = absl::Now();
+        for (Future* future : futures) {
+          if (!future->HasEndHook()) continue;
+          future->FailAndStop(
+              TaskError{.type = "OSError",
+                        .message = absl::StrCat(
+                            "not started: the journal could not record its "
+                            "start: ",
+                            recorded.ToString())},
+              now);
+        }
+      };
 }
 
 NeverStartedHook Engine::JournalNeverStarted() const {

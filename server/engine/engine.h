@@ -224,7 +224,8 @@ class Engine {
                   bool has_timeout, Accepted accepted);
   // A pool's DispatchHook: journals the journaled futures among those
   // dispatched as started and waits until that is committed, so that no
-  // task runs unrecorded (at most once).
+  // task runs unrecorded (at most once); if the commit fails (a full disk),
+  // they fail with OSError instead of running.
   DispatchHook JournalDispatch() const;
   // A pool's NeverStartedHook: journals those futures as pending again.
   NeverStartedHook JournalNeverStarted() const;

@@ -31,9 +31,11 @@ struct Task {
 // them at any moment: a thread about to run one, or a batch about to be sent
 // to worker process `worker_pid` (0 for a thread). It may block (the journal
 // waits there until their start is durable, so that a task never runs
-// unrecorded); it runs on the pool's dispatching thread with no lock held.
+// unrecorded), and may end futures it cannot let start (the pool then skips
+// them as it skips cancelled ones); it runs on the pool's dispatching thread
+// with no lock held.
 using DispatchHook =
-    std::function<void(absl::Span<const Future* const>, int worker_pid)>;
+    std::function<void(absl::Span<Future* const>, int worker_pid)>;
 
 // Called, as a pool stops, with futures that a DispatchHook was called with
 // but that the pool knows never started and now never will (it cancels

@@ -98,7 +98,7 @@ void ProcessPool::SendBatch(Worker& worker, std::vector<Entry> batch,
   }
   if (sent.empty()) return;
   if (options_.before_dispatch) {
-    std::vector<const Future*> futures;
+    std::vector<Future*> futures;
     futures.reserve(sent.size());
     for (const auto& [task_id, future] : sent) futures.push_back(future.get());
     options_.before_dispatch(futures, worker.process.pid());

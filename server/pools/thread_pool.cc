@@ -36,8 +36,8 @@ void RunTask(Future& future, const Task& task) {
 }
 
 template <typename Entries>
-std::vector<const Future*> FuturesOf(const Entries& entries) {
-  std::vector<const Future*> futures;
+std::vector<Future*> FuturesOf(const Entries& entries) {
+  std::vector<Future*> futures;
   futures.reserve(entries.size());
   for (const QueuedTask& entry : entries) futures.push_back(entry.future.get());
   return futures;

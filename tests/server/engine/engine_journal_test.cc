@@ -1,6 +1,8 @@
 // The engine with a real SQLite journal: what Submit accepts is recovered by
 // the next engine on the same state directory.
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <memory>
@@ -10,6 +12,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/engine/engine.h"
 #include "server/engine/timer_queue.h"
@@ -184,6 +187,47 @@ TEST_F(EngineJournalTest, WhatTheStopCancelsComesBackPendingOrInterrupted) {
   ASSERT_TRUE(ran.ok());
   ASSERT_TRUE(AwaitDone(**ran));
   EXPECT_EQ(std::get<Value>((*ran)->Ending()->outcome).number_value(), 9);
+}
+
+// A task whose start cannot be recorded (the disk is full) must not run: run
+// unrecorded, it could run again after a crash.
+TEST_F(EngineJournalTest,
+       ATaskWhoseStartCannotBeRecordedFailsInsteadOfRunning) {
+  ASSERT_NO_FATAL_FAILURE(Open(1));
+  absl::StatusOr<std::shared_ptr<Future>> sleeping = Submit("sleep", 3600);
+  ASSERT_TRUE(sleeping.ok()) << sleeping.status();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while ((*sleeping)->state() != FutureState::kRunning &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ((*sleeping)->state(), FutureState::kRunning);
+  absl::StatusOr<std::shared_ptr<Future>> queued = Submit("square", 3);
+  ASSERT_TRUE(queued.ok()) << queued.status();
+  // The write-ahead log cannot grow any more: a full disk to the writer
+  // (EFBIG, with SIGXFSZ ignored).
+  struct sigaction ignore {
+  }, old{};
+  ignore.sa_handler = SIG_IGN;
+  sigaction(SIGXFSZ, &ignore, &old);
+  rlimit saved{};
+  getrlimit(RLIMIT_FSIZE, &saved);
+  rlimit limit = saved;
+  limit.rlim_cur = std::filesystem::file_size(dir_ + "/futured.db-wal");
+  setrlimit(RLIMIT_FSIZE, &limit);
+  (*sleeping)->Cancel(absl::Now());  // frees the thread for the square
+  const bool done = AwaitDone(**queued);
+  setrlimit(RLIMIT_FSIZE, &saved);
+  sigaction(SIGXFSZ, &old, nullptr);
+  ASSERT_TRUE(done);
+  const FutureEnding ending = *(*queued)->Ending();
+  ASSERT_TRUE(std::holds_alternative<TaskError>(ending.outcome))
+      << "the task ran unrecorded";
+  const auto& error = std::get<TaskError>(ending.outcome);
+  EXPECT_EQ(error.type, "OSError");
+  EXPECT_THAT(error.message,
+              ::testing::HasSubstr("the journal could not record its start"));
+  EXPECT_FALSE(ending.start_time.has_value());
 }
 
 }  // namespace

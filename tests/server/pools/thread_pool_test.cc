@@ -81,7 +81,7 @@ class ThreadPoolTest : public ::testing::Test {
         .name = "thread",
         .workers = workers,
         .before_dispatch =
-            [this, in_dispatch](absl::Span<const Future* const> futures,
+            [this, in_dispatch](absl::Span<Future* const> futures,
                                 int worker_pid) {
               EXPECT_EQ(worker_pid, 0);
               {
