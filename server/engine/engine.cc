@@ -211,8 +211,26 @@ void Engine::Submit(const RequestKey& key, PreparedCall call,
         });
   }
   // Unless admitted, the answer is known now: an error, or the future a
-  // request ID started before.
-  if (!handed_over) std::move(accepted)(std::move(future));
+  // request ID started before (once that is durable).
+  if (handed_over) return;
+  if (future.ok() && AwaitAccepted(*future, accepted)) return;
+  std::move(accepted)(std::move(future));
+}
+
+bool Engine::AwaitAccepted(const std::shared_ptr<Future>& future,
+                           Accepted& accepted) {
+  absl::MutexLock lock(&accepting_mu_);
+  auto it = accepting_.find(future->id());
+  if (it == accepting_.end()) return false;
+  it->second.push_back(std::move(accepted));
+  return true;
+}
+
+std::vector<Engine::Accepted> Engine::TakeAcceptWaiters(const std::string& id) {
+  absl::MutexLock lock(&accepting_mu_);
+  auto node = accepting_.extract(id);
+  if (node.empty()) return {};
+  return std::move(node.mapped());
 }
 
 absl::StatusOr<std::shared_ptr<Future>> Engine::Admit(
@@ -236,6 +254,10 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::Admit(
                       .deadline = deadline,
                       .timeout = timeout};
   JournalEnd(future);
+  if (!key.request_id.empty()) {
+    absl::MutexLock lock(&accepting_mu_);
+    accepting_.try_emplace(future->id());
+  }
   // In the table at once, so that a retry of its request ID finds it.
   table_.Insert(future, key.principal);
   std::vector<AcceptedCall> records;
@@ -269,10 +291,15 @@ void Engine::OnAccepted(absl::Status committed, std::shared_ptr<Future> future,
     pending_->Release(principal);
     if (committed.ok()) journal_->Forget({future->id()});
     std::move(accepted)(queued);
+    for (Accepted& waiter : TakeAcceptWaiters(future->id())) {
+      std::move(waiter)(queued);
+    }
     return;
   }
   AccountWhenDone(future, principal);
   if (has_timeout) ScheduleDeadline(future);
+  std::vector<Accepted> waiters = TakeAcceptWaiters(future->id());
+  for (Accepted& waiter : waiters) std::move(waiter)(future);
   std::move(accepted)(std::move(future));
 }
 

@@ -11,6 +11,7 @@
 #include <variant>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -140,7 +141,8 @@ class Engine {
   // called with the future once it is accepted. With a journal that is when
   // its record is committed: on the journal's thread, and only then is the
   // task queued; a future is never shown done before its end is committed
-  // either. Without a journal, inline.
+  // either. A retry of a request ID whose future is not committed yet is
+  // answered with it once it is. Without a journal, inline.
   void Submit(const RequestKey& key, PreparedCall call,
               std::optional<absl::Duration> timeout, Accepted accepted);
 
@@ -218,6 +220,11 @@ class Engine {
       const RequestKey& key, PreparedCall call,
       std::optional<absl::Duration> timeout, Accepted& accepted,
       bool& handed_over);
+  // Whether `future`, found by its request ID, still waits for its accept
+  // record's commit; if so, `accepted` is answered when it is committed.
+  bool AwaitAccepted(const std::shared_ptr<Future>& future, Accepted& accepted);
+  // The answers owed to other Submits of the same request ID as `future`.
+  std::vector<Accepted> TakeAcceptWaiters(const std::string& id);
   // The journal has committed (or failed to commit) an admitted future.
   void OnAccepted(absl::Status committed, std::shared_ptr<Future> future,
                   Task task, Pool* pool, const std::string& principal,
@@ -250,6 +257,13 @@ class Engine {
   TimerQueue* const timers_;
   FutureTable table_;
   RequestIndex requests_;  // entries only for futures in table_
+  // The answers owed to Submits that found, by request ID, a future whose
+  // accept record is not committed yet, by its ID: given, as the first
+  // Submit's, once it is. A future with a request ID has an entry from its
+  // admission until then.
+  absl::Mutex accepting_mu_;
+  absl::flat_hash_map<std::string, std::vector<Accepted>> accepting_
+      ABSL_GUARDED_BY(accepting_mu_);
   // Shared with done-callbacks, which may run after the engine is gone (a
   // thread-pool task that ignored shutdown).
   const std::shared_ptr<TaskMetrics> metrics_;

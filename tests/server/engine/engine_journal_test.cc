@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -32,6 +33,69 @@ RepeatedPtrField<Value> Args(std::initializer_list<double> numbers) {
   for (double n : numbers) args.Add()->set_number_value(n);
   return args;
 }
+
+// The real journal, with the callbacks of its Accept() commits held back
+// until Release(): the answer to a Submit waits there.
+class HeldAcceptJournal final : public Journal {
+ public:
+  explicit HeldAcceptJournal(std::unique_ptr<Journal> journal)
+      : journal_(std::move(journal)) {}
+
+  absl::Status Recover(Recovered each) override {
+    return journal_->Recover(each);
+  }
+  void Accept(std::vector<AcceptedCall> calls, Committed committed) override {
+    journal_->Accept(std::move(calls), [this, committed = std::move(committed)](
+                                           absl::Status status) mutable {
+      absl::MutexLock lock(&mu_);
+      held_.push_back([committed = std::move(committed), status]() mutable {
+        std::move(committed)(status);
+      });
+    });
+  }
+  void Start(std::vector<std::string> ids, absl::Time start_time,
+             int worker_pid, Committed committed) override {
+    journal_->Start(std::move(ids), start_time, worker_pid,
+                    std::move(committed));
+  }
+  void Unstart(std::vector<std::string> ids) override {
+    journal_->Unstart(std::move(ids));
+  }
+  void End(std::string id, FutureState state, FutureEnding ending,
+           Committed committed) override {
+    journal_->End(std::move(id), state, std::move(ending),
+                  std::move(committed));
+  }
+  void Forget(std::vector<std::string> ids) override {
+    journal_->Forget(std::move(ids));
+  }
+  void Close() override { journal_->Close(); }
+  JournalStats Stats() const override { return journal_->Stats(); }
+
+  // Waits until `n` Accept() commits are held back. True if they are.
+  bool AwaitHeld(size_t n) {
+    absl::MutexLock lock(&mu_);
+    auto held = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return held_.size() >= n;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&held), absl::Seconds(60));
+  }
+
+  // Runs the held-back callbacks.
+  void Release() {
+    std::vector<absl::AnyInvocable<void() &&>> held;
+    {
+      absl::MutexLock lock(&mu_);
+      held.swap(held_);
+    }
+    for (auto& callback : held) std::move(callback)();
+  }
+
+ private:
+  const std::unique_ptr<Journal> journal_;
+  absl::Mutex mu_;
+  std::vector<absl::AnyInvocable<void() &&>> held_ ABSL_GUARDED_BY(mu_);
+};
 
 class EngineJournalTest : public ::testing::Test {
  protected:
@@ -228,6 +292,50 @@ TEST_F(EngineJournalTest,
   EXPECT_THAT(error.message,
               ::testing::HasSubstr("the journal could not record its start"));
   EXPECT_FALSE(ending.start_time.has_value());
+}
+
+// A Submit retried with the same request ID before the first one's record is
+// committed gets the ID only once it is: never an ID a crash could lose.
+TEST_F(EngineJournalTest,
+       ARetriedRequestIdIsAnsweredOnlyOnceTheFirstIsDurable) {
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> sqlite =
+      SqliteJournal::Open({.dir = dir_});
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  HeldAcceptJournal held(*std::move(sqlite));
+  engine_ = std::make_unique<Engine>(
+      EngineOptions{.pools = {ThreadPool::Options{.name = "thread"}},
+                    .journal = &held},
+      &registry_, &timers_);
+  const RequestKey key{.principal = "alice", .request_id = "order-1"};
+  struct Answer {
+    absl::Notification given;
+    absl::StatusOr<std::shared_ptr<Future>> future;
+  };
+  Answer first, retry;
+  auto submit = [&](Answer& answer) {
+    absl::StatusOr<PreparedCall> call =
+        engine_->Prepare("square", Args({4}), Struct(), "");
+    ASSERT_TRUE(call.ok()) << call.status();
+    engine_->Submit(key, *call, std::nullopt,
+                    [&answer](absl::StatusOr<std::shared_ptr<Future>> f) {
+                      answer.future = std::move(f);
+                      answer.given.Notify();
+                    });
+  };
+  submit(first);
+  ASSERT_TRUE(held.AwaitHeld(1));
+  submit(retry);
+  EXPECT_FALSE(first.given.HasBeenNotified());
+  EXPECT_FALSE(retry.given.HasBeenNotified())
+      << "the retry got an ID that is not durable yet";
+  held.Release();
+  ASSERT_TRUE(first.given.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  ASSERT_TRUE(retry.given.WaitForNotificationWithTimeout(absl::Seconds(60)));
+  ASSERT_TRUE(first.future.ok()) << first.future.status();
+  ASSERT_TRUE(retry.future.ok()) << retry.future.status();
+  EXPECT_EQ((*retry.future)->id(), (*first.future)->id());
+  ASSERT_TRUE(AwaitDone(**first.future));
+  engine_.reset();
 }
 
 }  // namespace
