@@ -272,7 +272,9 @@ void Dashboard::ShowFuture(const httplib::Request& request,
     AnswerError(response, future.status());
     return;
   }
-  AnswerJson(response, 200, FutureJson((*future)->Snapshot(), absl::Now()));
+  AnswerJson(response, 200,
+             FutureJson((*future)->Snapshot(), absl::Now(),
+                        engine_->CallArguments(id)));
 }
 
 void Dashboard::CancelFuture(const httplib::Request& request,

@@ -252,6 +252,19 @@ std::string FutureJson(const FutureSnapshot& snapshot, absl::Time now) {
   return Render(FutureFields(snapshot, now));
 }
 
+std::string FutureJson(
+    const FutureSnapshot& snapshot, absl::Time now,
+    const absl::StatusOr<google::protobuf::ListValue>& args) {
+  Struct f = FutureFields(snapshot, now);
+  auto& fields = *f.mutable_fields();
+  if (args.ok()) {
+    *fields["args"].mutable_list_value() = *args;
+  } else {
+    fields["args_unknown"] = Str(args.status().message());
+  }
+  return Render(f);
+}
+
 std::string FutureListJson(const std::vector<FutureSnapshot>& snapshots,
                            size_t scanned, absl::Time now) {
   Struct document;

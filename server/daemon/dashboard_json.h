@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "google/protobuf/struct.pb.h"
 #include "server/daemon/dashboard_figures.h"
 #include "server/engine/task_metrics.h"
 #include "server/future/future.h"
@@ -56,6 +57,11 @@ std::string OverviewJson(const OverviewFigures& figures);
 // A future: its call's names, status, outcome or error, times, worker and
 // progress. `now` gives a running future's run time so far.
 std::string FutureJson(const FutureSnapshot& snapshot, absl::Time now);
+
+// FutureJson() with the call's bound arguments, as "args" (a list), or why
+// they are not known, as "args_unknown".
+std::string FutureJson(const FutureSnapshot& snapshot, absl::Time now,
+                       const absl::StatusOr<google::protobuf::ListValue>& args);
 
 // {"futures": [...], "matched": n, "scanned": m}: the first futures of
 // `snapshots` (already filtered), each as FutureJson has it.

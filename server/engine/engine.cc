@@ -365,6 +365,23 @@ NeverStartedHook Engine::JournalNeverStarted() const {
   };
 }
 
+absl::StatusOr<google::protobuf::ListValue> Engine::CallArguments(
+    absl::string_view id) const {
+  if (journal_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "arguments are kept only in the journal, and this daemon runs "
+        "without one (--state_dir=none)");
+  }
+  absl::StatusOr<AcceptedCall> call = journal_->FindCall(id);
+  if (!call.ok()) return call.status();
+  google::protobuf::ListValue args;
+  if (!args.ParseFromString(call->args)) {
+    return absl::DataLossError(absl::StrCat(
+        "the journal's arguments of future ", id, " are unreadable"));
+  }
+  return args;
+}
+
 std::optional<JournalStats> Engine::JournalStatistics() const {
   if (journal_ == nullptr) return std::nullopt;
   return journal_->Stats();

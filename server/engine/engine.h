@@ -157,6 +157,12 @@ class Engine {
   // Figures of the journal; unset without one.
   std::optional<JournalStats> JournalStatistics() const;
 
+  // The bound arguments future `id` was submitted with, which only the
+  // journal keeps: FAILED_PRECONDITION without a journal, NOT_FOUND for a
+  // future it does not hold (Run's and Map's, or one forgotten).
+  absl::StatusOr<google::protobuf::ListValue> CallArguments(
+      absl::string_view id) const;
+
   // The table's lookup and release, for `principal`'s own futures: another
   // principal's future is NOT_FOUND, exactly as an unknown ID.
   absl::StatusOr<std::shared_ptr<Future>> Find(

@@ -11,6 +11,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/future/future.h"
 
@@ -93,6 +94,11 @@ class Journal {
   // Drops futures from the journal (released, expired, or refused after
   // their Accept). Not waited for.
   virtual void Forget(std::vector<std::string> ids) = 0;
+
+  // The call of future `id` as accepted: NOT_FOUND when the journal has no
+  // such future (never journaled, or forgotten). Reads what is committed;
+  // any thread, beside the writer.
+  virtual absl::StatusOr<AcceptedCall> FindCall(absl::string_view id) const = 0;
 
   // Commits what is queued, runs its callbacks and stops the writer; later
   // writes are refused with FAILED_PRECONDITION. Blocks until then.

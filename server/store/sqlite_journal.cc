@@ -260,6 +260,11 @@ SqliteJournal::~SqliteJournal() {
   unstart_.reset();
   end_.reset();
   forget_.reset();
+  {
+    absl::MutexLock lock(&read_mu_);
+    find_call_.reset();
+    sqlite3_close_v2(reader_);
+  }
   sqlite3_close_v2(db_);
   close(lock_fd_);
 }
@@ -338,6 +343,54 @@ absl::Status SqliteJournal::Recover(Recovered each) {
     f.ending = *std::move(ending);
     each(f);
   }
+}
+
+absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(
+    absl::string_view id) const {
+  absl::MutexLock lock(&read_mu_);
+  if (reader_ == nullptr) {
+    sqlite3* reader = nullptr;
+    const int code =
+        sqlite3_open_v2(path_.c_str(), &reader,
+                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    if (code != SQLITE_OK) {
+      absl::Status error =
+          SqliteError(reader, code, absl::StrCat("cannot read ", path_));
+      sqlite3_close_v2(reader);
+      return error;
+    }
+    absl::StatusOr<std::unique_ptr<SqliteStatement>> find =
+        SqliteStatement::Prepare(
+            reader,
+            "SELECT principal, request_id, function, pool, args, "
+            "submit_time, deadline, timeout FROM futures WHERE id = ?1");
+    if (!find.ok()) {
+      sqlite3_close_v2(reader);
+      return find.status();
+    }
+    reader_ = reader;
+    find_call_ = *std::move(find);
+  }
+  SqliteStatement& row = *find_call_;
+  row.BindText(1, id);
+  absl::StatusOr<bool> found = row.Step();
+  absl::Cleanup reset = [&row] { row.Reset(); };
+  if (!found.ok()) return found.status();
+  if (!*found) {
+    return absl::NotFoundError(absl::StrCat("the journal has no future ", id));
+  }
+  return AcceptedCall{
+      .id = std::string(id),
+      .principal = row.Text(0),
+      .request_id = row.Text(1),
+      .function = row.Text(2),
+      .pool = row.Text(3),
+      .args = row.Text(4),
+      .submit_time = absl::FromUnixNanos(row.Int(5)),
+      .deadline = row.IsNull(6) ? absl::InfiniteFuture()
+                                : absl::FromUnixNanos(row.Int(6)),
+      .timeout = row.IsNull(7) ? std::nullopt
+                               : std::optional(absl::Nanoseconds(row.Int(7)))};
 }
 
 void SqliteJournal::Accept(std::vector<AcceptedCall> calls,

@@ -64,6 +64,7 @@ class SqliteJournal : public Journal {
   void End(std::string id, FutureState state, FutureEnding ending,
            Committed committed) override;
   void Forget(std::vector<std::string> ids) override;
+  absl::StatusOr<AcceptedCall> FindCall(absl::string_view id) const override;
   void Close() override;
   JournalStats Stats() const override;
 
@@ -128,6 +129,12 @@ class SqliteJournal : public Journal {
   std::unique_ptr<SqliteStatement> unstart_;
   std::unique_ptr<SqliteStatement> end_;
   std::unique_ptr<SqliteStatement> forget_;
+
+  // FindCall()'s read-only connection, opened at its first use, and its
+  // statement.
+  mutable absl::Mutex read_mu_;
+  mutable sqlite3* reader_ ABSL_GUARDED_BY(read_mu_) = nullptr;
+  mutable std::unique_ptr<SqliteStatement> find_call_ ABSL_GUARDED_BY(read_mu_);
 
   mutable absl::Mutex mu_;
   std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);

@@ -160,6 +160,8 @@ async function plainDashboard(browser) {
   }, {timeout: STEP_MS}, bar, first);
   const later = Number(await page.$eval(bar, e => e.getAttribute('aria-valuenow')));
   check(later > first, `the progress bar moves (${first}% then ${later}%)`);
+  const args = await page.$eval('#field-arguments', e => e.textContent);
+  check(args === '[60]', `the future page shows the call's arguments (${args})`);
   await shot(page, 'future-progress');
 
   await page.goto(d.url + '#/future/' + cancelled, {waitUntil: 'load'});

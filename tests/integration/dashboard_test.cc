@@ -185,6 +185,8 @@ TEST_F(DashboardTest, FailedRunningAndCancelledFuturesAsJson) {
   HttpAnswer one = Get(absl::StrCat("/api/futures/", failed));
   ASSERT_EQ(one.status, 200);
   EXPECT_THAT(one.body, HasSubstr("bad input"));
+  // The call's arguments, from the journal.
+  EXPECT_THAT(one.body, HasSubstr(R"("args":["ValueError","bad input"])"));
 
   // sleep reports progress as it goes.
   EXPECT_TRUE(PollUntil([&] {

@@ -205,7 +205,9 @@ function futureSkeleton(view, id) {
 async function renderFuture(view, id) {
   const f = await api('/api/futures/' + encodeURIComponent(id));
   const fields = [
-    ['function', f.function], ['pool', f.pool], ['state', f.status],
+    ['function', f.function], ['pool', f.pool],
+    ['arguments', f.args ? JSON.stringify(f.args) : 'not known: ' + f.args_unknown],
+    ['state', f.status],
     ['error', errorText(f)], ['value', f.value === null ? '' : JSON.stringify(f.value)],
     ['worker', f.worker_pid ? 'process ' + f.worker_pid : (f.start_time ? 'thread' : '')],
     ['submitted', f.submit_time], ['started', f.start_time || ''], ['ended', f.end_time || ''],

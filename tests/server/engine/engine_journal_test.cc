@@ -69,6 +69,9 @@ class HeldAcceptJournal final : public Journal {
   void Forget(std::vector<std::string> ids) override {
     journal_->Forget(std::move(ids));
   }
+  absl::StatusOr<AcceptedCall> FindCall(absl::string_view id) const override {
+    return journal_->FindCall(id);
+  }
   void Close() override { journal_->Close(); }
   JournalStats Stats() const override { return journal_->Stats(); }
 

@@ -200,6 +200,32 @@ TEST(SqliteJournalTest, UnstartMakesAStartedFuturePendingAgain) {
   EXPECT_EQ((*futures)[1].state, FutureState::kFinished);
 }
 
+// FindCall() reads a committed call on a connection of its own, beside the
+// writer.
+TEST(SqliteJournalTest, FindCallReadsACommittedCall) {
+  StateDir dir;
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  ASSERT_TRUE(RecoverAll(*journal).ok());
+  EXPECT_EQ(journal->FindCall("a").status().code(),
+            absl::StatusCode::kNotFound);
+  AcceptedCall call = Call("a");
+  call.deadline = absl::FromUnixSeconds(2000);
+  ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                journal->Accept({call}, std::move(c));
+              }).ok());
+  absl::StatusOr<AcceptedCall> found = journal->FindCall("a");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(found->principal, "alice");
+  EXPECT_EQ(found->function, "sleep");
+  EXPECT_EQ(found->args, call.args);
+  EXPECT_EQ(found->deadline, absl::FromUnixSeconds(2000));
+  journal->Forget({"a"});
+  journal->Close();  // commits the Forget
+  EXPECT_EQ(journal->FindCall("a").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST(SqliteJournalTest, CallbacksRunInOrderAndStatsCountRecords) {
   StateDir dir;
   std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
