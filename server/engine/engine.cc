@@ -54,14 +54,8 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
       journal_(options_.journal) {
   for (PoolOptions pool_options : options_.pools) {
     if (journal_ != nullptr) {
-      std::visit(
-          [this](auto& o) {
-            o.before_dispatch = JournalDispatch();
-            if constexpr (requires { o.never_started; }) {
-              o.never_started = JournalNeverStarted();
-            }
-          },
-          pool_options);
+      std::visit([this](auto& o) { o.before_dispatch = JournalDispatch(); },
+                 pool_options);
     }
     std::unique_ptr<Pool> pool = std::visit(
         [](const auto& o) -> std::unique_ptr<Pool> {
@@ -309,9 +303,14 @@ void Engine::JournalEnd(const std::shared_ptr<Future>& future) {
                          FutureState state, FutureEnding ending) {
     std::shared_ptr<Future> f = weak.lock();
     if (f == nullptr) return;
-    // Cancelled by the stop: it stays as the journal has it, to be taken up
-    // again after the restart, and is never shown cancelled.
-    if (state == FutureState::kCancelled && stopping->load()) return;
+    // Cancelled by the stop: never shown cancelled, and taken up again
+    // after the restart. Unless it started, it is pending again: a pool may
+    // have recorded its start ahead of running it (Unstart() leaves a
+    // pending one as it is).
+    if (state == FutureState::kCancelled && stopping->load()) {
+      if (!ending.start_time) journal->Unstart({f->id()});
+      return;
+    }
     journal->End(f->id(), state, std::move(ending), [f](absl::Status) {
       // Shown even if the commit failed: whoever waits gets the outcome;
       // the journal, if it comes back, has the future unfinished.
@@ -352,17 +351,6 @@ DispatchHook Engine::JournalDispatch() const {
               now);
         }
       };
-}
-
-NeverStartedHook Engine::JournalNeverStarted() const {
-  return [journal = journal_](absl::Span<const Future* const> futures) {
-    std::vector<std::string> ids;
-    ids.reserve(futures.size());
-    for (const Future* future : futures) {
-      if (future->HasEndHook()) ids.push_back(future->id());
-    }
-    if (!ids.empty()) journal->Unstart(std::move(ids));
-  };
 }
 
 absl::StatusOr<google::protobuf::ListValue> Engine::CallArguments(

@@ -240,8 +240,6 @@ class Engine {
   // task runs unrecorded (at most once); if the commit fails (a full disk),
   // they fail with OSError instead of running.
   DispatchHook JournalDispatch() const;
-  // A pool's NeverStartedHook: journals those futures as pending again.
-  NeverStartedHook JournalNeverStarted() const;
   // Journals the future's end; it is shown once committed.
   void JournalEnd(const std::shared_ptr<Future>& future);
   // Recover()'s steps for one journaled future.

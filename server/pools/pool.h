@@ -37,13 +37,6 @@ struct Task {
 using DispatchHook =
     std::function<void(absl::Span<Future* const>, int worker_pid)>;
 
-// Called, as a pool stops, with futures that a DispatchHook was called with
-// but that the pool knows never started and now never will (it cancels
-// them): the journal records them as pending again, so that they run after a
-// restart instead of counting as interrupted. Runs with no lock held; must
-// not block.
-using NeverStartedHook = std::function<void(absl::Span<const Future* const>)>;
-
 // A future and the task that completes it, as a pool queues them.
 struct QueuedTask {
   std::shared_ptr<Future> future;

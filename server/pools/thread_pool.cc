@@ -54,7 +54,6 @@ ThreadPool::ThreadPool(Options options)
     shared_->live_workers = workers;
   }
   shared_->before_dispatch = options_.before_dispatch;
-  shared_->never_started = options_.never_started;
   threads_.reserve(workers);
   for (int i = 0; i < workers; ++i) {
     threads_.emplace_back(&ThreadPool::WorkerLoop, shared_, i);
@@ -93,15 +92,6 @@ void ThreadPool::StopAccepting() {
     shared_->stopping = true;
     queued.swap(shared_->queue);
     ready.swap(shared_->ready);
-  }
-  CancelUnstarted(*shared_, queued, ready);
-}
-
-void ThreadPool::CancelUnstarted(const Shared& shared,
-                                 std::deque<Entry>& queued,
-                                 std::deque<Entry>& ready) {
-  if (!ready.empty() && shared.never_started) {
-    shared.never_started(FuturesOf(ready));
   }
   CancelAll(ready);
   CancelAll(queued);
@@ -180,15 +170,15 @@ void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
 
 void ThreadPool::Dispatch(Shared& shared, std::vector<Entry> batch) {
   shared.before_dispatch(FuturesOf(batch), 0);
-  std::deque<Entry> stopped;
   {
     absl::MutexLock lock(&shared.mu);
     shared.dispatching = false;
-    std::deque<Entry>& to = shared.stopping ? stopped : shared.ready;
-    for (Entry& entry : batch) to.push_back(std::move(entry));
+    if (!shared.stopping) {
+      for (Entry& entry : batch) shared.ready.push_back(std::move(entry));
+      return;
+    }
   }
-  std::deque<Entry> none;
-  CancelUnstarted(shared, none, stopped);
+  CancelAll(batch);
 }
 
 bool ThreadPool::AwaitNoneRunning(absl::Duration timeout) {

@@ -33,7 +33,8 @@ namespace futured::server {
 // them to the ready queue, from which workers take them as above. One worker
 // at a time does so, when fewer than kDispatchWindow / 2 are ready, so that
 // the others keep running ready work meanwhile; at most 1.5 x
-// kDispatchWindow futures are dispatched but not yet taken.
+// kDispatchWindow futures are dispatched but not yet taken. As the pool
+// stops, both queues' futures are cancelled, never started.
 //
 // A worker whose task ignores its token through Shutdown() is detached by the
 // destructor and keeps running; what its task and the future's callbacks use
@@ -44,8 +45,7 @@ class ThreadPool final : public Pool {
     std::string name = "thread";
     int workers = 4;
     int64_t queue_capacity = 100000;
-    DispatchHook before_dispatch = nullptr;    // see DispatchHook; optional
-    NeverStartedHook never_started = nullptr;  // see NeverStartedHook
+    DispatchHook before_dispatch = nullptr;  // see DispatchHook; optional
   };
 
   // The most entries one call of the DispatchHook takes.
@@ -112,9 +112,8 @@ class ThreadPool final : public Pool {
     // The future each worker has taken, by worker index; null when idle.
     std::vector<std::shared_ptr<Future>> taken ABSL_GUARDED_BY(mu);
     int live_workers ABSL_GUARDED_BY(mu) = 0;  // worker loops not yet ended
-    // The Options' hooks; set before the workers start, then constant.
+    // Options::before_dispatch; set before the workers start, then constant.
     DispatchHook before_dispatch;
-    NeverStartedHook never_started;
   };
 
   // A worker's loop: runs entries until the pool stops. `index` is its slot
@@ -123,10 +122,6 @@ class ThreadPool final : public Pool {
   // A worker's turn at the DispatchHook: calls it for `batch`, then makes
   // the entries ready, or, if the pool stopped meanwhile, cancels them.
   static void Dispatch(Shared& shared, std::vector<Entry> batch);
-  // Cancels entries the pool took out of its queues as it stopped; those
-  // that were dispatched go to the NeverStartedHook first.
-  static void CancelUnstarted(const Shared& shared, std::deque<Entry>& queued,
-                              std::deque<Entry>& ready);
 
   // Waits up to `timeout` for every worker loop to end (once stopping, a
   // loop ends when its task has). True if they have.

@@ -34,29 +34,37 @@ RepeatedPtrField<Value> Args(std::initializer_list<double> numbers) {
   return args;
 }
 
-// The real journal, with the callbacks of its Accept() commits held back
-// until Release(): the answer to a Submit waits there.
-class HeldAcceptJournal final : public Journal {
+// The real journal, with the callbacks of some commits held back until
+// Release(): of every Accept() (the answer to a Submit waits there) unless
+// told otherwise, and of the next Start() once told to (a pool's dispatch
+// waits there).
+class HeldJournal final : public Journal {
  public:
-  explicit HeldAcceptJournal(std::unique_ptr<Journal> journal)
-      : journal_(std::move(journal)) {}
+  HeldJournal(std::unique_ptr<Journal> journal, bool hold_accepts)
+      : journal_(std::move(journal)), hold_accepts_(hold_accepts) {}
+
+  void HoldNextStart() {
+    absl::MutexLock lock(&mu_);
+    hold_next_start_ = true;
+  }
 
   absl::Status Recover(Recovered each) override {
     return journal_->Recover(each);
   }
   void Accept(std::vector<AcceptedCall> calls, Committed committed) override {
-    journal_->Accept(std::move(calls), [this, committed = std::move(committed)](
-                                           absl::Status status) mutable {
-      absl::MutexLock lock(&mu_);
-      held_.push_back([committed = std::move(committed), status]() mutable {
-        std::move(committed)(status);
-      });
-    });
+    journal_->Accept(std::move(calls), hold_accepts_
+                                           ? Held(std::move(committed))
+                                           : std::move(committed));
   }
   void Start(std::vector<std::string> ids, absl::Time start_time,
              int worker_pid, Committed committed) override {
+    bool hold = false;
+    {
+      absl::MutexLock lock(&mu_);
+      std::swap(hold, hold_next_start_);
+    }
     journal_->Start(std::move(ids), start_time, worker_pid,
-                    std::move(committed));
+                    hold ? Held(std::move(committed)) : std::move(committed));
   }
   void Unstart(std::vector<std::string> ids) override {
     journal_->Unstart(std::move(ids));
@@ -75,7 +83,7 @@ class HeldAcceptJournal final : public Journal {
   void Close() override { journal_->Close(); }
   JournalStats Stats() const override { return journal_->Stats(); }
 
-  // Waits until `n` Accept() commits are held back. True if they are.
+  // Waits until `n` commits are held back. True if they are.
   bool AwaitHeld(size_t n) {
     absl::MutexLock lock(&mu_);
     auto held = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -95,8 +103,21 @@ class HeldAcceptJournal final : public Journal {
   }
 
  private:
+  // `committed`, to be held back once its commit is done.
+  Committed Held(Committed committed) {
+    return
+        [this, committed = std::move(committed)](absl::Status status) mutable {
+          absl::MutexLock lock(&mu_);
+          held_.push_back([committed = std::move(committed), status]() mutable {
+            std::move(committed)(status);
+          });
+        };
+  }
+
   const std::unique_ptr<Journal> journal_;
+  const bool hold_accepts_;
   absl::Mutex mu_;
+  bool hold_next_start_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<absl::AnyInvocable<void() &&>> held_ ABSL_GUARDED_BY(mu_);
 };
 
@@ -304,7 +325,7 @@ TEST_F(EngineJournalTest,
   absl::StatusOr<std::unique_ptr<SqliteJournal>> sqlite =
       SqliteJournal::Open({.dir = dir_});
   ASSERT_TRUE(sqlite.ok()) << sqlite.status();
-  HeldAcceptJournal held(*std::move(sqlite));
+  HeldJournal held(*std::move(sqlite), /*hold_accepts=*/true);
   engine_ = std::make_unique<Engine>(
       EngineOptions{.pools = {ThreadPool::Options{.name = "thread"}},
                     .journal = &held},
@@ -339,6 +360,53 @@ TEST_F(EngineJournalTest,
   EXPECT_EQ((*retry.future)->id(), (*first.future)->id());
   ASSERT_TRUE(AwaitDone(**first.future));
   engine_.reset();
+}
+
+// A stop puts back what a pool recorded as started ahead of running it, so
+// that it runs after the restart instead of failing as interrupted.
+TEST_F(EngineJournalTest, WhatWasRecordedStartedButNeverRanIsPendingAgain) {
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> sqlite =
+      SqliteJournal::Open({.dir = dir_});
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status();
+  auto held =
+      std::make_unique<HeldJournal>(*std::move(sqlite), /*hold_accepts=*/false);
+  engine_ = std::make_unique<Engine>(
+      EngineOptions{
+          .pools = {ThreadPool::Options{.name = "thread", .workers = 2}},
+          .journal = held.get()},
+      &registry_, &timers_);
+  // The first sleep's dispatch waits in the hook while three more queue up;
+  // then one thread runs it and the other records the three as started in
+  // one batch and runs the first of them: two are recorded, never run.
+  held->HoldNextStart();
+  std::vector<std::shared_ptr<Future>> sleeps;
+  absl::StatusOr<std::shared_ptr<Future>> first = Submit("sleep", 3600);
+  ASSERT_TRUE(first.ok()) << first.status();
+  sleeps.push_back(*first);
+  ASSERT_TRUE(held->AwaitHeld(1));
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<std::shared_ptr<Future>> more = Submit("sleep", 3600);
+    ASSERT_TRUE(more.ok()) << more.status();
+    sleeps.push_back(*more);
+  }
+  held->Release();
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while ((sleeps[0]->state() != FutureState::kRunning ||
+          sleeps[1]->state() != FutureState::kRunning) &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(sleeps[1]->state(), FutureState::kRunning);
+  engine_->Shutdown(absl::ZeroDuration());
+  sleeps.clear();
+  engine_.reset();
+  held.reset();
+
+  ASSERT_NO_FATAL_FAILURE(Open(1));
+  absl::StatusOr<RecoveryCounts> counts = engine_->Recover();
+  ASSERT_TRUE(counts.ok()) << counts.status();
+  EXPECT_EQ(counts->interrupted, 2);
+  EXPECT_EQ(counts->requeued, 2) << "recorded as started, never run";
 }
 
 }  // namespace
