@@ -230,8 +230,12 @@ void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 
 absl::StatusOr<PreparedCall> ExecutorService::PrepareOne(
     const v1::SubmitRequest& request) {
-  return engine_->Prepare(request.function(), request.args(), request.kwargs(),
-                          request.pool());
+  absl::StatusOr<std::optional<RetryPolicy>> retry = FromProto(request);
+  if (!retry.ok()) return retry.status();
+  absl::StatusOr<PreparedCall> call = engine_->Prepare(
+      request.function(), request.args(), request.kwargs(), request.pool());
+  if (call.ok()) call->retry = *std::move(retry);
+  return call;
 }
 
 void ExecutorService::SubmitOne(absl::string_view principal,

@@ -43,7 +43,9 @@ class SqliteJournal : public Journal {
   };
 
   // The version of the schema this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  // Version 2 added retry policies: each future's policy, attempt and
+  // failed attempts (a version-1 file is migrated when opened).
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the journal and brings its schema up to date.
   // FAILED_PRECONDITION when another process holds the directory or the
@@ -62,6 +64,8 @@ class SqliteJournal : public Journal {
              int worker_pid, Committed committed) override;
   void End(std::string id, FutureState state, FutureEnding ending,
            Committed committed) override;
+  void Retry(std::string id, int attempt, std::vector<AttemptError> earlier,
+             Committed committed) override;
   void Forget(std::vector<std::string> ids) override;
   void Close() override;
   JournalStats Stats() const override;
@@ -83,10 +87,16 @@ class SqliteJournal : public Journal {
     FutureEnding ending;
     Committed committed;
   };
+  struct RetryOp {
+    std::string id;
+    int attempt;
+    std::vector<AttemptError> earlier;
+    Committed committed;
+  };
   struct ForgetOp {
     std::vector<std::string> ids;
   };
-  using Op = std::variant<AcceptOp, StartOp, EndOp, ForgetOp>;
+  using Op = std::variant<AcceptOp, StartOp, EndOp, RetryOp, ForgetOp>;
 
   SqliteJournal(Options options, sqlite3* db, int lock_fd);
 
@@ -105,6 +115,7 @@ class SqliteJournal : public Journal {
   absl::Status Write(AcceptOp& op);
   absl::Status Write(StartOp& op);
   absl::Status Write(EndOp& op);
+  absl::Status Write(RetryOp& op);
   absl::Status Write(ForgetOp& op);
   // Runs the callbacks of `ops` with `status`.
   static void Acknowledge(std::vector<Op>& ops, const absl::Status& status);
@@ -118,6 +129,7 @@ class SqliteJournal : public Journal {
   std::unique_ptr<SqliteStatement> insert_;
   std::unique_ptr<SqliteStatement> start_;
   std::unique_ptr<SqliteStatement> end_;
+  std::unique_ptr<SqliteStatement> retry_;
   std::unique_ptr<SqliteStatement> forget_;
 
   mutable absl::Mutex mu_;
