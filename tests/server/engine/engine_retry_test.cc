@@ -89,7 +89,8 @@ class EngineRetryTest : public ::testing::Test {
             .Register(TaskSpec{.name = "stubborn",
                                .function = [this](const TaskContext&,
                                                   const BoundArgs&) -> Outcome {
-                                 started_.Notify();
+                                 if (!started_.HasBeenNotified())
+                                   started_.Notify();
                                  released_.WaitForNotification();
                                  return TaskError{.type = "ValueError"};
                                }})
