@@ -93,7 +93,9 @@ class Journal {
   // attempt number `attempt`: `earlier` holds every failed attempt so far,
   // the new one last (it replaces what an earlier Retry() recorded). Its
   // start time and worker are cleared; a later Start() records the next
-  // attempt's. `committed` (may be empty) runs when that is durable.
+  // attempt's. A Retry() queued after the future's End() changes nothing
+  // (a Cancel can end the future between its retry and this record).
+  // `committed` (may be empty) runs when that is durable.
   // Added with retry policies (schema v2 of SqliteJournal).
   virtual void Retry(std::string id, int attempt,
                      std::vector<AttemptError> earlier,

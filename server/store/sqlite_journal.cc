@@ -374,7 +374,7 @@ absl::Status SqliteJournal::Prepare() {
        "WHERE id = ?1"},
       {&retry_,
        "UPDATE futures SET state = 0, attempt = ?2, earlier_attempts = ?3, "
-       "start_time = NULL, worker_pid = 0 WHERE id = ?1"},
+       "start_time = NULL, worker_pid = 0 WHERE id = ?1 AND state IN (0, 1)"},
       {&forget_, "DELETE FROM futures WHERE id = ?1"},
   };
   for (auto& [statement, sql] : statements) {

@@ -225,6 +225,36 @@ TEST(SqliteJournalTest, ARetryPolicyAndFailedAttemptsSurviveReopening) {
   EXPECT_TRUE(plain.earlier_attempts.empty());
 }
 
+// A Cancel may end a future between its retry and the retry's record: the
+// end stands.
+TEST(SqliteJournalTest, ARetryRecordedAfterTheEndChangesNothing) {
+  StateDir dir;
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_TRUE(journal->Recover().ok());
+    journal->Accept({Call("x")}, nullptr);
+    journal->Start({"x"}, absl::FromUnixSeconds(1001), 0, nullptr);
+    journal->End("x", FutureState::kCancelled,
+                 FutureEnding{.outcome = Cancelled{},
+                              .end_time = absl::FromUnixSeconds(1002)},
+                 nullptr);
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Retry("x", 2,
+                                 {{.error = {.type = "ValueError"},
+                                   .end_time = absl::FromUnixSeconds(1002)}},
+                                 std::move(c));
+                }).ok());
+  }
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = journal->Recover();
+  ASSERT_TRUE(futures.ok()) << futures.status();
+  ASSERT_EQ(futures->size(), 1u);
+  EXPECT_EQ((*futures)[0].state, FutureState::kCancelled);
+  EXPECT_EQ((*futures)[0].attempt, 1);
+}
+
 // A journal as futured 1 (schema version 1, before retry policies) left it.
 TEST(SqliteJournalTest, AVersionOneJournalIsMigratedAndKeepsItsFutures) {
   StateDir dir;
