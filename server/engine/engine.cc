@@ -160,7 +160,7 @@ absl::StatusOr<std::vector<std::shared_ptr<Future>>> Engine::StartAll(
     auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
                                            pool->name(), now, deadline);
     Task task{.spec = call.spec, .args = std::move(call.args)};
-    ArmRetry(future, call.retry, task, pool);
+    ArmRetry(future, call.retry.get(), task, pool);
     futures.push_back(future);
     tasks.push_back(QueuedTask{std::move(future), std::move(task)});
   }
@@ -227,19 +227,20 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::Admit(
   const absl::Time deadline = timeout ? now + *timeout : absl::InfiniteFuture();
   auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
                                          call.pool->name(), now, deadline);
-  AcceptedCall record{.id = future->id(),
-                      .principal = key.principal,
-                      .request_id = key.request_id,
-                      .function = call.spec->name,
-                      .pool = call.pool->name(),
-                      .args = SerializeArgs(call.args),
-                      .submit_time = now,
-                      .deadline = deadline,
-                      .timeout = timeout,
-                      .retry_policy = call.retry};
+  AcceptedCall record{
+      .id = future->id(),
+      .principal = key.principal,
+      .request_id = key.request_id,
+      .function = call.spec->name,
+      .pool = call.pool->name(),
+      .args = SerializeArgs(call.args),
+      .submit_time = now,
+      .deadline = deadline,
+      .timeout = timeout,
+      .retry_policy = call.retry ? std::optional(*call.retry) : std::nullopt};
   JournalEnd(future);
   Task task{.spec = call.spec, .args = std::move(call.args)};
-  ArmRetry(future, call.retry, task, call.pool);
+  ArmRetry(future, call.retry.get(), task, call.pool);
   // In the table at once, so that a retry of its request ID finds it.
   table_.Insert(future, key.principal);
   std::vector<AcceptedCall> records;
@@ -333,10 +334,9 @@ void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
 }
 
 void Engine::ArmRetry(const std::shared_ptr<Future>& future,
-                      const std::optional<RetryPolicy>& policy,
-                      const Task& task, Pool* pool, int attempt,
-                      std::vector<AttemptError> earlier) {
-  if (!policy) return;
+                      const RetryPolicy* policy, const Task& task, Pool* pool,
+                      int attempt, std::vector<AttemptError> earlier) {
+  if (policy == nullptr) return;
   std::weak_ptr<Future> weak = future;
   // With a journal, only journaled futures (Submit's) have their retries
   // journaled; Run's are not kept across a restart.

@@ -71,8 +71,9 @@ struct PreparedCall {
   const TaskSpec* spec = nullptr;
   BoundArgs args;
   Pool* pool = nullptr;
-  // Unset: one attempt (at most once). Set: valid (RetryPolicy::Validate()).
-  std::optional<RetryPolicy> retry = std::nullopt;
+  // Null: one attempt (at most once). Set: valid (RetryPolicy::Validate()).
+  // Shared, so that a Map's many calls stay small.
+  std::shared_ptr<const RetryPolicy> retry = nullptr;
 };
 
 // Where a started future lives.
@@ -236,9 +237,8 @@ class Engine {
   // queued into `pool` again after its backoff. `attempt` and `earlier`:
   // where a recovered future stands.
   void ArmRetry(const std::shared_ptr<Future>& future,
-                const std::optional<RetryPolicy>& policy, const Task& task,
-                Pool* pool, int attempt = 1,
-                std::vector<AttemptError> earlier = {});
+                const RetryPolicy* policy, const Task& task, Pool* pool,
+                int attempt = 1, std::vector<AttemptError> earlier = {});
   // Queues `future` into `pool` again for its next attempt at `when`;
   // `last` is the error of the attempt that failed, the outcome if that
   // cannot be done.

@@ -106,8 +106,8 @@ void Engine::RestoreUnfinished(
     task = Task{.spec = *spec,
                 .args = BoundArgs(std::vector<google::protobuf::Value>(
                     args.values().begin(), args.values().end()))};
-    ArmRetry(future, call.retry_policy, *task, pool->second.get(),
-             journaled.attempt, journaled.earlier_attempts);
+    ArmRetry(future, call.retry_policy ? &*call.retry_policy : nullptr, *task,
+             pool->second.get(), journaled.attempt, journaled.earlier_attempts);
   } else if (call.retry_policy) {
     // Shown in its FutureInfo, never retried: it cannot run here.
     future->SetRetry(*call.retry_policy, nullptr, journaled.attempt,

@@ -234,7 +234,9 @@ absl::StatusOr<PreparedCall> ExecutorService::PrepareOne(
   if (!retry.ok()) return retry.status();
   absl::StatusOr<PreparedCall> call = engine_->Prepare(
       request.function(), request.args(), request.kwargs(), request.pool());
-  if (call.ok()) call->retry = *std::move(retry);
+  if (call.ok() && retry->has_value()) {
+    call->retry = std::make_shared<const RetryPolicy>(**std::move(retry));
+  }
   return call;
 }
 

@@ -70,7 +70,7 @@ class EngineJournalTest : public ::testing::Test {
     absl::StatusOr<PreparedCall> call =
         engine_->Prepare(function, args, Struct(), "");
     if (!call.ok()) return call.status();
-    call->retry = std::move(retry);
+    if (retry) call->retry = std::make_shared<const RetryPolicy>(*retry);
     absl::Notification answered;
     absl::StatusOr<std::shared_ptr<Future>> result;
     engine_->Submit(RequestKey{.principal = "alice", .request_id = ""}, *call,

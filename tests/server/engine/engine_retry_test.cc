@@ -115,7 +115,7 @@ class EngineRetryTest : public ::testing::Test {
         engine.Prepare("flaky", args, Struct(), "");
     EXPECT_TRUE(call.ok()) << call.status();
     if (!call.ok()) return nullptr;
-    call->retry = std::move(policy);
+    if (policy) call->retry = std::make_shared<const RetryPolicy>(*policy);
     absl::StatusOr<std::shared_ptr<Future>> future =
         engine.Start(*std::move(call), timeout, Tracking::kInTable, kPrincipal);
     EXPECT_TRUE(future.ok()) << future.status();
@@ -295,7 +295,8 @@ TEST_F(EngineRetryTest, ARunningAttemptThatWasCancelledIsNotRetried) {
   absl::StatusOr<PreparedCall> call =
       engine->Prepare("stubborn", {}, Struct(), "");
   ASSERT_TRUE(call.ok());
-  call->retry = Retrying({"ValueError"}, 5);
+  call->retry =
+      std::make_shared<const RetryPolicy>(Retrying({"ValueError"}, 5));
   absl::StatusOr<std::shared_ptr<Future>> future =
       engine->Start(*call, std::nullopt, Tracking::kInTable, kPrincipal);
   ASSERT_TRUE(future.ok());
@@ -334,7 +335,8 @@ TEST_F(EngineRetryTest, AWorkerThatDiesIsAWorkerDiedErrorThatIsRetried) {
   absl::StatusOr<PreparedCall> call =
       engine->Prepare("crash", args, Struct(), "process");
   ASSERT_TRUE(call.ok()) << call.status();
-  call->retry = Retrying({"WorkerDiedError"}, 3);
+  call->retry =
+      std::make_shared<const RetryPolicy>(Retrying({"WorkerDiedError"}, 3));
   absl::StatusOr<std::shared_ptr<Future>> future =
       engine->Start(*call, std::nullopt, Tracking::kInTable, kPrincipal);
   ASSERT_TRUE(future.ok()) << future.status();
