@@ -50,9 +50,9 @@ struct RetryPolicy {
 // One failed attempt of a future that was tried again.
 struct AttemptError {
   int attempt = 1;  // 1 for the first
-  TaskError error;
-  std::optional<absl::Time> start_time;  // unset if it never started
-  absl::Time end_time;
+  TaskError error = {};
+  std::optional<absl::Time> start_time = std::nullopt;  // unset if none
+  absl::Time end_time = {};
   int worker_pid = 0;  // the process that ran it; 0 in a thread pool
 };
 

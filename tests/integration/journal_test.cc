@@ -239,7 +239,7 @@ class KillStormTest : public JournalTest,
   std::map<std::string, FutureInfo> Storm(
       int signal, const futured::v1::RetryPolicy* policy) {
     std::mt19937 random(std::random_device{}());
-    std::printf("seed %u\n", random());
+    std::printf("seed %u\n", static_cast<unsigned>(random()));
     std::map<std::string, std::string> tags;  // future ID -> tag
     int next_tag = 0;
     for (int round = 0; round < kRounds; ++round) {

@@ -77,6 +77,7 @@ class EngineRetryTest : public ::testing::Test {
     ASSERT_TRUE(
         registry_
             .Register(TaskSpec{.name = "gate",
+                               .params = {},
                                .function = [this](const TaskContext&,
                                                   const BoundArgs&) -> Outcome {
                                  gate_.WaitForNotification();
@@ -87,6 +88,7 @@ class EngineRetryTest : public ::testing::Test {
     ASSERT_TRUE(
         registry_
             .Register(TaskSpec{.name = "stubborn",
+                               .params = {},
                                .function = [this](const TaskContext&,
                                                   const BoundArgs&) -> Outcome {
                                  if (!started_.HasBeenNotified())
@@ -328,8 +330,11 @@ TEST_F(EngineRetryTest, ShutdownCancelsAFutureInItsBackoff) {
 
 // The key case of a process pool: a worker that dies under an attempt.
 TEST_F(EngineRetryTest, AWorkerThatDiesIsAWorkerDiedErrorThatIsRetried) {
-  auto engine = NewEngine(ProcessPool::Options{
-      .name = "process", .workers = 1, .worker_binary = FUTURED_WORKER_BINARY});
+  ProcessPool::Options pool;
+  pool.name = "process";
+  pool.workers = 1;
+  pool.worker_binary = FUTURED_WORKER_BINARY;
+  auto engine = NewEngine(std::move(pool));
   RepeatedPtrField<Value> args = StringArgs({"exit"});
   args.Add()->set_number_value(3);
   absl::StatusOr<PreparedCall> call =
