@@ -41,6 +41,7 @@ ExitCode Submit(const CommandContext& context, const SubmitArgs& args) {
     call.timeout(*args.task_timeout);
   }
   if (!args.request_id.empty()) call.request_id(args.request_id);
+  if (args.retry.has_value()) call.retry(*args.retry);
   // Not an Executor's submit: an Executor waits for its futures when it
   // goes, as Python's `with` block does, and this command must exit at once.
   const Future<> future = context.client.submit(call, args.pool);

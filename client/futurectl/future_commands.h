@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "command_context.h"
 #include "exit_code.h"
+#include "futured/call.h"
 
 namespace futured::ctl {
 
@@ -23,6 +24,9 @@ struct SubmitArgs {
   std::optional<absl::Duration> task_timeout;
   // Makes a retry safe (SubmitRequest.request_id); empty: none.
   std::string request_id;
+  // When the daemon runs a failed task again (SubmitRequest.retry_policy);
+  // unset: once.
+  std::optional<RetryPolicy> retry;
 };
 
 // Queues a call and prints {"id":"..."} (SubmitResponse). Blocks for one

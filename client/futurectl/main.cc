@@ -8,6 +8,7 @@
 // Output is one JSON document per line on stdout, with grpcurl's field names;
 // diagnostics go to stderr; the exit code says how the command ended (see
 // kExitCodes below and exit_code.h).
+#include <algorithm>
 #include <cstddef>
 #include <exception>
 #include <iostream>
@@ -53,6 +54,63 @@ CLI::Validator DurationValidator() {
         return "not a duration (e.g. 2.5, 500ms, 1m, inf): " + text;
       },
       "DURATION");
+}
+
+// submit's retry policy flags, as given; empty or unset when not.
+struct RetryArgs {
+  int max_attempts = 0;
+  std::vector<std::string> retry_on;
+  std::string backoff;
+  std::string max_backoff;
+  std::optional<double> multiplier;
+  std::optional<double> jitter;
+};
+
+void AddRetryOptions(CLI::App* submit, RetryArgs& args) {
+  submit
+      ->add_option("--retry-on,--retry_on", args.retry_on,
+                   "error types whose attempt runs again, comma-separated "
+                   "(e.g. WorkerDiedError,ValueError); sets a retry policy")
+      ->delimiter(',');
+  submit->add_option("--max-attempts,--max_attempts", args.max_attempts,
+                     "attempts in all, the first included (1-100; default 3)");
+  submit
+      ->add_option("--backoff", args.backoff,
+                   "the wait before the second attempt (default 1s)")
+      ->check(DurationValidator());
+  submit
+      ->add_option("--max-backoff,--max_backoff", args.max_backoff,
+                   "the longest wait between attempts (default 60s)")
+      ->check(DurationValidator());
+  submit->add_option("--backoff-multiplier,--backoff_multiplier",
+                     args.multiplier,
+                     "each wait is this times the one before (default 2)");
+  submit->add_option("--jitter", args.jitter,
+                     "the random share of each wait, 0 to 1 (default 0.5)");
+}
+
+// The policy the flags ask for; unset when no retry flag was given (the
+// daemon checks the values and says which is out of bounds).
+std::optional<RetryPolicy> RetryPolicyOf(const RetryArgs& args) {
+  if (args.retry_on.empty() && args.max_attempts == 0 && args.backoff.empty() &&
+      args.max_backoff.empty() && !args.multiplier && !args.jitter) {
+    return std::nullopt;
+  }
+  RetryPolicy policy;
+  if (args.max_attempts != 0) policy.max_attempts = args.max_attempts;
+  policy.retry_on = args.retry_on;
+  if (!args.backoff.empty()) {
+    policy.initial_backoff = ParseDurationArg(args.backoff).value();
+  }
+  if (!args.max_backoff.empty()) {
+    policy.max_backoff = ParseDurationArg(args.max_backoff).value();
+  } else {
+    // --backoff alone may ask for more than the default maximum.
+    policy.max_backoff = std::max(policy.max_backoff, policy.initial_backoff);
+  }
+  if (args.multiplier) policy.multiplier = *args.multiplier;
+  if (args.jitter) policy.jitter = *args.jitter;
+  return policy;
 }
 
 const std::map<std::string, ReturnWhen>& ReturnWhenNames() {
@@ -121,6 +179,8 @@ int Run(int argc, char** argv) {
   submit->add_option("--request-id,--request_id", submit_args.request_id,
                      "makes a retry safe: the same call with the same ID "
                      "prints the first one's future ID and runs nothing");
+  RetryArgs retry_args;
+  AddRetryOptions(submit, retry_args);
 
   CLI::App* status =
       app.add_subcommand("status", "print futures without waiting");
@@ -205,6 +265,7 @@ int Run(int argc, char** argv) {
   if (!task_timeout_text.empty()) {
     submit_args.task_timeout = ParseDurationArg(task_timeout_text);
   }
+  submit_args.retry = RetryPolicyOf(retry_args);
   ClientOptions client_options{.call_timeout = call_timeout};
   try {
     client_options.credentials = LoadCredentials(credential_args);

@@ -25,6 +25,16 @@ v1::SubmitRequest ToSubmitRequest(const Call& call, std::string_view pool) {
     *request.mutable_timeout() = ToProtoDuration(*call.timeout());
   }
   request.set_request_id(call.request_id());
+  if (const std::optional<RetryPolicy>& retry = call.retry()) {
+    v1::RetryPolicy* policy = request.mutable_retry_policy();
+    policy->set_max_attempts(retry->max_attempts);
+    for (const std::string& type : retry->retry_on) policy->add_retry_on(type);
+    *policy->mutable_initial_backoff() =
+        ToProtoDuration(retry->initial_backoff);
+    *policy->mutable_max_backoff() = ToProtoDuration(retry->max_backoff);
+    policy->set_multiplier(retry->multiplier);
+    policy->set_jitter(retry->jitter);
+  }
   return request;
 }
 

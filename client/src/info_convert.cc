@@ -1,5 +1,6 @@
 #include "info_convert.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 
@@ -81,6 +82,17 @@ FutureInfo FromProto(const v1::FutureInfo& info) {
                  .message = info.progress().message(),
                  .update_time = TimeOf(true, info.progress().update_time())
                                     .value_or(absl::InfinitePast())};
+  }
+  // An older daemon sends no attempt: its futures have one.
+  out.attempt = std::max(info.attempt(), 1);
+  out.max_attempts = std::max(info.max_attempts(), 1);
+  for (const v1::AttemptError& earlier : info.earlier_attempts()) {
+    out.earlier_attempts.push_back(AttemptError{
+        .attempt = earlier.attempt(),
+        .error = TaskErrorFromProto(earlier.error()),
+        .start_time = TimeOf(earlier.has_start_time(), earlier.start_time()),
+        .end_time = TimeOf(earlier.has_end_time(), earlier.end_time()),
+        .worker_pid = earlier.worker_pid()});
   }
   out.json = Json(info);
   return out;

@@ -213,12 +213,14 @@ bool RecoverJournal(Engine& engine, const SqliteJournal* journal) {
   }
   const RecoveryCounts& c = *recovered;
   Log(LogLevel::kInfo,
-      absl::StrCat(
-          "journal ", path, ": recovered ",
-          c.done + c.requeued + c.interrupted + c.timed_out + c.refused,
-          " futures (", c.done, " done, ", c.requeued, " queued again, ",
-          c.interrupted, " interrupted while running, ", c.timed_out,
-          " past their deadline, ", c.refused, " refused)"));
+      absl::StrCat("journal ", path, ": recovered ",
+                   c.done + c.requeued + c.interrupted + c.retried +
+                       c.timed_out + c.refused,
+                   " futures (", c.done, " done, ", c.requeued,
+                   " queued again, ", c.interrupted,
+                   " interrupted while running, ", c.retried,
+                   " interrupted and retried, ", c.timed_out,
+                   " past their deadline, ", c.refused, " refused)"));
   return true;
 }
 

@@ -69,6 +69,17 @@ void Outcomes(std::string& out, const std::vector<FunctionStats>& functions) {
   }
 }
 
+void Retries(std::string& out, const std::vector<FunctionStats>& functions) {
+  constexpr absl::string_view kName = "futured_task_retries_total";
+  Family(out, kName, "counter",
+         "Attempts that failed and were tried again (retry policies), by "
+         "function.");
+  for (const FunctionStats& f : functions) {
+    absl::StrAppend(&out, kName, "{function=", Quoted(f.name), "} ", f.retried,
+                    "\n");
+  }
+}
+
 void RunTimes(std::string& out, const std::vector<FunctionStats>& functions) {
   constexpr absl::string_view kName = "futured_task_run_seconds";
   Family(out, kName, "histogram",
@@ -110,6 +121,7 @@ std::string RenderPrometheusText(const DaemonFigures& figures) {
              "counter", "Worker processes a process pool has replaced.",
              &PoolStats::worker_restarts);
   Outcomes(out, figures.functions);
+  Retries(out, figures.functions);
   RunTimes(out, figures.functions);
   Family(out, "futured_futures", "gauge", "Futures in the future table.");
   absl::StrAppend(&out, "futured_futures ", figures.futures, "\n");

@@ -1,6 +1,7 @@
 #include "server/engine/engine.h"
 
 #include <algorithm>
+#include <random>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -38,6 +39,12 @@ std::string SerializeArgs(const BoundArgs& args) {
   google::protobuf::ListValue list;
   for (size_t i = 0; i < args.size(); ++i) *list.add_values() = args.Get(i);
   return list.SerializeAsString();
+}
+
+// Uniform in [0, 1): the random part of a retry's backoff.
+double UnitRandom() {
+  thread_local std::mt19937_64 generator{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0, 1)(generator);
 }
 
 }  // namespace
@@ -152,10 +159,10 @@ absl::StatusOr<std::vector<std::shared_ptr<Future>>> Engine::StartAll(
   for (PreparedCall& call : calls) {
     auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
                                            pool->name(), now, deadline);
+    Task task{.spec = call.spec, .args = std::move(call.args)};
+    ArmRetry(future, call.retry.get(), task, pool);
     futures.push_back(future);
-    tasks.push_back(
-        QueuedTask{std::move(future),
-                   Task{.spec = call.spec, .args = std::move(call.args)}});
+    tasks.push_back(QueuedTask{std::move(future), std::move(task)});
   }
   if (absl::Status queued = pool->SubmitAll(std::move(tasks)); !queued.ok()) {
     pending_->Release(principal, count);
@@ -238,30 +245,32 @@ absl::StatusOr<std::shared_ptr<Future>> Engine::Admit(
   const absl::Time deadline = timeout ? now + *timeout : absl::InfiniteFuture();
   auto future = std::make_shared<Future>(NewFutureId(), call.spec->name,
                                          call.pool->name(), now, deadline);
-  AcceptedCall record{.id = future->id(),
-                      .principal = key.principal,
-                      .request_id = key.request_id,
-                      .function = call.spec->name,
-                      .pool = call.pool->name(),
-                      .args = SerializeArgs(call.args),
-                      .submit_time = now,
-                      .deadline = deadline,
-                      .timeout = timeout};
+  AcceptedCall record{
+      .id = future->id(),
+      .principal = key.principal,
+      .request_id = key.request_id,
+      .function = call.spec->name,
+      .pool = call.pool->name(),
+      .args = SerializeArgs(call.args),
+      .submit_time = now,
+      .deadline = deadline,
+      .timeout = timeout,
+      .retry_policy = call.retry ? std::optional(*call.retry) : std::nullopt};
   JournalEnd(future);
   if (!key.request_id.empty()) {
     absl::MutexLock lock(&accepting_mu_);
     accepting_.try_emplace(future->id());
   }
+  Task task{.spec = call.spec, .args = std::move(call.args)};
+  ArmRetry(future, call.retry.get(), task, call.pool);
   // In the table at once, so that a retry of its request ID finds it.
   table_.Insert(future, key.principal);
   std::vector<AcceptedCall> records;
   records.push_back(std::move(record));
   journal_->Accept(
       std::move(records),
-      [this, future,
-       task = Task{.spec = call.spec, .args = std::move(call.args)},
-       pool = call.pool, principal = key.principal,
-       has_timeout = timeout.has_value(),
+      [this, future, task = std::move(task), pool = call.pool,
+       principal = key.principal, has_timeout = timeout.has_value(),
        accepted = std::move(accepted)](absl::Status committed) mutable {
         OnAccepted(std::move(committed), std::move(future), std::move(task),
                    pool, principal, has_timeout, std::move(accepted));
@@ -390,6 +399,100 @@ void Engine::ScheduleDeadline(const std::shared_ptr<Future>& future) {
   future->AddDoneCallback([timers = timers_, timer] { timers->Cancel(timer); });
 }
 
+void Engine::ArmRetry(const std::shared_ptr<Future>& future,
+                      const RetryPolicy* policy, const Task& task, Pool* pool,
+                      int attempt, std::vector<AttemptError> earlier) {
+  if (policy == nullptr) return;
+  std::weak_ptr<Future> weak = future;
+  // With a journal, only journaled futures (Submit's) have their retries
+  // journaled; Run's are not kept across a restart.
+  Journal* journal = future->HasEndHook() ? journal_ : nullptr;
+  future->SetRetry(
+      *policy,
+      [weak, policy = *policy, task, pool, journal, backoffs = backoffs_,
+       timers = timers_,
+       metrics = metrics_](int next_attempt, std::vector<AttemptError> failed) {
+        std::shared_ptr<Future> f = weak.lock();
+        if (f == nullptr) return;
+        metrics->RecordRetry(f->function());
+        TaskError last = failed.back().error;
+        // Before the next attempt's start, which the journal commits after
+        // this (a future's records keep their order).
+        if (journal != nullptr) {
+          journal->Retry(f->id(), next_attempt, std::move(failed), nullptr);
+        }
+        const absl::Time when =
+            absl::Now() + policy.BackoffBefore(next_attempt, UnitRandom());
+        QueueAfterBackoff(backoffs, timers, f, when, task, pool,
+                          std::move(last));
+      },
+      attempt, std::move(earlier));
+  // A future cancelled (or past its deadline) in its backoff needs no timer.
+  future->AddDoneCallback(
+      [backoffs = backoffs_, timers = timers_, key = future.get()] {
+        absl::MutexLock lock(&backoffs->mu);
+        auto it = backoffs->waiting.find(key);
+        if (it == backoffs->waiting.end()) return;
+        timers->Cancel(it->second.first);
+        backoffs->waiting.erase(it);
+      });
+}
+
+void Engine::QueueAfterBackoff(const std::shared_ptr<Backoffs>& backoffs,
+                               TimerQueue* timers,
+                               const std::shared_ptr<Future>& future,
+                               absl::Time when, Task task, Pool* pool,
+                               TaskError last) {
+  std::weak_ptr<Future> weak = future;
+  {
+    absl::MutexLock lock(&backoffs->mu);
+    if (!backoffs->stopped) {
+      const TimerQueue::TimerId timer =
+          timers->Schedule(when, [backoffs, weak, task = std::move(task), pool,
+                                  last = std::move(last)]() mutable {
+            QueueAgain(*backoffs, weak.lock(), std::move(task), pool,
+                       std::move(last));
+          });
+      backoffs->waiting[future.get()] = {timer, weak};
+      return;
+    }
+  }
+  // Shutdown() has begun: as a queued future would be, it is cancelled.
+  future->Cancel(absl::Now());
+}
+
+void Engine::QueueAgain(Backoffs& backoffs, std::shared_ptr<Future> future,
+                        Task task, Pool* pool, TaskError last) {
+  absl::Status queued;
+  {
+    absl::MutexLock lock(&backoffs.mu);
+    if (future == nullptr || backoffs.stopped) return;
+    backoffs.waiting.erase(future.get());
+    if (future->done()) return;
+    queued = pool->Submit(future, std::move(task));
+  }
+  if (queued.ok()) return;
+  absl::StrAppend(&last.message, " (not tried again: ", queued.message(), ")");
+  future->Finish(std::move(last), absl::Now());
+}
+
+void Engine::StopBackoffs() {
+  std::vector<std::shared_ptr<Future>> waiting;
+  {
+    absl::MutexLock lock(&backoffs_->mu);
+    backoffs_->stopped = true;
+    for (auto& [key, entry] : backoffs_->waiting) {
+      timers_->Cancel(entry.first);
+      if (std::shared_ptr<Future> f = entry.second.lock()) {
+        waiting.push_back(std::move(f));
+      }
+    }
+    backoffs_->waiting.clear();
+  }
+  const absl::Time now = absl::Now();
+  for (const std::shared_ptr<Future>& future : waiting) future->Cancel(now);
+}
+
 void Engine::AccountWhenDone(const std::shared_ptr<Future>& future,
                              absl::string_view principal, bool holds_slot) {
   // The future itself runs its callbacks, from inside one of its methods, so
@@ -463,6 +566,7 @@ std::vector<PoolStats> Engine::PoolStatistics() const {
 bool Engine::Shutdown(absl::Duration grace) {
   if (std::exchange(shut_down_, true)) return true;
   stopping_->store(true);
+  StopBackoffs();
   // One grace for all pools: running tasks of each have had it by the time
   // its pool's turn comes.
   const absl::Time deadline = absl::Now() + grace;

@@ -57,17 +57,24 @@ struct RecoveryCounts {
   int64_t done = 0;         // done futures, kept again until their retention
   int64_t requeued = 0;     // pending futures queued again
   int64_t interrupted = 0;  // running at the stop: failed, InterruptedError
-  int64_t timed_out = 0;    // pending past their deadline: TimeoutError
-  int64_t refused = 0;      // pending, but their function or pool is gone
-                            // or the queue is full: failed
+  // Running at the stop, and their retry policy retries InterruptedError:
+  // queued again (after their backoff) for another attempt.
+  int64_t retried = 0;
+  int64_t timed_out = 0;  // pending past their deadline: TimeoutError
+  int64_t refused = 0;    // pending, but their function or pool is gone
+                          // or the queue is full: failed
 };
 
 // A call checked and bound, ready to be started (possibly many times, as Map
-// does): the task, its arguments and the pool to run in.
+// does): the task, its arguments and the pool to run in, and when to run it
+// again if it fails.
 struct PreparedCall {
   const TaskSpec* spec = nullptr;
   BoundArgs args;
   Pool* pool = nullptr;
+  // Null: one attempt (at most once). Set: valid (RetryPolicy::Validate()).
+  // Shared, so that a Map's many calls stay small.
+  std::shared_ptr<const RetryPolicy> retry = nullptr;
 };
 
 // Where a started future lives.
@@ -104,8 +111,11 @@ class Engine {
 
   // Queues a new future for `call`, owned by `principal`. With a timeout,
   // the future fails with TimeoutError when it passes (its task is told to
-  // stop; a process pool kills its worker). RESOURCE_EXHAUSTED when the
-  // pool's queue is full or `principal` has max_pending_per_principal
+  // stop; a process pool kills its worker). With a retry policy, an attempt
+  // that fails with an error it retries sends the future back to PENDING
+  // and queues it again after its backoff (a timer; see Future::SetRetry()),
+  // into the same pool; the timeout covers every attempt. RESOURCE_EXHAUSTED
+  // when the pool's queue is full or `principal` has max_pending_per_principal
   // unfinished futures; UNAVAILABLE once shutting down or while a process
   // pool has no worker.
   absl::StatusOr<std::shared_ptr<Future>> Start(
@@ -148,10 +158,11 @@ class Engine {
 
   // Brings back what the journal holds: done futures into the table until
   // their retention passes; pending ones queued again in their pools, in
-  // the order they were accepted, with their IDs and deadlines (those past
-  // their deadline fail with TimeoutError); those that were running fail
-  // with InterruptedError. Request IDs are remembered again. Call once,
-  // before serving. Without a journal, finds nothing.
+  // the order they were accepted, with their IDs, deadlines, attempts and
+  // retry policies (those past their deadline fail with TimeoutError);
+  // those that were running fail with InterruptedError, which their retry
+  // policy may retry (at least once). Request IDs are remembered again.
+  // Call once, before serving. Without a journal, finds nothing.
   absl::StatusOr<RecoveryCounts> Recover();
 
   // Figures of the journal; unset without one.
@@ -208,6 +219,19 @@ class Engine {
   bool Shutdown(absl::Duration grace);
 
  private:
+  // Futures waiting out the backoff before their next attempt, and the
+  // timers that will queue them. Shared with those timers and with the
+  // futures' done-callbacks, which may run after the engine is gone; pools
+  // are touched only under `mu` while not `stopped` (Shutdown() sets it
+  // first).
+  struct Backoffs {
+    absl::Mutex mu;
+    bool stopped ABSL_GUARDED_BY(mu) = false;
+    std::map<const Future*,
+             std::pair<TimerQueue::TimerId, std::weak_ptr<Future>>>
+        waiting ABSL_GUARDED_BY(mu);
+  };
+
   // Guards the periodic expiry timer against running after destruction.
   struct ExpiryState {
     absl::Mutex mu;
@@ -216,6 +240,30 @@ class Engine {
   };
 
   void ScheduleDeadline(const std::shared_ptr<Future>& future);
+  // Gives `future` its call's retry policy, if any (Future::SetRetry()): a
+  // retried attempt is counted, journaled (for a journaled future) and
+  // queued into `pool` again after its backoff. `attempt` and `earlier`:
+  // where a recovered future stands.
+  void ArmRetry(const std::shared_ptr<Future>& future,
+                const RetryPolicy* policy, const Task& task, Pool* pool,
+                int attempt = 1, std::vector<AttemptError> earlier = {});
+  // Queues `future` into `pool` again for its next attempt at `when`;
+  // `last` is the error of the attempt that failed, the outcome if that
+  // cannot be done.
+  static void QueueAfterBackoff(const std::shared_ptr<Backoffs>& backoffs,
+                                TimerQueue* timers,
+                                const std::shared_ptr<Future>& future,
+                                absl::Time when, Task task, Pool* pool,
+                                TaskError last);
+  // The backoff's timer: queues `future` (null if gone) into `pool` unless
+  // it is done or the engine stops; fails it with `last` if the pool
+  // refuses it.
+  static void QueueAgain(Backoffs& backoffs, std::shared_ptr<Future> future,
+                         Task task, Pool* pool, TaskError last);
+  // Shutdown(): no attempt is queued any more; the futures waiting for one
+  // are cancelled (with a journal, the stop's cancellations stay unshown
+  // and unjournaled, so they run after the restart).
+  void StopBackoffs();
   // Once the future is done, counts it in metrics_ and, if it `holds_slot`,
   // gives `principal`'s pending slot back.
   void AccountWhenDone(const std::shared_ptr<Future>& future,
@@ -275,6 +323,7 @@ class Engine {
   const std::shared_ptr<PendingLimit> pending_;
   std::map<std::string, std::unique_ptr<Pool>, std::less<>> pools_;
   const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
+  const std::shared_ptr<Backoffs> backoffs_ = std::make_shared<Backoffs>();
   Journal* const journal_;
   // Set as Shutdown() begins: cancellations from then on are the stop's.
   // Shared with end hooks, which may run after the engine is gone.

@@ -8,12 +8,23 @@
 namespace futured::server {
 namespace {
 
-TaskError Interrupted() {
+// The error of an attempt that was running when the daemon stopped;
+// `retried` if its retry policy runs it again.
+TaskError Interrupted(bool retried) {
   return TaskError{
       .type = "InterruptedError",
-      .message =
-          "the daemon stopped while this task was running or about to "
-          "start; it was not run again (at most once)"};
+      .message = retried ? "the daemon stopped while this task was running "
+                           "or about to start; its retry policy runs it "
+                           "again (at least once)"
+                         : "the daemon stopped while this task was running "
+                           "or about to start; it was not run again (at "
+                           "most once)"};
+}
+
+// Whether the retry policy of a future journaled as running runs it again.
+bool RetriesInterrupted(const JournaledFuture& journaled) {
+  const std::optional<RetryPolicy>& policy = journaled.call.retry_policy;
+  return policy && policy->Retries(Interrupted(true), journaled.attempt);
 }
 
 }  // namespace
@@ -58,6 +69,11 @@ void Engine::RestoreDone(JournaledFuture& journaled) {
   const AcceptedCall& call = journaled.call;
   auto future = std::make_shared<Future>(call.id, call.function, call.pool,
                                          call.submit_time, call.deadline);
+  if (call.retry_policy) {
+    // For FutureInfo only: no hook, so nothing is retried.
+    future->SetRetry(*call.retry_policy, nullptr, journaled.attempt,
+                     std::move(journaled.earlier_attempts));
+  }
   FutureEnding& ending = *journaled.ending;
   if (ending.start_time)
     future->Start(*ending.start_time, journaled.worker_pid);
@@ -83,10 +99,31 @@ void Engine::RestoreUnfinished(
   RememberRequest(call, future);
   AccountWhenDone(future, call.principal,
                   pending_->Acquire(call.principal).ok());
+  auto pool = pools_.find(call.pool);
+  absl::StatusOr<const TaskSpec*> spec = registry_->Find(call.function);
+  google::protobuf::ListValue args;
+  std::optional<Task> task;
+  if (pool != pools_.end() && spec.ok() && args.ParseFromString(call.args)) {
+    task = Task{.spec = *spec,
+                .args = BoundArgs(std::vector<google::protobuf::Value>(
+                    args.values().begin(), args.values().end()))};
+    ArmRetry(future, call.retry_policy ? &*call.retry_policy : nullptr, *task,
+             pool->second.get(), journaled.attempt, journaled.earlier_attempts);
+  } else if (call.retry_policy) {
+    // Shown in its FutureInfo, never retried: it cannot run here.
+    future->SetRetry(*call.retry_policy, nullptr, journaled.attempt,
+                     journaled.earlier_attempts);
+  }
   if (journaled.state == FutureState::kRunning) {
+    const bool retried = task && RetriesInterrupted(journaled);
     future->Start(journaled.start_time.value_or(now), journaled.worker_pid);
-    future->Finish(Interrupted(), now);
-    ++counts.interrupted;
+    if (retried && call.deadline != absl::InfiniteFuture()) {
+      ScheduleDeadline(future);
+    }
+    // With `retried`, its retry hook journals the next attempt and queues
+    // it after its backoff.
+    future->Finish(Interrupted(retried), now);
+    ++(retried ? counts.retried : counts.interrupted);
     return;
   }
   if (call.deadline <= now) {
@@ -100,10 +137,7 @@ void Engine::RestoreUnfinished(
     ++counts.timed_out;
     return;
   }
-  auto pool = pools_.find(call.pool);
-  absl::StatusOr<const TaskSpec*> spec = registry_->Find(call.function);
-  google::protobuf::ListValue args;
-  if (pool == pools_.end() || !spec.ok() || !args.ParseFromString(call.args)) {
+  if (!task) {
     future->Finish(
         TaskError{.type = "LookupError",
                   .message = absl::StrCat(
@@ -114,11 +148,8 @@ void Engine::RestoreUnfinished(
     return;
   }
   if (call.deadline != absl::InfiniteFuture()) ScheduleDeadline(future);
-  std::vector<google::protobuf::Value> values(args.values().begin(),
-                                              args.values().end());
   requeue[pool->second.get()].push_back(
-      QueuedTask{std::move(future),
-                 Task{.spec = *spec, .args = BoundArgs(std::move(values))}});
+      QueuedTask{std::move(future), *std::move(task)});
 }
 
 void Engine::RememberRequest(const AcceptedCall& call,

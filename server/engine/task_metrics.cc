@@ -28,6 +28,10 @@ void TaskMetrics::Record(absl::string_view function, TaskOutcome outcome,
   Add(CountersFor(function), outcome, run_time);
 }
 
+void TaskMetrics::RecordRetry(absl::string_view function) {
+  CountersFor(function).retried.fetch_add(1, std::memory_order_relaxed);
+}
+
 void TaskMetrics::Add(Counters& counters, TaskOutcome outcome,
                       std::optional<absl::Duration> run_time) {
   constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -60,7 +64,8 @@ FunctionStats TaskMetrics::Read(const std::string& name,
   FunctionStats stats{.name = name,
                       .finished = counters.finished.load(kRelaxed),
                       .failed = counters.failed.load(kRelaxed),
-                      .cancelled = counters.cancelled.load(kRelaxed)};
+                      .cancelled = counters.cancelled.load(kRelaxed),
+                      .retried = counters.retried.load(kRelaxed)};
   int64_t cumulative = 0;
   for (size_t i = 0; i < kRunTimeBuckets.size(); ++i) {
     cumulative += counters.buckets[i].load(kRelaxed);
@@ -78,7 +83,7 @@ std::vector<FunctionStats> TaskMetrics::Snapshot() const {
   // A function that never completed a future is left out.
   auto add = [&all](const std::string& name, const Counters& counters) {
     FunctionStats stats = Read(name, counters);
-    if (stats.finished + stats.failed + stats.cancelled > 0) {
+    if (stats.finished + stats.failed + stats.cancelled + stats.retried > 0) {
       all.push_back(std::move(stats));
     }
   };

@@ -33,6 +33,10 @@ struct FunctionStats {
   int64_t finished = 0;   // returned a value
   int64_t failed = 0;     // raised (timeouts and worker deaths included)
   int64_t cancelled = 0;  // cancelled, queued or running
+  // Attempts that failed and were tried again (a retry policy). A retried
+  // future is counted once above, when done, by how its last attempt ended,
+  // with that attempt's run time.
+  int64_t retried = 0;
   // Run time (start to end) of the futures that ran: bucket i counts runs
   // of at most kRunTimeBuckets[i] seconds (cumulative, as Prometheus'
   // `le`); run_count counts them all (+Inf).
@@ -57,6 +61,9 @@ class TaskMetrics {
   void Record(absl::string_view function, TaskOutcome outcome,
               std::optional<absl::Duration> run_time) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Counts an attempt of `function` that failed and is tried again.
+  void RecordRetry(absl::string_view function) ABSL_LOCKS_EXCLUDED(mu_);
+
   // Every function recorded so far, sorted by name.
   std::vector<FunctionStats> Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -65,6 +72,7 @@ class TaskMetrics {
     std::atomic<int64_t> finished{0};
     std::atomic<int64_t> failed{0};
     std::atomic<int64_t> cancelled{0};
+    std::atomic<int64_t> retried{0};
     // Not cumulative here: bucket i counts runs in (bound i-1, bound i].
     std::array<std::atomic<int64_t>, kRunTimeBuckets.size()> buckets{};
     std::atomic<int64_t> run_count{0};

@@ -103,11 +103,11 @@ bool Future::SetProgress(Progress progress) {
 
 Future::CallbackId Future::AddChangeCallback(ChangeCallback callback) {
   absl::MutexLock lock(&mu_);
-  const CallbackId id = next_callback_id_++;
-  if (!ClosedLocked()) {
-    CallbacksLocked().change.emplace(
-        id, std::make_shared<const ChangeCallback>(std::move(callback)));
-  }
+  if (ClosedLocked()) return 0;
+  Callbacks& callbacks = CallbacksLocked();
+  const CallbackId id = callbacks.next_id++;
+  callbacks.change.emplace(
+      id, std::make_shared<const ChangeCallback>(std::move(callback)));
   return id;
 }
 
@@ -129,16 +129,64 @@ Future::ChangeCallbacksLocked() const {
 
 bool Future::Finish(Outcome outcome, absl::Time now) {
   Completion completion;
+  std::vector<std::shared_ptr<const ChangeCallback>> changed;
+  RetryHook retry;
+  int next_attempt = 0;
+  std::vector<AttemptError> earlier;
   {
     absl::MutexLock lock(&mu_);
     if (ClosedLocked()) return false;
     const bool cancelled = IsCancelled(outcome);
     if (cancelled && state_ == FutureState::kPending) return false;
-    completion = CompleteLocked(
-        cancelled ? FutureState::kCancelled : FutureState::kFinished,
-        std::move(outcome), now);
+    auto* error = std::get_if<TaskError>(&outcome);
+    if (error != nullptr && RetryLocked(*error, now)) {
+      changed = ChangeCallbacksLocked();
+      retry = attempts_->hook;
+      next_attempt = attempts_->number;
+      earlier = attempts_->earlier;
+    } else {
+      completion = CompleteLocked(
+          cancelled ? FutureState::kCancelled : FutureState::kFinished,
+          std::move(outcome), now);
+    }
+  }
+  if (retry) {
+    RunChangeCallbacks(changed);
+    retry(next_attempt, std::move(earlier));
+    return true;
   }
   std::move(completion).Run();
+  return true;
+}
+
+void Future::SetRetry(RetryPolicy policy, RetryHook hook, int attempt,
+                      std::vector<AttemptError> earlier) {
+  absl::MutexLock lock(&mu_);
+  if (ClosedLocked()) return;
+  attempts_ =
+      std::make_unique<Attempts>(Attempts{.policy = std::move(policy),
+                                          .hook = std::move(hook),
+                                          .number = attempt,
+                                          .earlier = std::move(earlier)});
+}
+
+bool Future::RetryLocked(TaskError& error, absl::Time now) {
+  if (!attempts_ || !attempts_->hook || state_ != FutureState::kRunning ||
+      attempts_->stop_requested || token_.IsCancelled() ||
+      !attempts_->policy.Retries(error, attempts_->number)) {
+    return false;
+  }
+  attempts_->earlier.push_back(AttemptError{.attempt = attempts_->number,
+                                            .error = std::move(error),
+                                            .start_time = StartTimeLocked(),
+                                            .end_time = now,
+                                            .worker_pid = worker_pid_});
+  ++attempts_->number;
+  state_ = FutureState::kPending;
+  start_time_ = kUnsetTime;
+  worker_pid_ = 0;
+  progress_.reset();
+  if (callbacks_) callbacks_->withdraw = nullptr;
   return true;
 }
 
@@ -176,6 +224,9 @@ CancelAction Future::CancelUnlessLeftRunning(absl::Time now,
     started = WithdrawOrStartLocked(now);
     if (state_ == FutureState::kRunning && leave_running) {
       action = CancelAction::kLeftRunning;
+    } else if (state_ == FutureState::kRunning && attempts_) {
+      // Whatever the attempt raises now, it is the last.
+      attempts_->stop_requested = true;
     } else if (state_ == FutureState::kPending) {
       action = CancelAction::kCancelledPending;
       completion = CompleteLocked(FutureState::kCancelled, Cancelled{}, now);
@@ -198,6 +249,7 @@ Future::Completion Future::CompleteLocked(FutureState state, Outcome outcome,
     error_ = std::make_unique<TaskError>(std::move(*error));
   }
   end_time_ = absl::ToUnixNanos(now);
+  if (attempts_) attempts_->hook = nullptr;
   Completion completion;
   if (callbacks_ && callbacks_->end_hook) {
     // Held back: the callbacks stay (and may still be added) until Publish().
@@ -269,8 +321,9 @@ Future::CallbackId Future::AddDoneCallback(Callback callback) {
   {
     absl::MutexLock lock(&mu_);
     if (!IsFinal(state_)) {
-      const CallbackId id = next_callback_id_++;
-      CallbacksLocked().done.emplace(id, std::move(callback));
+      Callbacks& callbacks = CallbacksLocked();
+      const CallbackId id = callbacks.next_id++;
+      callbacks.done.emplace(id, std::move(callback));
       return id;
     }
   }
@@ -336,7 +389,11 @@ FutureSnapshot Future::Snapshot() const {
       .deadline = deadline(),
       .worker_pid = worker_pid_,
       .progress =
-          progress_ ? std::optional<Progress>(*progress_) : std::nullopt};
+          progress_ ? std::optional<Progress>(*progress_) : std::nullopt,
+      .attempt = attempts_ ? attempts_->number : 1,
+      .max_attempts = attempts_ ? attempts_->policy.max_attempts : 1,
+      .earlier_attempts =
+          attempts_ ? attempts_->earlier : std::vector<AttemptError>()};
 }
 
 }  // namespace futured::server

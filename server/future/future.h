@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "google/protobuf/struct.pb.h"
+#include "server/future/retry_policy.h"
 #include "server/task/cancellation_token.h"
 #include "server/task/outcome.h"
 #include "server/task/progress.h"
@@ -47,7 +48,10 @@ struct FutureSnapshot {
   std::optional<absl::Time> end_time;
   absl::Time deadline = absl::InfiniteFuture();
   int worker_pid = 0;  // the process that ran it; 0 in a thread pool
-  std::optional<Progress> progress;  // the latest the task reported
+  std::optional<Progress> progress;            // the latest the task reported
+  int attempt = 1;                             // 1 for the first (SetRetry())
+  int max_attempts = 1;                        // 1 without a retry policy
+  std::vector<AttemptError> earlier_attempts;  // failed and retried
 
   bool done() const {
     return state == FutureState::kFinished || state == FutureState::kCancelled;
@@ -73,6 +77,9 @@ struct FutureEnding {
 //                                 e.g. its deadline passed in the queue)
 //   RUNNING -> FINISHED|CANCELLED Finish() (CANCELLED for a Cancelled outcome)
 // FINISHED and CANCELLED are final; every later transition returns false.
+// With a retry policy (SetRetry()) one more:
+//   RUNNING -> PENDING            Finish() with an error the policy retries
+//                                 (the next attempt)
 //
 // Done-callbacks run exactly once, on the thread that completed the future
 // (or inline in AddDoneCallback if it is already done), with no lock held.
@@ -101,6 +108,10 @@ class Future {
   using Withdraw = absl::AnyInvocable<bool()>;
   // See SetEndHook(): how the future ended, before anyone is told.
   using EndHook = absl::AnyInvocable<void(FutureState, FutureEnding) &&>;
+  // See SetRetry(): the number of the attempt to come and every failed
+  // attempt so far, oldest first.
+  using RetryHook =
+      std::function<void(int next_attempt, std::vector<AttemptError> earlier)>;
 
   Future(std::string id, std::string function, std::string pool,
          absl::Time submit_time, absl::Time deadline = absl::InfiniteFuture());
@@ -140,6 +151,20 @@ class Future {
   // hands it to `hook` when it comes. Call before anything can end it.
   void SetEndHook(EndHook hook) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Gives the future a retry policy. From then on an attempt that started
+  // and ends in Finish() with a TaskError that `policy` retries (its type,
+  // attempts left), unless a stop was asked for (Cancel(), the token), does
+  // not end the future: it goes back to PENDING for the next attempt (start
+  // time, worker and progress cleared; the failed attempt kept), runs the
+  // change-callbacks and then `hook`, with no lock held, on the thread that
+  // called Finish(). No done-callback and no end hook run. Whoever set
+  // `hook` queues the task again. Call before anything can end it; `hook`
+  // is dropped once the future is done. `attempt` and `earlier` are where
+  // the future stands (a recovered one may be past its first attempt).
+  void SetRetry(RetryPolicy policy, RetryHook hook, int attempt = 1,
+                std::vector<AttemptError> earlier = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Whether an end hook waits for its end (set, and the future not ended).
   bool HasEndHook() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -149,7 +174,9 @@ class Future {
 
   // Sets the outcome: PENDING or RUNNING -> FINISHED, or CANCELLED for a
   // Cancelled outcome of a running task. False if already done (the outcome
-  // is dropped) or for Cancelled on a pending future (use Cancel()).
+  // is dropped) or for Cancelled on a pending future (use Cancel()). True
+  // also when the retry policy takes the error for another attempt
+  // (SetRetry()).
   bool Finish(Outcome outcome, absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Finish() with `error`, then cancels the token so that a running task
@@ -173,7 +200,8 @@ class Future {
   bool SetProgress(Progress progress) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Runs `callback` on each later change (see the class comment) until
-  // removed or the future is done. Returns an ID for RemoveChangeCallback.
+  // removed or the future is done. Returns an ID for RemoveChangeCallback
+  // (0, and nothing kept, once the future has ended).
   CallbackId AddChangeCallback(ChangeCallback callback)
       ABSL_LOCKS_EXCLUDED(mu_);
   void RemoveChangeCallback(CallbackId id) ABSL_LOCKS_EXCLUDED(mu_);
@@ -220,6 +248,22 @@ class Future {
   std::vector<std::shared_ptr<const ChangeCallback>> WithdrawOrStartLocked(
       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // The retry policy, where the future stands in it, and its failed
+  // attempts; allocated by SetRetry() only.
+  struct Attempts {
+    RetryPolicy policy;
+    RetryHook hook;  // dropped when done
+    int number = 1;
+    std::vector<AttemptError> earlier;
+    bool stop_requested = false;  // Cancel() told a running attempt to stop
+  };
+
+  // Finish() of an error that the retry policy takes: back to PENDING for
+  // the next attempt. Returns false (nothing changed) if the policy does
+  // not retry `error`.
+  bool RetryLocked(TaskError& error, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // What to do outside the lock once the future has ended: run the
   // done-callbacks, or hand the end to the end hook.
   struct Completion {
@@ -248,6 +292,9 @@ class Future {
     Withdraw withdraw;  // set while PENDING in a runner's hands
     int withdraw_pid = 0;
     EndHook end_hook;
+    // Here rather than in the future: no callback is added once they are
+    // freed, so IDs never repeat.
+    CallbackId next_id = 1;
   };
 
   // When it started; unset if it has not.
@@ -284,7 +331,7 @@ class Future {
   int64_t end_time_ ABSL_GUARDED_BY(mu_) = kUnsetTime;
   std::unique_ptr<Progress> progress_ ABSL_GUARDED_BY(mu_);  // the latest
   std::unique_ptr<Callbacks> callbacks_ ABSL_GUARDED_BY(mu_);
-  CallbackId next_callback_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::unique_ptr<Attempts> attempts_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace futured::server

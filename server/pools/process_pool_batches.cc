@@ -252,13 +252,15 @@ void ProcessPool::FinishTask(Worker& worker, Outcome outcome, absl::Time when) {
     }
     ++worker.tasks_done;
   }
-  // A withdrawn task's future is done already, and Finish() leaves it so.
-  sent.entry.future->Finish(std::move(outcome), when);
+  // Out of the pool's figures before the future is done, so that whoever
+  // hears of its end sees the pool without it.
   {
     absl::MutexLock lock(&shared_->mu);
     shared_->running.erase(sent.task_id);
     if (!sent.started) --shared_->unstarted;
   }
+  // A withdrawn task's future is done already, and Finish() leaves it so.
+  sent.entry.future->Finish(std::move(outcome), when);
 }
 
 void ProcessPool::SettleDeadBatch(Worker& worker, const ChildExit& exit,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
 #include "server/task/outcome.h"
 #include "server/task/progress.h"
@@ -25,14 +26,20 @@ class FutureProgress final : public ProgressSink {
 };
 
 // Runs `task` for `future` unless the future was cancelled in the queue.
-void RunTask(Future& future, const Task& task) {
-  if (!future.Start(absl::Now())) return;
+// `left` runs once the thread is done with it, before the future is, so
+// that whoever hears of its end sees the pool without it.
+void RunTask(Future& future, const Task& task, absl::FunctionRef<void()> left) {
+  if (!future.Start(absl::Now())) {
+    left();
+    return;
+  }
   FutureProgress progress(future);
   const TaskContext ctx(future.token(), future.deadline(), PoolKind::kThread,
                         &progress);
-  Outcome outcome =
-      CallTask(*task.spec, ctx, task.args);  // before Now(): the end time
-  future.Finish(std::move(outcome), absl::Now());
+  Outcome outcome = CallTask(*task.spec, ctx, task.args);
+  const absl::Time end = absl::Now();
+  left();
+  future.Finish(std::move(outcome), end);
 }
 
 template <typename Entries>
@@ -160,9 +167,10 @@ void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
       Dispatch(*shared, std::move(batch));
       continue;
     }
-    RunTask(*entry.future, entry.task);
-    absl::MutexLock lock(&shared->mu);
-    shared->taken[index] = nullptr;
+    RunTask(*entry.future, entry.task, [&] {
+      absl::MutexLock lock(&shared->mu);
+      shared->taken[index] = nullptr;
+    });
   }
   absl::MutexLock lock(&shared->mu);
   --shared->live_workers;

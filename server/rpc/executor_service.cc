@@ -230,8 +230,14 @@ void ExecutorService::Drain() { waiting_.Drain(kShuttingDown); }
 
 absl::StatusOr<PreparedCall> ExecutorService::PrepareOne(
     const v1::SubmitRequest& request) {
-  return engine_->Prepare(request.function(), request.args(), request.kwargs(),
-                          request.pool());
+  absl::StatusOr<std::optional<RetryPolicy>> retry = FromProto(request);
+  if (!retry.ok()) return retry.status();
+  absl::StatusOr<PreparedCall> call = engine_->Prepare(
+      request.function(), request.args(), request.kwargs(), request.pool());
+  if (call.ok() && retry->has_value()) {
+    call->retry = std::make_shared<const RetryPolicy>(**std::move(retry));
+  }
+  return call;
 }
 
 void ExecutorService::SubmitOne(absl::string_view principal,

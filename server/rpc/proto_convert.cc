@@ -1,6 +1,7 @@
 #include "server/rpc/proto_convert.h"
 
 #include <cstdint>
+#include <tuple>
 #include <type_traits>
 
 #include "absl/strings/str_cat.h"
@@ -79,6 +80,43 @@ void ToProto(const FutureSnapshot& snapshot, v1::FutureInfo* out) {
     progress->set_message(snapshot.progress->message);
     ToProto(snapshot.progress->update_time, progress->mutable_update_time());
   }
+  out->set_attempt(snapshot.attempt);
+  out->set_max_attempts(snapshot.max_attempts);
+  for (const AttemptError& attempt : snapshot.earlier_attempts) {
+    v1::AttemptError* earlier = out->add_earlier_attempts();
+    earlier->set_attempt(attempt.attempt);
+    v1::Outcome outcome;
+    ToProto(Outcome(attempt.error), &outcome);
+    *earlier->mutable_error() = std::move(*outcome.mutable_error());
+    if (attempt.start_time) {
+      ToProto(*attempt.start_time, earlier->mutable_start_time());
+    }
+    ToProto(attempt.end_time, earlier->mutable_end_time());
+    earlier->set_worker_pid(attempt.worker_pid);
+  }
+}
+
+absl::StatusOr<std::optional<RetryPolicy>> FromProto(
+    const v1::SubmitRequest& request) {
+  if (!request.has_retry_policy()) return std::nullopt;
+  const v1::RetryPolicy& in = request.retry_policy();
+  RetryPolicy policy;
+  if (in.max_attempts() != 0) policy.max_attempts = in.max_attempts();
+  policy.retry_on.assign(in.retry_on().begin(), in.retry_on().end());
+  for (auto [set, duration, field, out] :
+       {std::tuple{in.has_initial_backoff(), &in.initial_backoff(),
+                   "retry_policy.initial_backoff", &policy.initial_backoff},
+        std::tuple{in.has_max_backoff(), &in.max_backoff(),
+                   "retry_policy.max_backoff", &policy.max_backoff}}) {
+    absl::StatusOr<std::optional<absl::Duration>> backoff =
+        FromProtoTimeout(set, *duration, field);
+    if (!backoff.ok()) return backoff.status();
+    if (*backoff) *out = **backoff;
+  }
+  if (in.multiplier() != 0) policy.multiplier = in.multiplier();
+  if (in.has_jitter()) policy.jitter = in.jitter();
+  if (absl::Status valid = policy.Validate(); !valid.ok()) return valid;
+  return policy;
 }
 
 void ToProto(const TaskSpec& spec, v1::FunctionInfo* out) {
@@ -109,6 +147,7 @@ void ToProto(const FunctionStats& stats, v1::FunctionStats* out) {
   out->set_finished(stats.finished);
   out->set_failed(stats.failed);
   out->set_cancelled(stats.cancelled);
+  out->set_retried(stats.retried);
   for (size_t i = 0; i < kRunTimeBuckets.size(); ++i) {
     v1::HistogramBucket* bucket = out->add_run_time_buckets();
     bucket->set_le(kRunTimeBuckets[i]);

@@ -14,6 +14,7 @@
 #include "grpcpp/support/status.h"
 #include "server/engine/task_metrics.h"
 #include "server/future/future.h"
+#include "server/future/retry_policy.h"
 #include "server/pools/pool.h"
 #include "server/store/journal.h"
 #include "server/task/task_registry.h"
@@ -31,6 +32,12 @@ void ToProto(const PoolStats& stats, v1::PoolStats* out);
 void ToProto(const FunctionStats& stats, v1::FunctionStats* out);
 void ToProto(const JournalStats& stats, v1::JournalStats* out);
 v1::CancelAction ToProto(CancelAction action);
+
+// A Submit's retry policy: nullopt when absent, the defaults for fields
+// left at 0 or absent, INVALID_ARGUMENT naming the field for a malformed
+// one (RetryPolicy::Validate()).
+absl::StatusOr<std::optional<RetryPolicy>> FromProto(
+    const v1::SubmitRequest& request);
 
 // nullopt when `field_set` is false (the field is absent); INVALID_ARGUMENT
 // naming `field` for a negative or malformed duration, or one outside

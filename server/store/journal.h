@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "server/future/future.h"
+#include "server/future/retry_policy.h"
 
 namespace futured::server {
 
@@ -31,6 +32,8 @@ struct AcceptedCall {
   // The timeout the Submit asked for, from which `deadline` came; kept so
   // that a retried request ID is compared with the same call.
   std::optional<absl::Duration> timeout = std::nullopt;
+  // The Submit's retry policy; unset for none (one attempt).
+  std::optional<RetryPolicy> retry_policy = std::nullopt;
 };
 
 // A future's record as recovered at start: its call and how far it got.
@@ -40,6 +43,11 @@ struct JournaledFuture {
   int worker_pid = 0;
   std::optional<absl::Time> start_time;
   std::optional<FutureEnding> ending;  // set when FINISHED or CANCELLED
+  // Its attempt (1 for the first) and the failed attempts before it, as the
+  // last Retry() left them; `state`, `worker_pid` and `start_time` are
+  // those of this attempt.
+  int attempt = 1;
+  std::vector<AttemptError> earlier_attempts;
 };
 
 // Figures for GetStats and /metrics.
@@ -68,7 +76,7 @@ class Journal {
   // Calls `each` with every future not yet forgotten, in the order they
   // were accepted, one at a time (a journal may hold millions). On an error
   // (an unreadable record), stops and returns it. Call once, before any
-  // write.
+  // other write; `each` may queue records (they do not change what is read).
   using Recovered = absl::FunctionRef<void(JournaledFuture&)>;
   virtual absl::Status Recover(Recovered each) = 0;
 
@@ -90,6 +98,18 @@ class Journal {
   // when that is durable.
   virtual void End(std::string id, FutureState state, FutureEnding ending,
                    Committed committed) = 0;
+
+  // Records that a future's attempt failed and that it waits, PENDING, for
+  // attempt number `attempt`: `earlier` holds every failed attempt so far,
+  // the new one last (it replaces what an earlier Retry() recorded). Its
+  // start time and worker are cleared; a later Start() records the next
+  // attempt's. A Retry() queued after the future's End() changes nothing
+  // (a Cancel can end the future between its retry and this record).
+  // `committed` (may be empty) runs when that is durable.
+  // Added with retry policies (schema v2 of SqliteJournal).
+  virtual void Retry(std::string id, int attempt,
+                     std::vector<AttemptError> earlier,
+                     Committed committed) = 0;
 
   // Drops futures from the journal (released, expired, or refused after
   // their Accept). Not waited for.

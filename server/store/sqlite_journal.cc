@@ -15,6 +15,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "futured/internal/journal.pb.h"
 #include "server/store/sqlite_statement.h"
 
 namespace futured::server {
@@ -47,6 +48,14 @@ CREATE TABLE futures (
   error_details BLOB
 );
 )sql",
+    // 2: retry policies. `attempt` is the attempt the state is of;
+    // `earlier_attempts` a futured.internal.JournalAttempts and
+    // `retry_policy` a futured.internal.JournalRetryPolicy (NULL for none).
+    R"sql(
+ALTER TABLE futures ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE futures ADD COLUMN retry_policy BLOB;
+ALTER TABLE futures ADD COLUMN earlier_attempts BLOB;
+)sql",
 };
 static_assert(std::size(kMigrations) == SqliteJournal::kSchemaVersion);
 
@@ -73,6 +82,94 @@ std::optional<FutureState> StateOfColumn(int64_t column) {
 std::optional<int64_t> TimeColumn(absl::Time time) {
   if (time == absl::InfiniteFuture()) return std::nullopt;
   return absl::ToUnixNanos(time);
+}
+
+std::string SerializePolicy(const RetryPolicy& policy) {
+  internal::JournalRetryPolicy record;
+  record.set_max_attempts(policy.max_attempts);
+  for (const std::string& type : policy.retry_on) record.add_retry_on(type);
+  record.set_initial_backoff_nanos(
+      absl::ToInt64Nanoseconds(policy.initial_backoff));
+  record.set_max_backoff_nanos(absl::ToInt64Nanoseconds(policy.max_backoff));
+  record.set_multiplier(policy.multiplier);
+  record.set_jitter(policy.jitter);
+  return record.SerializeAsString();
+}
+
+std::optional<RetryPolicy> ParsePolicy(const std::string& bytes) {
+  internal::JournalRetryPolicy record;
+  if (!record.ParseFromString(bytes)) return std::nullopt;
+  return RetryPolicy{
+      .max_attempts = record.max_attempts(),
+      .retry_on = {record.retry_on().begin(), record.retry_on().end()},
+      .initial_backoff = absl::Nanoseconds(record.initial_backoff_nanos()),
+      .max_backoff = absl::Nanoseconds(record.max_backoff_nanos()),
+      .multiplier = record.multiplier(),
+      .jitter = record.jitter()};
+}
+
+std::string SerializeAttempts(const std::vector<AttemptError>& attempts) {
+  internal::JournalAttempts record;
+  for (const AttemptError& attempt : attempts) {
+    internal::JournalAttemptError* error = record.add_errors();
+    error->set_attempt(attempt.attempt);
+    error->set_type(attempt.error.type);
+    error->set_message(attempt.error.message);
+    if (attempt.error.details.kind_case() !=
+        google::protobuf::Value::KIND_NOT_SET) {
+      *error->mutable_details() = attempt.error.details;
+    }
+    if (attempt.start_time) {
+      error->set_start_time_nanos(absl::ToUnixNanos(*attempt.start_time));
+    }
+    error->set_end_time_nanos(absl::ToUnixNanos(attempt.end_time));
+    error->set_worker_pid(attempt.worker_pid);
+  }
+  return record.SerializeAsString();
+}
+
+std::optional<std::vector<AttemptError>> ParseAttempts(
+    const std::string& bytes) {
+  internal::JournalAttempts record;
+  if (!record.ParseFromString(bytes)) return std::nullopt;
+  std::vector<AttemptError> attempts;
+  for (const internal::JournalAttemptError& error : record.errors()) {
+    attempts.push_back(AttemptError{
+        .attempt = error.attempt(),
+        .error = TaskError{.type = error.type(),
+                           .message = error.message(),
+                           .details = error.details()},
+        .start_time =
+            error.has_start_time_nanos()
+                ? std::optional(absl::FromUnixNanos(error.start_time_nanos()))
+                : std::nullopt,
+        .end_time = absl::FromUnixNanos(error.end_time_nanos()),
+        .worker_pid = error.worker_pid()});
+  }
+  return attempts;
+}
+
+// The retry columns of a row Recover() reads (17: attempt, 18:
+// retry_policy, 19: earlier_attempts) into `f`.
+absl::Status ReadRetry(const SqliteStatement& row, JournaledFuture& f) {
+  f.attempt = static_cast<int>(row.Int(17));
+  if (!row.IsNull(18)) {
+    f.call.retry_policy = ParsePolicy(row.Text(18));
+    if (!f.call.retry_policy) {
+      return absl::DataLossError(absl::StrCat(
+          "journal: future ", f.call.id, " has an unreadable retry policy"));
+    }
+  }
+  if (!row.IsNull(19)) {
+    std::optional<std::vector<AttemptError>> attempts =
+        ParseAttempts(row.Text(19));
+    if (!attempts) {
+      return absl::DataLossError(absl::StrCat(
+          "journal: future ", f.call.id, " has unreadable earlier attempts"));
+    }
+    f.earlier_attempts = *std::move(attempts);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ErrnoStatus(int error, absl::string_view what) {
@@ -220,9 +317,9 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
   absl::Cleanup unlock = [fd = *lock_fd] { close(fd); };
   const std::string path = absl::StrCat(options.dir, "/futured.db");
   sqlite3* db = nullptr;
-  // No mutex on the connection: Recover() runs before any write is queued,
-  // and from then on only the writer thread uses it. (Recovering a million
-  // futures took a third longer with one, locked on every column read.)
+  // No mutex on the connection: only the writer thread uses it (Recover()
+  // and FindCall() read on a connection of their own). Recovering a million
+  // futures took a third longer with one, locked on every column read.
   const int code = sqlite3_open_v2(
       path.c_str(), &db,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
@@ -259,6 +356,7 @@ SqliteJournal::~SqliteJournal() {
   start_.reset();
   unstart_.reset();
   end_.reset();
+  retry_.reset();
   forget_.reset();
   {
     absl::MutexLock lock(&read_mu_);
@@ -276,8 +374,8 @@ absl::Status SqliteJournal::Prepare() {
   } statements[] = {
       {&insert_,
        "INSERT INTO futures (id, principal, request_id, function, pool, args, "
-       "submit_time, deadline, timeout, state) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0)"},
+       "submit_time, deadline, timeout, state, retry_policy) "
+       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10)"},
       {&start_,
        "UPDATE futures SET state = 1, start_time = ?2, worker_pid = ?3 "
        "WHERE id = ?1 AND state = 0"},
@@ -288,6 +386,9 @@ absl::Status SqliteJournal::Prepare() {
        "UPDATE futures SET state = ?2, start_time = ?3, end_time = ?4, "
        "value = ?5, error_type = ?6, error_message = ?7, error_details = ?8 "
        "WHERE id = ?1"},
+      {&retry_,
+       "UPDATE futures SET state = 0, attempt = ?2, earlier_attempts = ?3, "
+       "start_time = NULL, worker_pid = 0 WHERE id = ?1 AND state IN (0, 1)"},
       {&forget_, "DELETE FROM futures WHERE id = ?1"},
   };
   for (auto& [statement, sql] : statements) {
@@ -299,13 +400,34 @@ absl::Status SqliteJournal::Prepare() {
   return absl::OkStatus();
 }
 
+absl::Status SqliteJournal::OpenReaderLocked() const {
+  if (reader_ != nullptr) return absl::OkStatus();
+  sqlite3* reader = nullptr;
+  const int code =
+      sqlite3_open_v2(path_.c_str(), &reader,
+                      SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (code != SQLITE_OK) {
+    absl::Status error =
+        SqliteError(reader, code, absl::StrCat("cannot read ", path_));
+    sqlite3_close_v2(reader);
+    return error;
+  }
+  reader_ = reader;
+  return absl::OkStatus();
+}
+
 absl::Status SqliteJournal::Recover(Recovered each) {
+  // On the reader's connection: `each` may queue records (an interrupted
+  // future's end, say), which the writer commits meanwhile on its own.
+  absl::MutexLock lock(&read_mu_);
+  if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
   absl::StatusOr<std::unique_ptr<SqliteStatement>> select =
       SqliteStatement::Prepare(
-          db_,
+          reader_,
           "SELECT id, principal, request_id, function, pool, args, "
           "submit_time, deadline, timeout, state, worker_pid, start_time, "
-          "end_time, value, error_type, error_message, error_details "
+          "end_time, value, error_type, error_message, error_details, "
+          "attempt, retry_policy, earlier_attempts "
           "FROM futures ORDER BY seq");
   if (!select.ok()) return select.status();
   SqliteStatement& row = **select;
@@ -341,6 +463,7 @@ absl::Status SqliteJournal::Recover(Recovered each) {
         ReadEnding(row, *state, f.call.id);
     if (!ending.ok()) return ending.status();
     f.ending = *std::move(ending);
+    if (absl::Status retry = ReadRetry(row, f); !retry.ok()) return retry;
     each(f);
   }
 }
@@ -348,27 +471,14 @@ absl::Status SqliteJournal::Recover(Recovered each) {
 absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(
     absl::string_view id) const {
   absl::MutexLock lock(&read_mu_);
-  if (reader_ == nullptr) {
-    sqlite3* reader = nullptr;
-    const int code =
-        sqlite3_open_v2(path_.c_str(), &reader,
-                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    if (code != SQLITE_OK) {
-      absl::Status error =
-          SqliteError(reader, code, absl::StrCat("cannot read ", path_));
-      sqlite3_close_v2(reader);
-      return error;
-    }
+  if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
+  if (find_call_ == nullptr) {
     absl::StatusOr<std::unique_ptr<SqliteStatement>> find =
         SqliteStatement::Prepare(
-            reader,
+            reader_,
             "SELECT principal, request_id, function, pool, args, "
             "submit_time, deadline, timeout FROM futures WHERE id = ?1");
-    if (!find.ok()) {
-      sqlite3_close_v2(reader);
-      return find.status();
-    }
-    reader_ = reader;
+    if (!find.ok()) return find.status();
     find_call_ = *std::move(find);
   }
   SqliteStatement& row = *find_call_;
@@ -411,6 +521,13 @@ void SqliteJournal::Unstart(std::vector<std::string> ids) {
 void SqliteJournal::End(std::string id, FutureState state, FutureEnding ending,
                         Committed committed) {
   Enqueue(EndOp{std::move(id), state, std::move(ending), std::move(committed)});
+}
+
+void SqliteJournal::Retry(std::string id, int attempt,
+                          std::vector<AttemptError> earlier,
+                          Committed committed) {
+  Enqueue(RetryOp{std::move(id), attempt, std::move(earlier),
+                  std::move(committed)});
 }
 
 void SqliteJournal::Forget(std::vector<std::string> ids) {
@@ -496,6 +613,7 @@ absl::Status SqliteJournal::Write(AcceptOp& op) {
     s.BindOptionalInt(
         9, call.timeout ? std::optional(absl::ToInt64Nanoseconds(*call.timeout))
                         : std::nullopt);
+    if (call.retry_policy) s.BindBlob(10, SerializePolicy(*call.retry_policy));
     if (absl::Status run = s.Run(); !run.ok()) return run;
   }
   return absl::OkStatus();
@@ -538,6 +656,14 @@ absl::Status SqliteJournal::Write(UnstartOp& op) {
   return WriteEach(*unstart_, op.ids);
 }
 
+absl::Status SqliteJournal::Write(RetryOp& op) {
+  SqliteStatement& s = *retry_;
+  s.BindText(1, op.id);
+  s.BindInt(2, op.attempt);
+  s.BindBlob(3, SerializeAttempts(op.earlier));
+  return s.Run();
+}
+
 absl::Status SqliteJournal::Write(ForgetOp& op) {
   return WriteEach(*forget_, op.ids);
 }
@@ -556,7 +682,9 @@ size_t SqliteJournal::RecordsIn(const Op& op) {
       [](const auto& o) -> size_t {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, AcceptOp>) return o.calls.size();
-        if constexpr (std::is_same_v<T, EndOp>) return 1;
+        if constexpr (std::is_same_v<T, EndOp> || std::is_same_v<T, RetryOp>) {
+          return 1;
+        }
         if constexpr (std::is_same_v<T, StartOp> ||
                       std::is_same_v<T, UnstartOp> ||
                       std::is_same_v<T, ForgetOp>) {

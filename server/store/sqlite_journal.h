@@ -43,7 +43,9 @@ class SqliteJournal : public Journal {
   };
 
   // The version of the schema this build writes (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  // Version 2 added retry policies: each future's policy, attempt and
+  // failed attempts (a version-1 file is migrated when opened).
+  static constexpr int kSchemaVersion = 2;
 
   // Opens or creates the journal and brings its schema up to date.
   // FAILED_PRECONDITION when another process holds the directory or the
@@ -63,6 +65,8 @@ class SqliteJournal : public Journal {
   void Unstart(std::vector<std::string> ids) override;
   void End(std::string id, FutureState state, FutureEnding ending,
            Committed committed) override;
+  void Retry(std::string id, int attempt, std::vector<AttemptError> earlier,
+             Committed committed) override;
   void Forget(std::vector<std::string> ids) override;
   absl::StatusOr<AcceptedCall> FindCall(absl::string_view id) const override;
   void Close() override;
@@ -88,10 +92,17 @@ class SqliteJournal : public Journal {
   struct UnstartOp {
     std::vector<std::string> ids;
   };
+  struct RetryOp {
+    std::string id;
+    int attempt;
+    std::vector<AttemptError> earlier;
+    Committed committed;
+  };
   struct ForgetOp {
     std::vector<std::string> ids;
   };
-  using Op = std::variant<AcceptOp, StartOp, UnstartOp, EndOp, ForgetOp>;
+  using Op =
+      std::variant<AcceptOp, StartOp, UnstartOp, EndOp, RetryOp, ForgetOp>;
 
   SqliteJournal(Options options, sqlite3* db, int lock_fd);
 
@@ -111,6 +122,7 @@ class SqliteJournal : public Journal {
   absl::Status Write(StartOp& op);
   absl::Status Write(EndOp& op);
   absl::Status Write(UnstartOp& op);
+  absl::Status Write(RetryOp& op);
   absl::Status Write(ForgetOp& op);
   // Runs `statement` once for each of `ids`, bound to ?1.
   static absl::Status WriteEach(SqliteStatement& statement,
@@ -128,10 +140,14 @@ class SqliteJournal : public Journal {
   std::unique_ptr<SqliteStatement> start_;
   std::unique_ptr<SqliteStatement> unstart_;
   std::unique_ptr<SqliteStatement> end_;
+  std::unique_ptr<SqliteStatement> retry_;
   std::unique_ptr<SqliteStatement> forget_;
 
-  // FindCall()'s read-only connection, opened at its first use, and its
-  // statement.
+  // Opens reader_ unless it is open.
+  absl::Status OpenReaderLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+
+  // The read-only connection of Recover() and FindCall(), opened at its
+  // first use, and FindCall()'s statement.
   mutable absl::Mutex read_mu_;
   mutable sqlite3* reader_ ABSL_GUARDED_BY(read_mu_) = nullptr;
   mutable std::unique_ptr<SqliteStatement> find_call_ ABSL_GUARDED_BY(read_mu_);

@@ -240,6 +240,35 @@ TEST_F(FuturectlTest, TaskTimeoutOnTheDaemonIsATaskFailure) {
             "TimeoutError");
 }
 
+TEST_F(FuturectlTest, SubmitWithARetryPolicyShowsTheAttempts) {
+  const std::string id =
+      Submit({"fail", "[\"ValueError\", \"again\"]", "--retry-on",
+              "KeyError,ValueError", "--max_attempts", "3", "--backoff", "10ms",
+              "--max-backoff", "20ms", "--jitter", "0"});
+  const ProgramResult result = Ctl({"result", id});
+  EXPECT_EQ(result.exit_code, kTaskFailed) << result.err;
+  const Value info = OneJson(result);
+  EXPECT_EQ(StringAt(info, {"outcome", "error", "type"}), "ValueError");
+  EXPECT_EQ(At(info, {"attempt"}).number_value(), 3);
+  EXPECT_EQ(At(info, {"maxAttempts"}).number_value(), 3);
+  const Value earlier = At(info, {"earlierAttempts"});
+  ASSERT_EQ(earlier.list_value().values_size(), 2) << result.out;
+  EXPECT_EQ(StringAt(earlier.list_value().values(1), {"error", "type"}),
+            "ValueError");
+  EXPECT_EQ(At(earlier.list_value().values(1), {"attempt"}).number_value(), 2);
+
+  // Out of the daemon's bounds: refused, naming the field; not a duration:
+  // a usage error.
+  const ProgramResult refused = Ctl(
+      {"submit", "fail", "--retry-on", "ValueError", "--max-attempts", "1000"});
+  EXPECT_EQ(refused.exit_code, kRpcError);
+  EXPECT_THAT(refused.err, HasSubstr("retry_policy.max_attempts"));
+  EXPECT_EQ(
+      Ctl({"submit", "fail", "--retry-on", "ValueError", "--backoff", "soon"})
+          .exit_code,
+      kUsage);
+}
+
 TEST_F(FuturectlTest, ResultTimesOutThenCancelThenCancelled) {
   const std::string id = Submit({"sleep", "[3600]"});
 

@@ -231,37 +231,52 @@ class KillStormTest : public JournalTest,
     while (std::getline(in, line)) ++counts[line];
     return counts;
   }
+
+  // kRounds times: starts the daemon, submits 10 to 30 appending futures
+  // (with `policy` if set), waits 0 to 150 ms and ends it with `signal`.
+  // Then starts it once more and returns every accepted future as it ended,
+  // by tag.
+  std::map<std::string, FutureInfo> Storm(
+      int signal, const futured::v1::RetryPolicy* policy) {
+    std::mt19937 random(std::random_device{}());
+    std::printf("seed %u\n", static_cast<unsigned>(random()));
+    std::map<std::string, std::string> tags;  // future ID -> tag
+    int next_tag = 0;
+    for (int round = 0; round < kRounds; ++round) {
+      StartDaemon(kFlags);
+      if (HasFatalFailure()) return {};
+      const int submits = 10 + static_cast<int>(random() % 20);
+      for (int i = 0; i < submits; ++i) {
+        const std::string tag = absl::StrCat("t", next_tag++);
+        SubmitRequest call = Appending(tag, i % 2 == 1);
+        if (policy != nullptr) *call.mutable_retry_policy() = *policy;
+        std::string id;
+        if (calls_->Submit(call, &id).ok()) tags[id] = tag;
+      }
+      absl::SleepFor(absl::Milliseconds(random() % 150));
+      StopDaemon(signal);
+      if (HasFatalFailure()) return {};
+    }
+    StartDaemon(kFlags);
+    std::map<std::string, FutureInfo> ended;
+    for (const auto& [id, tag] : tags) ended[tag] = MustResult(id);
+    return ended;
+  }
+
+  static constexpr int kRounds = 5;
+  const std::vector<std::string> kFlags = {"--exec_allow=/bin/sh",
+                                           "--threads=2", "--processes=2",
+                                           "--shutdown_grace=0s"};
 };
 
 TEST_P(KillStormTest, EveryAcceptedFutureEndsOnceAndNoTaskRunsTwice) {
-  const int signal = GetParam();
-  const std::vector<std::string> flags = {"--exec_allow=/bin/sh", "--threads=2",
-                                          "--processes=2",
-                                          "--shutdown_grace=0s"};
-  std::mt19937 random(std::random_device{}());
-  std::printf("seed %u\n", random());
-  std::map<std::string, std::string> tags;  // future ID -> tag
-  int next_tag = 0;
-  constexpr int kRounds = 5;
-  for (int round = 0; round < kRounds; ++round) {
-    ASSERT_NO_FATAL_FAILURE(StartDaemon(flags));
-    const int submits = 10 + static_cast<int>(random() % 20);
-    for (int i = 0; i < submits; ++i) {
-      const std::string tag = absl::StrCat("t", next_tag++);
-      std::string id;
-      if (calls_->Submit(Appending(tag, i % 2 == 1), &id).ok()) tags[id] = tag;
-    }
-    absl::SleepFor(absl::Milliseconds(random() % 150));
-    ASSERT_NO_FATAL_FAILURE(StopDaemon(signal));
-  }
-  ASSERT_NO_FATAL_FAILURE(StartDaemon(flags));
-  std::map<std::string, FutureInfo> ended;
-  for (const auto& [id, tag] : tags) ended[id] = MustResult(id);
+  const std::map<std::string, FutureInfo> ended =
+      Storm(GetParam(), /*policy=*/nullptr);
+  ASSERT_FALSE(HasFatalFailure());
   const std::map<std::string, int> ran = RunCounts();
   int finished = 0;
-  for (const auto& [id, tag] : tags) {
-    const FutureInfo& info = ended[id];
-    ASSERT_TRUE(info.done()) << id;
+  for (const auto& [tag, info] : ended) {
+    ASSERT_TRUE(info.done()) << tag;
     const int runs = ran.contains(tag) ? ran.at(tag) : 0;
     if (info.state() == futured::v1::FUTURE_STATE_FINISHED &&
         !info.outcome().has_error()) {
@@ -276,9 +291,41 @@ TEST_P(KillStormTest, EveryAcceptedFutureEndsOnceAndNoTaskRunsTwice) {
   for (const auto& [tag, runs] : ran) {
     EXPECT_LE(runs, 1) << tag << " ran more than once";
   }
-  std::printf("%zu futures accepted over %d rounds, %d finished\n", tags.size(),
-              kRounds, finished);
+  std::printf("%zu futures accepted over %d rounds, %d finished\n",
+              ended.size(), kRounds, finished);
   EXPECT_GT(finished, 0);
+}
+
+// With a policy that retries InterruptedError and more attempts than there
+// are kills, every accepted future finishes (at least once), and none runs
+// more often than its attempts allow.
+TEST_P(KillStormTest, WithARetryPolicyEveryAcceptedFutureFinishes) {
+  futured::v1::RetryPolicy policy;
+  policy.set_max_attempts(kRounds + 1);
+  policy.add_retry_on("InterruptedError");
+  *policy.mutable_initial_backoff() = DurationProto(absl::Milliseconds(1));
+  *policy.mutable_max_backoff() = DurationProto(absl::Milliseconds(10));
+  const std::map<std::string, FutureInfo> ended = Storm(GetParam(), &policy);
+  ASSERT_FALSE(HasFatalFailure());
+  const std::map<std::string, int> ran = RunCounts();
+  int retried = 0;
+  for (const auto& [tag, info] : ended) {
+    ASSERT_EQ(info.state(), futured::v1::FUTURE_STATE_FINISHED)
+        << tag << ": " << info.ShortDebugString();
+    EXPECT_FALSE(info.outcome().has_error())
+        << tag << ": " << info.ShortDebugString();
+    const int runs = ran.contains(tag) ? ran.at(tag) : 0;
+    EXPECT_GE(runs, 1) << tag << " finished";
+    EXPECT_LE(runs, info.attempt()) << tag << " ran more than its attempts";
+    EXPECT_LE(info.attempt(), kRounds + 1);
+    EXPECT_EQ(info.earlier_attempts_size(), info.attempt() - 1);
+    for (const auto& earlier : info.earlier_attempts()) {
+      EXPECT_EQ(earlier.error().type(), "InterruptedError") << tag;
+    }
+    if (info.attempt() > 1) ++retried;
+  }
+  std::printf("%zu futures accepted over %d rounds, %d retried\n", ended.size(),
+              kRounds, retried);
 }
 
 INSTANTIATE_TEST_SUITE_P(KillAndTerm, KillStormTest,

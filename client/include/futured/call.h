@@ -1,6 +1,6 @@
 // Call: one call of a registered task function, with Python's positional
-// and keyword arguments, an optional server-side deadline and an optional
-// request ID for safe retries.
+// and keyword arguments, an optional server-side deadline, an optional
+// request ID for safe retries and an optional retry policy.
 //
 //   executor.submit<std::string>(futured::Call("simulate_download")
 //                                    .kwarg("url", "http://example.com")
@@ -22,6 +22,24 @@
 #include "google/protobuf/struct.pb.h"
 
 namespace futured {
+
+// When the daemon runs a failed task again (futured.v1.RetryPolicy, whose
+// comment in executor.proto has the whole contract; docs/api.md too). An
+// attempt that raises one of `retry_on` while attempts are left sends the
+// future back to PENDING, and it runs again after a backoff: the first
+// wait is `initial_backoff`, each next one `multiplier` times longer, at
+// most `max_backoff`, each shortened at random by up to `jitter` of itself.
+// The Call's timeout covers every attempt. "WorkerDiedError" retries a
+// killed process-pool worker; "InterruptedError" runs a task that was
+// running when the daemon stopped again after the restart (at least once).
+struct RetryPolicy {
+  int max_attempts = 3;               // the first included; 1 to 100
+  std::vector<std::string> retry_on;  // error types; required
+  absl::Duration initial_backoff = absl::Seconds(1);  // at most 1 h
+  absl::Duration max_backoff = absl::Seconds(60);     // at most 1 h
+  double multiplier = 2;                              // 1 to 10
+  double jitter = 0.5;                                // 0 to 1
+};
 
 class Call {
  public:
@@ -61,11 +79,20 @@ class Call {
     return *this;
   }
 
+  // Runs the task again when an attempt fails with an error the policy
+  // names (see RetryPolicy). A policy the daemon finds out of bounds makes
+  // submit throw RpcError INVALID_ARGUMENT. Unset by default: one attempt.
+  Call& retry(RetryPolicy policy) {
+    retry_ = std::move(policy);
+    return *this;
+  }
+
   const std::string& function() const { return function_; }
   const std::vector<Value>& args() const { return args_; }
   const google::protobuf::Struct& kwargs() const { return kwargs_; }
   const std::optional<absl::Duration>& timeout() const { return timeout_; }
   const std::string& request_id() const { return request_id_; }
+  const std::optional<RetryPolicy>& retry() const { return retry_; }
 
  private:
   std::string function_;
@@ -73,6 +100,7 @@ class Call {
   google::protobuf::Struct kwargs_;
   std::optional<absl::Duration> timeout_;
   std::string request_id_;
+  std::optional<RetryPolicy> retry_;
 };
 
 }  // namespace futured

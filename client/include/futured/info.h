@@ -29,6 +29,16 @@ struct Progress {
   absl::Time update_time;
 };
 
+// One failed attempt of a future that its retry policy ran again
+// (futured.v1.AttemptError).
+struct AttemptError {
+  int attempt = 1;  // 1 for the first
+  TaskError error = TaskError("", "");
+  std::optional<absl::Time> start_time;  // unset if it never started
+  std::optional<absl::Time> end_time;
+  int worker_pid = 0;  // process pools only
+};
+
 // One future as the daemon last reported it (futured.v1.FutureInfo).
 struct FutureInfo {
   std::string id;
@@ -45,7 +55,13 @@ struct FutureInfo {
   std::optional<absl::Time> deadline;    // unset without a Submit timeout
   int worker_pid = 0;                    // process pools only
   std::optional<Progress> progress;      // unset until the task reports
-  std::string json;                      // the daemon's answer as JSON
+  // Its attempt (a retry policy, Call::retry()): 1 for the first, N+1
+  // while it waits, PENDING, after N failed ones; start_time, worker_pid
+  // and progress are this attempt's.
+  int attempt = 1;
+  int max_attempts = 1;                        // 1 without a retry policy
+  std::vector<AttemptError> earlier_attempts;  // oldest first
+  std::string json;                            // the daemon's answer as JSON
 
   bool done() const {
     return state == FutureState::kFinished || state == FutureState::kCancelled;

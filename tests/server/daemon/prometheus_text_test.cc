@@ -23,7 +23,8 @@ DaemonFigures SomeFigures() {
                                     .running = 1,
                                     .queue_capacity = 100,
                                     .worker_restarts = 0});
-  FunctionStats square{.name = "square", .finished = 3, .failed = 1};
+  FunctionStats square{
+      .name = "square", .finished = 3, .failed = 1, .retried = 2};
   square.run_time_buckets.fill(4);
   square.run_count = 4;
   square.run_seconds_sum = 0.25;
@@ -40,8 +41,8 @@ TEST(PrometheusTextTest, RendersEveryFamilyWithHelpAndType) {
   for (const char* family :
        {"futured_pool_workers", "futured_pool_queued", "futured_pool_running",
         "futured_pool_worker_restarts_total", "futured_tasks_completed_total",
-        "futured_task_run_seconds", "futured_futures",
-        "futured_waiting_calls"}) {
+        "futured_task_retries_total", "futured_task_run_seconds",
+        "futured_futures", "futured_waiting_calls"}) {
     EXPECT_THAT(text, HasSubstr(std::string("# TYPE ") + family + " "));
     EXPECT_THAT(text, HasSubstr(std::string("# HELP ") + family + " "));
   }
@@ -51,6 +52,8 @@ TEST(PrometheusTextTest, RendersEveryFamilyWithHelpAndType) {
   EXPECT_THAT(text,
               HasSubstr("futured_tasks_completed_total{function=\"square\","
                         "outcome=\"failed\"} 1\n"));
+  EXPECT_THAT(text,
+              HasSubstr("futured_task_retries_total{function=\"square\"} 2\n"));
   EXPECT_THAT(text, HasSubstr("futured_task_run_seconds_bucket{function="
                               "\"square\",le=\"0.005\"} 4\n"));
   EXPECT_THAT(text, HasSubstr("futured_task_run_seconds_bucket{function="

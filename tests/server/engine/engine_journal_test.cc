@@ -74,6 +74,11 @@ class HeldJournal final : public Journal {
     journal_->End(std::move(id), state, std::move(ending),
                   std::move(committed));
   }
+  void Retry(std::string id, int attempt, std::vector<AttemptError> earlier,
+             Committed committed) override {
+    journal_->Retry(std::move(id), attempt, std::move(earlier),
+                    std::move(committed));
+  }
   void Forget(std::vector<std::string> ids) override {
     journal_->Forget(std::move(ids));
   }
@@ -153,9 +158,15 @@ class EngineJournalTest : public ::testing::Test {
   // Submit() and wait for its answer.
   absl::StatusOr<std::shared_ptr<Future>> Submit(const std::string& function,
                                                  double x) {
+    return Submit(function, Args({x}), std::nullopt);
+  }
+  absl::StatusOr<std::shared_ptr<Future>> Submit(
+      const std::string& function, const RepeatedPtrField<Value>& args,
+      std::optional<RetryPolicy> retry) {
     absl::StatusOr<PreparedCall> call =
-        engine_->Prepare(function, Args({x}), Struct(), "");
+        engine_->Prepare(function, args, Struct(), "");
     if (!call.ok()) return call.status();
+    if (retry) call->retry = std::make_shared<const RetryPolicy>(*retry);
     absl::Notification answered;
     absl::StatusOr<std::shared_ptr<Future>> result;
     engine_->Submit(RequestKey{.principal = "alice", .request_id = ""}, *call,
@@ -166,6 +177,30 @@ class EngineJournalTest : public ::testing::Test {
                     });
     answered.WaitForNotification();
     return result;
+  }
+
+  // Polls until `future` is in `state` at attempt `attempt`; false after
+  // 30 s.
+  static bool AwaitAttempt(const Future& future, FutureState state,
+                           int attempt) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (absl::Now() < deadline) {
+      const FutureSnapshot now = future.Snapshot();
+      if (now.state == state && now.attempt == attempt) return true;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    return false;
+  }
+
+  // Shuts the engine down, as a stop does, and opens the next one on the
+  // same journal; the futures it recovers are counted in `counts`.
+  void Restart(RecoveryCounts& counts) {
+    engine_->Shutdown(absl::ZeroDuration());
+    Close();
+    ASSERT_NO_FATAL_FAILURE(Open(1));
+    absl::StatusOr<RecoveryCounts> recovered = engine_->Recover();
+    ASSERT_TRUE(recovered.ok()) << recovered.status();
+    counts = *recovered;
   }
 
   static bool AwaitDone(Future& future) {
@@ -407,6 +442,89 @@ TEST_F(EngineJournalTest, WhatWasRecordedStartedButNeverRanIsPendingAgain) {
   ASSERT_TRUE(counts.ok()) << counts.status();
   EXPECT_EQ(counts->interrupted, 2);
   EXPECT_EQ(counts->requeued, 2) << "recorded as started, never run";
+}
+
+RepeatedPtrField<Value> Strings(std::initializer_list<std::string> values) {
+  RepeatedPtrField<Value> args;
+  for (const std::string& v : values) args.Add()->set_string_value(v);
+  return args;
+}
+
+// A failed attempt waiting out its backoff when the daemon stops comes back
+// at its next attempt, with the earlier attempt's error.
+TEST_F(EngineJournalTest, ARetryIsJournaledWithItsAttemptAndEarlierErrors) {
+  ASSERT_NO_FATAL_FAILURE(Open(1));
+  absl::StatusOr<std::shared_ptr<Future>> failing =
+      Submit("fail", Strings({"ValueError", "no luck"}),
+             RetryPolicy{.max_attempts = 2,
+                         .retry_on = {"ValueError"},
+                         .initial_backoff = absl::Hours(1),
+                         .max_backoff = absl::Hours(1)});
+  ASSERT_TRUE(failing.ok()) << failing.status();
+  ASSERT_TRUE(AwaitAttempt(**failing, FutureState::kPending, 2));
+  const std::string id = (*failing)->id();
+  failing->reset();
+  RecoveryCounts counts;
+  ASSERT_NO_FATAL_FAILURE(Restart(counts));
+  EXPECT_EQ(counts.requeued, 1);
+  absl::StatusOr<std::shared_ptr<Future>> found = engine_->Find(id, "alice");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(AwaitDone(**found));
+  const FutureSnapshot done = (*found)->Snapshot();
+  EXPECT_EQ(std::get<TaskError>(*done.outcome).type, "ValueError");
+  EXPECT_EQ(done.attempt, 2);
+  EXPECT_EQ(done.max_attempts, 2);
+  ASSERT_EQ(done.earlier_attempts.size(), 1u);
+  EXPECT_EQ(done.earlier_attempts[0].attempt, 1);
+  EXPECT_EQ(done.earlier_attempts[0].error.message, "no luck");
+
+  // And once done, as the next engine shows it.
+  ASSERT_NO_FATAL_FAILURE(Restart(counts));
+  EXPECT_EQ(counts.done, 1);
+  found = engine_->Find(id, "alice");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ((*found)->Snapshot().attempt, 2);
+  EXPECT_EQ((*found)->Snapshot().earlier_attempts.size(), 1u);
+}
+
+// Running at the stop, with a policy that retries InterruptedError: it runs
+// again after the restart, until its attempts are used up (at least once,
+// at most max_attempts times).
+TEST_F(EngineJournalTest, APolicyRetryingInterruptedErrorRunsItAgain) {
+  ASSERT_NO_FATAL_FAILURE(Open(1));
+  absl::StatusOr<std::shared_ptr<Future>> sleeping =
+      Submit("sleep", Args({3600}),
+             RetryPolicy{.max_attempts = 2,
+                         .retry_on = {"InterruptedError"},
+                         .initial_backoff = absl::ZeroDuration(),
+                         .max_backoff = absl::ZeroDuration()});
+  ASSERT_TRUE(sleeping.ok()) << sleeping.status();
+  ASSERT_TRUE(AwaitAttempt(**sleeping, FutureState::kRunning, 1));
+  const std::string id = (*sleeping)->id();
+  sleeping->reset();
+
+  RecoveryCounts counts;
+  ASSERT_NO_FATAL_FAILURE(Restart(counts));
+  EXPECT_EQ(counts.retried, 1);
+  EXPECT_EQ(counts.interrupted, 0);
+  absl::StatusOr<std::shared_ptr<Future>> found = engine_->Find(id, "alice");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(AwaitAttempt(**found, FutureState::kRunning, 2));
+  const FutureSnapshot running = (*found)->Snapshot();
+  ASSERT_EQ(running.earlier_attempts.size(), 1u);
+  EXPECT_EQ(running.earlier_attempts[0].error.type, "InterruptedError");
+  found->reset();
+
+  // Its last attempt interrupted too: now it fails.
+  ASSERT_NO_FATAL_FAILURE(Restart(counts));
+  EXPECT_EQ(counts.retried, 0);
+  EXPECT_EQ(counts.interrupted, 1);
+  found = engine_->Find(id, "alice");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(AwaitDone(**found));
+  const FutureSnapshot done = (*found)->Snapshot();
+  EXPECT_EQ(std::get<TaskError>(*done.outcome).type, "InterruptedError");
+  EXPECT_EQ(done.attempt, 2);
 }
 
 }  // namespace

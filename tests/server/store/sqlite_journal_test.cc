@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -382,6 +384,168 @@ TEST(SqliteJournalTest, AFullDiskFailsTheCommitAndKeepsWhatWasCommitted) {
   std::vector<std::string> recovered;
   for (const auto& f : *futures) recovered.push_back(f.call.id);
   EXPECT_EQ(recovered, acknowledged);
+}
+
+TEST(SqliteJournalTest, ARetryPolicyAndFailedAttemptsSurviveReopening) {
+  StateDir dir;
+  const RetryPolicy policy{.max_attempts = 4,
+                           .retry_on = {"WorkerDiedError", "ValueError"},
+                           .initial_backoff = absl::Milliseconds(250),
+                           .max_backoff = absl::Seconds(8),
+                           .multiplier = 3,
+                           .jitter = 0.25};
+  TaskError died{.type = "WorkerDiedError", .message = "worker 77 died"};
+  died.details = Number(9);
+  const std::vector<AttemptError> earlier = {
+      {.attempt = 1,
+       .error = died,
+       .start_time = absl::FromUnixNanos(1001000000123),
+       .end_time = absl::FromUnixSeconds(1002),
+       .worker_pid = 77},
+      {.attempt = 2,
+       .error = {.type = "ValueError", .message = "bad"},
+       .end_time = absl::FromUnixSeconds(1003)}};
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_TRUE(RecoverAll(*journal).ok());
+    AcceptedCall retried = Call("r");
+    retried.retry_policy = policy;
+    journal->Accept({retried, Call("plain")}, nullptr);
+    journal->Start({"r"}, absl::FromUnixSeconds(1001), 77, nullptr);
+    journal->Retry("r", 2, {earlier[0]}, nullptr);
+    journal->Start({"r"}, absl::FromUnixSeconds(1002), 0, nullptr);
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Retry("r", 3, earlier, std::move(c));
+                }).ok());
+  }
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = RecoverAll(*journal);
+  ASSERT_TRUE(futures.ok()) << futures.status();
+  ASSERT_EQ(futures->size(), 2u);
+  const JournaledFuture& r = (*futures)[0];
+  EXPECT_EQ(r.call.retry_policy, policy);
+  EXPECT_EQ(r.state, FutureState::kPending) << "waits for attempt 3";
+  EXPECT_EQ(r.attempt, 3);
+  EXPECT_FALSE(r.start_time.has_value());
+  EXPECT_EQ(r.worker_pid, 0);
+  ASSERT_EQ(r.earlier_attempts.size(), 2u);
+  const AttemptError& first = r.earlier_attempts[0];
+  EXPECT_EQ(first.attempt, 1);
+  EXPECT_EQ(first.error.type, "WorkerDiedError");
+  EXPECT_EQ(first.error.message, "worker 77 died");
+  EXPECT_EQ(first.error.details.number_value(), 9);
+  EXPECT_EQ(first.start_time, absl::FromUnixNanos(1001000000123));
+  EXPECT_EQ(first.end_time, absl::FromUnixSeconds(1002));
+  EXPECT_EQ(first.worker_pid, 77);
+  const AttemptError& second = r.earlier_attempts[1];
+  EXPECT_EQ(second.attempt, 2);
+  EXPECT_EQ(second.error.type, "ValueError");
+  EXPECT_FALSE(second.start_time.has_value());
+
+  const JournaledFuture& plain = (*futures)[1];
+  EXPECT_FALSE(plain.call.retry_policy.has_value());
+  EXPECT_EQ(plain.attempt, 1);
+  EXPECT_TRUE(plain.earlier_attempts.empty());
+}
+
+// A Cancel may end a future between its retry and the retry's record: the
+// end stands.
+TEST(SqliteJournalTest, ARetryRecordedAfterTheEndChangesNothing) {
+  StateDir dir;
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_TRUE(RecoverAll(*journal).ok());
+    journal->Accept({Call("x")}, nullptr);
+    journal->Start({"x"}, absl::FromUnixSeconds(1001), 0, nullptr);
+    journal->End("x", FutureState::kCancelled,
+                 FutureEnding{.outcome = Cancelled{},
+                              .end_time = absl::FromUnixSeconds(1002)},
+                 nullptr);
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Retry("x", 2,
+                                 {{.error = {.type = "ValueError"},
+                                   .end_time = absl::FromUnixSeconds(1002)}},
+                                 std::move(c));
+                }).ok());
+  }
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = RecoverAll(*journal);
+  ASSERT_TRUE(futures.ok()) << futures.status();
+  ASSERT_EQ(futures->size(), 1u);
+  EXPECT_EQ((*futures)[0].state, FutureState::kCancelled);
+  EXPECT_EQ((*futures)[0].attempt, 1);
+}
+
+// A journal as futured 1 (schema version 1, before retry policies) left it.
+TEST(SqliteJournalTest, AVersionOneJournalIsMigratedAndKeepsItsFutures) {
+  StateDir dir;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.db().c_str(), &db), SQLITE_OK);
+  google::protobuf::ListValue args;
+  *args.add_values() = Number(2);
+  const std::string v1 = absl::StrCat(
+      "CREATE TABLE futures (seq INTEGER PRIMARY KEY, id TEXT NOT NULL "
+      "UNIQUE, principal TEXT NOT NULL, request_id TEXT NOT NULL, function "
+      "TEXT NOT NULL, pool TEXT NOT NULL, args BLOB NOT NULL, submit_time "
+      "INTEGER NOT NULL, deadline INTEGER, timeout INTEGER, state INTEGER "
+      "NOT NULL, worker_pid INTEGER NOT NULL DEFAULT 0, start_time INTEGER, "
+      "end_time INTEGER, value BLOB, error_type TEXT, error_message TEXT, "
+      "error_details BLOB);"
+      "INSERT INTO futures (id, principal, request_id, function, pool, args, "
+      "submit_time, state, worker_pid, start_time) VALUES ('old', 'alice', "
+      "'', 'sleep', 'thread', x'",
+      absl::BytesToHexString(args.SerializeAsString()),
+      "', 1000, 1, 55, 1001);"
+      "PRAGMA user_version=1; PRAGMA application_id=1179997266;");
+  ASSERT_EQ(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    absl::StatusOr<std::vector<JournaledFuture>> futures = RecoverAll(*journal);
+    ASSERT_TRUE(futures.ok()) << futures.status();
+    ASSERT_EQ(futures->size(), 1u);
+    const JournaledFuture& old = (*futures)[0];
+    EXPECT_EQ(old.call.id, "old");
+    EXPECT_EQ(old.state, FutureState::kRunning);
+    EXPECT_EQ(old.worker_pid, 55);
+    EXPECT_EQ(old.attempt, 1);
+    EXPECT_FALSE(old.call.retry_policy.has_value());
+    EXPECT_TRUE(old.earlier_attempts.empty());
+    // The new columns take writes.
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Retry("old", 2,
+                                 {{.attempt = 1,
+                                   .error = {.type = "InterruptedError"},
+                                   .end_time = absl::FromUnixSeconds(1002)}},
+                                 std::move(c));
+                }).ok());
+  }
+  ASSERT_EQ(sqlite3_open(dir.db().c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* version = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &version, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(version), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(version, 0), SqliteJournal::kSchemaVersion);
+  EXPECT_EQ(SqliteJournal::kSchemaVersion, 2);
+  sqlite3_finalize(version);
+  sqlite3_close(db);
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = RecoverAll(*journal);
+  ASSERT_TRUE(futures.ok()) << futures.status();
+  ASSERT_EQ(futures->size(), 1u);
+  EXPECT_EQ((*futures)[0].attempt, 2);
+  EXPECT_EQ((*futures)[0].state, FutureState::kPending);
+  ASSERT_EQ((*futures)[0].earlier_attempts.size(), 1u);
+  EXPECT_EQ((*futures)[0].earlier_attempts[0].error.type, "InterruptedError");
 }
 
 }  // namespace
