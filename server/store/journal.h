@@ -85,6 +85,17 @@ class Journal {
   // their Accept). Not waited for.
   virtual void Forget(std::vector<std::string> ids) = 0;
 
+  // Cluster journals only (several daemons on one database, e.g.
+  // PostgresJournal): from now on, the futures of nodes that stopped (their
+  // lease lapsed) are moved to this node and `adopted` is called with them,
+  // on the writer's thread, once that move is committed: the lost node's
+  // name and its futures in the order they were accepted, as Recover()
+  // returns them. A journal of one daemon (SqliteJournal) never calls it,
+  // hence the default. Call at most once, after Recover().
+  using Adopted = absl::AnyInvocable<void(const std::string& node,
+                                          std::vector<JournaledFuture>)>;
+  virtual void OnAdopt(Adopted adopted) {}
+
   // Commits what is queued, runs its callbacks and stops the writer; later
   // writes are refused with FAILED_PRECONDITION. Blocks until then.
   virtual void Close() = 0;
