@@ -152,6 +152,19 @@ class Engine {
   // before serving. Without a journal, finds nothing.
   absl::StatusOr<RecoveryCounts> Recover();
 
+  // What AdoptLostNodes() reports of each batch it takes over: the lost
+  // node's name and what became of its futures.
+  using AdoptionReport =
+      absl::AnyInvocable<void(const std::string& node, const RecoveryCounts&)>;
+
+  // Cluster journals only (Journal::OnAdopt; engine_adoption.cc): from now
+  // on, the futures of nodes whose lease lapsed are taken over as Recover()
+  // takes up this node's own: pending ones queued here with their IDs, order
+  // and deadlines; those that were running there fail with NodeLostError;
+  // done ones kept until their retention. `report` runs on the journal's
+  // thread after each batch. Call once, after Recover().
+  void AdoptLostNodes(AdoptionReport report);
+
   // Figures of the journal; unset without one.
   std::optional<JournalStats> JournalStatistics() const;
 
@@ -228,11 +241,17 @@ class Engine {
   DispatchHook JournalDispatch() const;
   // Journals the future's end; it is shown once committed.
   void JournalEnd(const std::shared_ptr<Future>& future);
-  // Recover()'s steps for one journaled future.
+  // Brings journaled futures back into the table and pools: Recover()'s
+  // and AdoptLostNodes()'s common path. Those that were running fail with
+  // `interrupted`.
+  RecoveryCounts Restore(std::vector<JournaledFuture>& journaled,
+                         const TaskError& interrupted);
+  // Restore()'s steps for one journaled future.
   void RestoreDone(JournaledFuture& journaled);
   // A pending or running future brought back; queued into `requeue` if it
   // may run again.
   void RestoreUnfinished(JournaledFuture& journaled, absl::Time now,
+                         const TaskError& interrupted,
                          std::map<Pool*, std::vector<QueuedTask>>& requeue,
                          RecoveryCounts& counts);
   // Remembers a recovered future's request ID.

@@ -23,15 +23,21 @@ absl::StatusOr<RecoveryCounts> Engine::Recover() {
   if (journal_ == nullptr) return counts;
   absl::StatusOr<std::vector<JournaledFuture>> journaled = journal_->Recover();
   if (!journaled.ok()) return journaled.status();
+  return Restore(*journaled, Interrupted());
+}
+
+RecoveryCounts Engine::Restore(std::vector<JournaledFuture>& journaled,
+                               const TaskError& interrupted) {
+  RecoveryCounts counts;
   const absl::Time now = absl::Now();
   // Per pool, in the order they were accepted.
   std::map<Pool*, std::vector<QueuedTask>> requeue;
-  for (JournaledFuture& future : *journaled) {
+  for (JournaledFuture& future : journaled) {
     if (future.ending) {
       RestoreDone(future);
       ++counts.done;
     } else {
-      RestoreUnfinished(future, now, requeue, counts);
+      RestoreUnfinished(future, now, interrupted, requeue, counts);
     }
   }
   for (auto& [pool, tasks] : requeue) {
@@ -74,7 +80,7 @@ void Engine::RestoreDone(JournaledFuture& journaled) {
 }
 
 void Engine::RestoreUnfinished(
-    JournaledFuture& journaled, absl::Time now,
+    JournaledFuture& journaled, absl::Time now, const TaskError& interrupted,
     std::map<Pool*, std::vector<QueuedTask>>& requeue, RecoveryCounts& counts) {
   const AcceptedCall& call = journaled.call;
   auto future = std::make_shared<Future>(call.id, call.function, call.pool,
@@ -85,8 +91,9 @@ void Engine::RestoreUnfinished(
   AccountWhenDone(future, call.principal,
                   pending_->Acquire(call.principal).ok());
   if (journaled.state == FutureState::kRunning) {
+    // Where a retry policy decides whether it runs again (at least once).
     future->Start(journaled.start_time.value_or(now), journaled.worker_pid);
-    future->Finish(Interrupted(), now);
+    future->Finish(interrupted, now);
     ++counts.interrupted;
     return;
   }

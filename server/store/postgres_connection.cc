@@ -117,7 +117,7 @@ std::string PgRows::Bytes(int row, int column) const {
   return bytes;
 }
 
-absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
+absl::StatusOr<pg_conn*> PgConnection::Open(
     const std::string& conninfo, const std::string& password,
     const std::string& application_name) {
   // Later keywords win: the defaults come before the user's string, and
@@ -152,18 +152,41 @@ absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
   // libpq would print them on stderr.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+  return conn;
+}
+
+absl::StatusOr<std::unique_ptr<PgConnection>> PgConnection::Connect(
+    const std::string& conninfo, const std::string& password,
+    const std::string& application_name) {
+  absl::StatusOr<pg_conn*> conn = Open(conninfo, password, application_name);
+  if (!conn.ok()) return conn.status();
+  return std::unique_ptr<PgConnection>(
+      new PgConnection(*conn, conninfo, password, application_name));
 }
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
 bool PgConnection::Up() const { return PQstatus(conn_) == CONNECTION_OK; }
 
+bool PgConnection::Usable() {
+  if (broken_ || !Up()) return false;
+  // Reads what the server sent while idle: its end of file if it went away.
+  if (PQconsumeInput(conn_) == 0) broken_ = true;
+  return !broken_ && Up();
+}
+
 absl::Status PgConnection::Reconnect() {
-  PQreset(conn_);
-  if (PQstatus(conn_) == CONNECTION_OK) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ",
-                                             Trimmed(PQerrorMessage(conn_))));
+  absl::StatusOr<pg_conn*> conn = Open(conninfo_, password_, application_name_);
+  if (!conn.ok()) return conn.status();
+  PQfinish(conn_);
+  conn_ = *conn;
+  broken_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status PgConnection::Noted(absl::Status status) {
+  if (absl::IsUnavailable(status)) broken_ = true;
+  return status;
 }
 
 namespace {
@@ -204,7 +227,7 @@ absl::StatusOr<PgRows> PgConnection::Run(const PgStatement& statement) {
                            params.values.data(), nullptr, nullptr,
                            /*resultFormat=*/0));
   if (!Succeeded(rows.result())) {
-    return PgStatus(conn_, rows.result(), Head(statement.sql));
+    return Noted(PgStatus(conn_, rows.result(), Head(statement.sql)));
   }
   return rows;
 }
@@ -212,7 +235,7 @@ absl::StatusOr<PgRows> PgConnection::Run(const PgStatement& statement) {
 absl::Status PgConnection::RunScript(const std::string& sql) {
   const PgRows rows(PQexec(conn_, sql.c_str()));
   if (!Succeeded(rows.result())) {
-    return PgStatus(conn_, rows.result(), Head(sql));
+    return Noted(PgStatus(conn_, rows.result(), Head(sql)));
   }
   return absl::OkStatus();
 }
@@ -220,7 +243,7 @@ absl::Status PgConnection::RunScript(const std::string& sql) {
 absl::Status PgConnection::RunPipeline(
     const std::vector<PgStatement>& statements) {
   if (PQenterPipelineMode(conn_) != 1) {
-    return PgStatus(conn_, nullptr, "entering pipeline mode");
+    return Noted(PgStatus(conn_, nullptr, "entering pipeline mode"));
   }
   absl::Status status;
   size_t sent = 0;
@@ -258,8 +281,10 @@ absl::Status PgConnection::RunPipeline(
     if (synced) break;
   }
   if (!Up() && status.ok()) status = PgStatus(conn_, nullptr, "pipeline");
-  PQexitPipelineMode(conn_);
-  return status;
+  // Results left uncollected (the connection broke mid-way) keep it in
+  // pipeline mode: it is of no more use.
+  if (PQexitPipelineMode(conn_) != 1) broken_ = true;
+  return Noted(status);
 }
 
 std::string PgConnection::Target() const {

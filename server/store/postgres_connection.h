@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -83,9 +84,11 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  // Whether the connection is still up, as far as libpq knows.
-  bool Up() const;
-  // Connects again after the connection broke.
+  // Whether the connection is still usable: libpq has not seen it break, no
+  // statement failed for want of it (UNAVAILABLE), and the server has not
+  // closed it since (a non-blocking read finds no end of file).
+  bool Usable();
+  // Replaces the connection with a new one, with the same parameters.
   absl::Status Reconnect();
 
   // Runs one statement (one round trip). Its rows, or PgStatus()'s error.
@@ -102,9 +105,27 @@ class PgConnection {
   std::string Target() const;
 
  private:
-  explicit PgConnection(pg_conn* conn) : conn_(conn) {}
+  PgConnection(pg_conn* conn, std::string conninfo, std::string password,
+               std::string application_name)
+      : conninfo_(std::move(conninfo)),
+        password_(std::move(password)),
+        application_name_(std::move(application_name)),
+        conn_(conn) {}
 
+  // A new libpq connection, or why there is none.
+  static absl::StatusOr<pg_conn*> Open(const std::string& conninfo,
+                                       const std::string& password,
+                                       const std::string& application_name);
+  // libpq's own view of the connection.
+  bool Up() const;
+  // `status`, noting that the connection is broken if it is UNAVAILABLE.
+  absl::Status Noted(absl::Status status);
+
+  const std::string conninfo_;
+  const std::string password_;
+  const std::string application_name_;
   pg_conn* conn_;
+  bool broken_ = false;
 };
 
 }  // namespace futured::server

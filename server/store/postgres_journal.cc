@@ -411,7 +411,7 @@ void PostgresJournal::WriterLoop() {
 }
 
 absl::Status PostgresJournal::EnsureConnected() {
-  if (connection_->Up()) return absl::OkStatus();
+  if (connection_->Usable()) return absl::OkStatus();
   return connection_->Reconnect();
 }
 
