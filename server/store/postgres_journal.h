@@ -135,24 +135,30 @@ class PostgresJournal : public Journal {
   std::vector<Op> TakeBatch(absl::Time until, bool& closing)
       ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `ops` in one fenced transaction.
-  absl::Status Commit(std::vector<Op>& ops);
+  absl::Status Commit(std::vector<Op>& ops) ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Renews the lease; FAILED_PRECONDITION when it was lost.
-  absl::Status Heartbeat();
+  absl::Status Heartbeat() ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Moves the futures of one lapsed node (a batch of them) to this node and
-  // hands them to adopted_. False when there was nothing to adopt.
-  bool AdoptOnce();
+  // hands them to adopted_. False when there was nothing to adopt, or it
+  // failed (tried again at the next renewal).
+  bool AdoptOnce() ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Reconnects if the connection broke.
-  absl::Status EnsureConnected();
+  absl::Status EnsureConnected() ABSL_EXCLUSIVE_LOCKS_REQUIRED(connection_mu_);
   // After a fence refusal: refuses everything from now on, once.
-  void LoseLease(const absl::Status& why);
+  void LoseLease(const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_);
   static void Acknowledge(std::vector<Op>& ops, const absl::Status& status);
   static size_t RecordsIn(const Op& op);
 
   const Options options_;
-  std::unique_ptr<PgConnection> connection_;  // the writer's, after Open()
+  // Recover() and the writer take turns on the connection.
+  absl::Mutex connection_mu_;
+  const std::unique_ptr<PgConnection> connection_
+      ABSL_PT_GUARDED_BY(connection_mu_);
   const int64_t epoch_;
   const std::string target_;  // "host/db node N", for Stats()
-  Adopted adopted_;           // set by OnAdopt() before the writer reads it
+  // Written once, by OnAdopt() under mu_ before it sets adopting_; read by
+  // the writer only after it saw adopting_ set, so without a lock.
+  Adopted adopted_;
 
   mutable absl::Mutex mu_;
   std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
@@ -161,8 +167,6 @@ class PostgresJournal : public Journal {
   JournalStats stats_ ABSL_GUARDED_BY(mu_);
   // Set once the lease is lost: every write is refused with it.
   absl::Status lost_ ABSL_GUARDED_BY(mu_);
-  // Recover() and the writer take turns on connection_.
-  absl::Mutex connection_mu_;
   std::thread writer_;
 };
 

@@ -82,10 +82,16 @@ class ClusterTest : public ::testing::Test {
     node.calls = std::make_unique<ExecutorCalls>(node.process->NewChannel());
   }
 
-  void KillNode(const std::string& name) {
+  // Ends node `name` with `signal` (SIGKILL: as a crash or the OOM killer
+  // would; SIGTERM: a clean stop, which must exit 0).
+  void KillNode(const std::string& name, int signal = SIGKILL) {
     Node& node = nodes_[name];
     node.calls.reset();
-    ASSERT_TRUE(node.process->Stop(SIGKILL).ok());
+    absl::StatusOr<int> status = node.process->Stop(signal);
+    ASSERT_TRUE(status.ok()) << status.status();
+    if (signal == SIGTERM) {
+      EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+    }
     node.process.reset();
   }
 
@@ -205,10 +211,15 @@ TEST_F(ClusterTest, WhileTheDatabaseIsGoneSubmitIsUnavailable) {
 }
 
 // Node a, one thread busy with a long sleep, has appending tasks queued
-// behind it when it is killed: b adopts them and runs each exactly once, in
-// the order a accepted them; the sleep, running on a, ends NodeLostError.
-TEST_F(ClusterTest, AKilledNodesPendingWorkRunsOnASurvivorExactlyOnce) {
-  ASSERT_NO_FATAL_FAILURE(StartNode("a", {"--threads=1"}));
+// behind it when it is killed (or stopped: it gives its lease up): b adopts
+// them and runs each exactly once, in the order a accepted them; the sleep,
+// running on a, ends NodeLostError.
+class LostNodeTest : public ClusterTest,
+                     public ::testing::WithParamInterface<int> {};
+
+TEST_P(LostNodeTest, ItsPendingWorkRunsOnASurvivorExactlyOnce) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartNode("a", {"--threads=1", "--shutdown_grace=0s"}));
   ASSERT_NO_FATAL_FAILURE(StartNode("b", {"--threads=1"}));
   const std::string sleeping =
       MustSubmit("a", CallOf("sleep", {NumberValue(3600)}));
@@ -223,7 +234,7 @@ TEST_F(ClusterTest, AKilledNodesPendingWorkRunsOnASurvivorExactlyOnce) {
     tags[id] = tag;
   }
   const absl::Time killed = absl::Now();
-  ASSERT_NO_FATAL_FAILURE(KillNode("a"));
+  ASSERT_NO_FATAL_FAILURE(KillNode("a", GetParam()));
 
   const FutureInfo lost = AwaitDone("b", sleeping);
   EXPECT_EQ(lost.outcome().error().type(), "NodeLostError");
@@ -240,16 +251,21 @@ TEST_F(ClusterTest, AKilledNodesPendingWorkRunsOnASurvivorExactlyOnce) {
     EXPECT_GE(start, previous_start) << "run in the order a accepted them";
     previous_start = start;
   }
-  std::printf(
-      "a's 20 pending futures all done on b %s after the kill "
-      "(lease 1s)\n",
-      absl::FormatDuration(absl::Now() - killed).c_str());
+  std::printf("a's 20 pending futures all done on b %s after %s (lease 1s)\n",
+              absl::FormatDuration(absl::Now() - killed).c_str(),
+              GetParam() == SIGKILL ? "kill -9" : "SIGTERM");
   const std::map<std::string, int> ran = RunCounts();
   for (const auto& [id, tag] : tags) {
     EXPECT_EQ(ran.contains(tag) ? ran.at(tag) : 0, 1) << tag;
   }
   EXPECT_EQ(ran.size(), tags.size());
 }
+
+INSTANTIATE_TEST_SUITE_P(KillAndTerm, LostNodeTest,
+                         ::testing::Values(SIGKILL, SIGTERM),
+                         [](const auto& info) {
+                           return info.param == SIGKILL ? "Kill9" : "Sigterm";
+                         });
 
 // Submits on a at random moments while a runs them, kills a, and checks on
 // b that every ID whose Submit returned ends exactly once: finished and run
