@@ -85,6 +85,7 @@ int Run(int n) {
   for (int i = 0; i < n; ++i) {
     j.Accept({AcceptedCall{.id = absl::StrCat("future-", i),
                            .principal = "",
+                           .request_id = "",
                            .function = "square",
                            .pool = "thread",
                            .args = serialized,

@@ -43,10 +43,10 @@ struct Settings {
   // Cluster mode: the journal in PostgreSQL, shared with other nodes
   // (state_dir is then unused).
   struct Cluster {
-    std::string conninfo;  // --cluster; empty: no cluster
-    std::string password;  // --cluster_password_file's; "": libpq's own
-    std::string node_name;
-    absl::Duration lease;
+    std::string conninfo = {};  // --cluster; empty: no cluster
+    std::string password = {};  // --cluster_password_file's; "": libpq's own
+    std::string node_name = {};
+    absl::Duration lease = {};
   } cluster = {};
   rpc::ServerSecurity security = {};
 };

@@ -50,9 +50,9 @@ class PgConnection;
 class PostgresJournal : public Journal {
  public:
   struct Options {
-    std::string conninfo;  // libpq connection string or URI, no password
-    std::string password;  // "" : libpq's own (PGPASSWORD, PGPASSFILE)
-    std::string node;      // this node's name, unique in the cluster
+    std::string conninfo = {};  // libpq connection string or URI, no password
+    std::string password = {};  // "": libpq's own (PGPASSWORD, PGPASSFILE)
+    std::string node = {};      // this node's name, unique in the cluster
     absl::Duration lease = absl::Seconds(10);
     int max_records_per_commit = 4096;
     int max_adopted_per_commit = 1000;
