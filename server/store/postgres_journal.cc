@@ -29,6 +29,8 @@ CREATE TABLE futured_nodes (
   lease_until timestamptz NOT NULL,
   joined timestamptz NOT NULL
 );
+-- Rows are updated twice (start, end): free room on their pages lets
+-- PostgreSQL update them in place (HOT), without new index entries.
 CREATE TABLE futured_futures (
   seq bigserial NOT NULL,
   id text PRIMARY KEY,
@@ -49,7 +51,7 @@ CREATE TABLE futured_futures (
   error_type text,
   error_message text,
   error_details bytea
-);
+) WITH (fillfactor = 50);
 CREATE INDEX futured_futures_node ON futured_futures (node, seq);
 -- Every transaction of a node begins here: it goes on only while the node's
 -- epoch is current, and holds the node's row until it commits, so that an
