@@ -157,13 +157,23 @@ class Engine {
   using AdoptionReport =
       absl::AnyInvocable<void(const std::string& node, const RecoveryCounts&)>;
 
-  // Cluster journals only (Journal::OnAdopt; engine_adoption.cc): from now
+  // Cluster journals only (Journal::OnAdopt; engine_cluster.cc): from now
   // on, the futures of nodes whose lease lapsed are taken over as Recover()
   // takes up this node's own: pending ones queued here with their IDs, order
   // and deadlines; those that were running there fail with NodeLostError;
   // done ones kept until their retention. `report` runs on the journal's
   // thread after each batch. Call once, after Recover().
   void AdoptLostNodes(AdoptionReport report);
+
+  // What LookUpElsewhere() answers: a snapshot, or the error.
+  using LookedUp = absl::AnyInvocable<void(absl::StatusOr<FutureSnapshot>) &&>;
+
+  // For an ID Find() does not know: in a cluster, `principal`'s future `id`
+  // as the journal has it on whichever node holds it (a snapshot, not a
+  // future to wait on), given to `looked_up` on the journal's thread;
+  // NOT_FOUND (inline without a cluster journal) when there is none.
+  void LookUpElsewhere(std::string id, std::string principal,
+                       LookedUp looked_up) const;
 
   // Figures of the journal; unset without one.
   std::optional<JournalStats> JournalStatistics() const;

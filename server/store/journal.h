@@ -96,6 +96,17 @@ class Journal {
                                           std::vector<JournaledFuture>)>;
   virtual void OnAdopt(Adopted adopted) {}
 
+  // Cluster journals only: the record of future `id` whichever node holds
+  // it, read by the writer after the records queued before; `found` gets it
+  // (unset when no node has it) or the error, on the writer's thread. A
+  // journal of one daemon holds nothing its engine's table lacks: the
+  // default answers unset at once.
+  using Found = absl::AnyInvocable<
+      void(absl::StatusOr<std::optional<JournaledFuture>>) &&>;
+  virtual void LookUp(std::string id, Found found) {
+    std::move(found)(std::optional<JournaledFuture>());
+  }
+
   // Commits what is queued, runs its callbacks and stops the writer; later
   // writes are refused with FAILED_PRECONDITION. Blocks until then.
   virtual void Close() = 0;

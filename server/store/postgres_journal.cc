@@ -336,6 +336,10 @@ void PostgresJournal::OnAdopt(Adopted adopted) {
   adopting_ = true;
 }
 
+void PostgresJournal::LookUp(std::string id, Found found) {
+  Enqueue(LookUpOp{std::move(id), std::move(found)});
+}
+
 void PostgresJournal::Enqueue(Op op) {
   absl::Status refusal;
   {
@@ -350,7 +354,7 @@ void PostgresJournal::Enqueue(Op op) {
   }
   std::vector<Op> refused;
   refused.push_back(std::move(op));
-  Acknowledge(refused, refusal);
+  Acknowledge(refused, refusal, refusal);
 }
 
 std::vector<PostgresJournal::Op> PostgresJournal::TakeBatch(absl::Time until,
@@ -362,7 +366,7 @@ std::vector<PostgresJournal::Op> PostgresJournal::TakeBatch(absl::Time until,
   size_t records = 0;
   while (!queue_.empty() &&
          records < static_cast<size_t>(options_.max_records_per_commit)) {
-    records += RecordsIn(queue_.front());
+    records += std::max<size_t>(1, RecordsIn(queue_.front()));
     batch.push_back(std::move(queue_.front()));
     queue_.pop_front();
   }
@@ -377,21 +381,24 @@ void PostgresJournal::WriterLoop() {
     bool closing = false;
     std::vector<Op> batch = TakeBatch(next_beat, closing);
     if (!batch.empty()) {
+      size_t records = 0;
+      for (const Op& op : batch) records += RecordsIn(op);
       const absl::Time began = absl::Now();
-      const absl::Status status = Commit(batch);
+      const absl::Status written = Commit(batch);
       const absl::Duration took = absl::Now() - began;
-      if (absl::IsFailedPrecondition(status)) LoseLease(status);
-      {
+      if (absl::IsFailedPrecondition(written)) LoseLease(written);
+      const absl::Status looked = written.ok() ? LookUpAll(batch) : written;
+      if (records > 0) {
         absl::MutexLock lock(&mu_);
-        if (status.ok()) {
+        if (written.ok()) {
           ++stats_.commits;
-          for (const Op& op : batch) stats_.records += RecordsIn(op);
+          stats_.records += static_cast<int64_t>(records);
         } else {
           ++stats_.failed_commits;
         }
         stats_.commit_time += took;
       }
-      Acknowledge(batch, status);
+      Acknowledge(batch, written, looked);
     } else if (closing) {
       break;
     }
@@ -418,6 +425,10 @@ absl::Status PostgresJournal::EnsureConnected() {
 }
 
 absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
+  if (std::all_of(ops.begin(), ops.end(),
+                  [](const Op& op) { return RecordsIn(op) == 0; })) {
+    return absl::OkStatus();  // look-ups only
+  }
   absl::MutexLock lock(&connection_mu_);
   if (absl::Status s = EnsureConnected(); !s.ok()) return s;
   std::vector<PgParam> accept[9];
@@ -467,8 +478,8 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
       end[5].push_back(std::move(type));
       end[6].push_back(std::move(message));
       end[7].push_back(std::move(details));
-    } else {
-      for (std::string& id : std::get<ForgetOp>(op).ids) forget.push_back(id);
+    } else if (auto* f = std::get_if<ForgetOp>(&op)) {
+      for (std::string& id : f->ids) forget.push_back(id);
     }
   }
   // Applied kind by kind rather than in queue order: a future's records come
@@ -523,6 +534,38 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
   }
   statements.push_back({"COMMIT"});
   return connection_->RunPipeline(statements);
+}
+
+absl::Status PostgresJournal::LookUpAll(std::vector<Op>& ops) {
+  std::vector<PgParam> ids;
+  for (const Op& op : ops) {
+    if (const auto* l = std::get_if<LookUpOp>(&op)) ids.push_back(l->id);
+  }
+  if (ids.empty()) return absl::OkStatus();
+  absl::StatusOr<std::vector<JournaledFuture>> found;
+  {
+    absl::MutexLock lock(&connection_mu_);
+    if (absl::Status s = EnsureConnected(); !s.ok()) return s;
+    absl::StatusOr<PgRows> rows = connection_->Run(
+        {absl::StrCat("SELECT ", kFutureColumns,
+                      " FROM futured_futures WHERE id = ANY($1::text[])"),
+         {PgArray(ids)}});
+    if (!rows.ok()) return rows.status();
+    found = RowsToFutures(*rows);
+  }
+  if (!found.ok()) return found.status();
+  for (Op& op : ops) {
+    auto* l = std::get_if<LookUpOp>(&op);
+    if (l == nullptr) continue;
+    std::optional<JournaledFuture> match;
+    for (const JournaledFuture& f : *found) {
+      if (f.call.id == l->id) match = f;
+    }
+    Found answer = std::move(l->found);
+    l->found = nullptr;
+    std::move(answer)(std::move(match));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status PostgresJournal::Heartbeat() {
@@ -611,6 +654,7 @@ size_t PostgresJournal::RecordsIn(const Op& op) {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, AcceptOp>) return o.calls.size();
         if constexpr (std::is_same_v<T, EndOp>) return 1;
+        if constexpr (std::is_same_v<T, LookUpOp>) return 0;
         if constexpr (std::is_same_v<T, StartOp> ||
                       std::is_same_v<T, ForgetOp>) {
           return o.ids.size();
@@ -620,13 +664,16 @@ size_t PostgresJournal::RecordsIn(const Op& op) {
 }
 
 void PostgresJournal::Acknowledge(std::vector<Op>& ops,
-                                  const absl::Status& status) {
+                                  const absl::Status& written,
+                                  const absl::Status& looked) {
   for (Op& op : ops) {
     std::visit(
-        [&status](auto& o) {
+        [&](auto& o) {
           using T = std::decay_t<decltype(o)>;
-          if constexpr (!std::is_same_v<T, ForgetOp>) {
-            if (o.committed) std::move(o.committed)(status);
+          if constexpr (std::is_same_v<T, LookUpOp>) {
+            if (o.found) std::move(o.found)(looked);
+          } else if constexpr (!std::is_same_v<T, ForgetOp>) {
+            if (o.committed) std::move(o.committed)(written);
           }
         },
         op);

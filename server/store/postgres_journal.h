@@ -94,6 +94,8 @@ class PostgresJournal : public Journal {
            Committed committed) override;
   void Forget(std::vector<std::string> ids) override;
   void OnAdopt(Adopted adopted) override;
+  // Any node's future, read on the writer's connection after its batch.
+  void LookUp(std::string id, Found found) override;
   // Also gives the lease up, so that other nodes adopt what is left at once.
   void Close() override;
   JournalStats Stats() const override;
@@ -120,7 +122,11 @@ class PostgresJournal : public Journal {
   struct ForgetOp {
     std::vector<std::string> ids;
   };
-  using Op = std::variant<AcceptOp, StartOp, EndOp, ForgetOp>;
+  struct LookUpOp {
+    std::string id;
+    Found found;
+  };
+  using Op = std::variant<AcceptOp, StartOp, EndOp, ForgetOp, LookUpOp>;
 
   PostgresJournal(Options options, std::unique_ptr<PgConnection> connection,
                   int64_t epoch);
@@ -136,6 +142,10 @@ class PostgresJournal : public Journal {
       ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `ops` in one fenced transaction.
   absl::Status Commit(std::vector<Op>& ops) ABSL_LOCKS_EXCLUDED(connection_mu_);
+  // Answers the LookUpOps among `ops` (one query for them all); on error,
+  // leaves them to Acknowledge().
+  absl::Status LookUpAll(std::vector<Op>& ops)
+      ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Renews the lease; FAILED_PRECONDITION when it was lost.
   absl::Status Heartbeat() ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Moves the futures of one lapsed node (a batch of them) to this node and
@@ -146,7 +156,11 @@ class PostgresJournal : public Journal {
   absl::Status EnsureConnected() ABSL_EXCLUSIVE_LOCKS_REQUIRED(connection_mu_);
   // After a fence refusal: refuses everything from now on, once.
   void LoseLease(const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_);
-  static void Acknowledge(std::vector<Op>& ops, const absl::Status& status);
+  // Runs the callbacks of `ops`: writes' with `written`, look-ups not yet
+  // answered with `looked`.
+  static void Acknowledge(std::vector<Op>& ops, const absl::Status& written,
+                          const absl::Status& looked);
+  // Records `op` writes (0 for a look-up).
   static size_t RecordsIn(const Op& op);
 
   const Options options_;

@@ -151,6 +151,34 @@ TEST_F(ClusterTest, ANodeKeepsItsFuturesInPostgresAcrossKill9) {
   EXPECT_EQ(info.outcome().value().number_value(), 49);
 }
 
+TEST_F(ClusterTest, GetFutureOnAnyNodeAnswersForAnotherNodesFuture) {
+  ASSERT_NO_FATAL_FAILURE(StartNode("a", {"--threads=1"}));
+  ASSERT_NO_FATAL_FAILURE(StartNode("b"));
+  const std::string squared =
+      MustSubmit("a", CallOf("square", {NumberValue(6)}));
+  AwaitDone("a", squared);
+  FutureInfo info;
+  ASSERT_TRUE(calls("b").GetFuture(squared, &info).ok());
+  EXPECT_EQ(info.id(), squared);
+  EXPECT_EQ(info.state(), futured::v1::FUTURE_STATE_FINISHED);
+  EXPECT_EQ(info.outcome().value().number_value(), 36);
+  const std::string sleeping =
+      MustSubmit("a", CallOf("sleep", {NumberValue(3600)}));
+  ASSERT_TRUE(
+      calls("a").AwaitState(sleeping, futured::v1::FUTURE_STATE_RUNNING).ok());
+  const std::string queued =
+      MustSubmit("a", CallOf("square", {NumberValue(2)}));
+  ASSERT_TRUE(calls("b").GetFuture(sleeping, &info).ok());
+  EXPECT_EQ(info.state(), futured::v1::FUTURE_STATE_RUNNING);
+  ASSERT_TRUE(calls("b").GetFuture(queued, &info).ok());
+  EXPECT_EQ(info.state(), futured::v1::FUTURE_STATE_PENDING);
+  EXPECT_EQ(info.function(), "square");
+  EXPECT_EQ(calls("b").GetFuture("no-such-future", &info).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  futured::v1::CancelResponse cancelled;
+  ASSERT_TRUE(calls("a").Cancel(sleeping, &cancelled).ok());
+}
+
 TEST_F(ClusterTest, AConnectionStringWithAPasswordIsRefused) {
   absl::StatusOr<ProgramResult> run =
       RunProgram({FUTURED_BINARY, "--listen=127.0.0.1:0",

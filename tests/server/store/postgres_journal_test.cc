@@ -222,6 +222,44 @@ TEST_F(PostgresJournalTest, EachNodeRecoversOnlyItsOwnFutures) {
   EXPECT_EQ((*of_a)[0].state, FutureState::kPending);
 }
 
+// Waits for journal.LookUp(id).
+absl::StatusOr<std::optional<JournaledFuture>> LookedUp(Journal& journal,
+                                                        const std::string& id) {
+  absl::Notification done;
+  absl::StatusOr<std::optional<JournaledFuture>> result;
+  journal.LookUp(id, [&](absl::StatusOr<std::optional<JournaledFuture>> r) {
+    result = std::move(r);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return result;
+}
+
+TEST_F(PostgresJournalTest, ANodeLooksUpAnotherNodesFuture) {
+  std::unique_ptr<PostgresJournal> a = OpenOrDie(NodeOptions("a"));
+  std::unique_ptr<PostgresJournal> b = OpenOrDie(NodeOptions("b"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(AcceptOne(*a, "of-a").ok());
+  ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                a->End("of-a", FutureState::kFinished,
+                       {.outcome = Number(36), .end_time = absl::Now()},
+                       std::move(c));
+              }).ok());
+  absl::StatusOr<std::optional<JournaledFuture>> found = LookedUp(*b, "of-a");
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->call.principal, "alice");
+  EXPECT_EQ((*found)->state, FutureState::kFinished);
+  EXPECT_EQ(std::get<google::protobuf::Value>((*found)->ending->outcome)
+                .number_value(),
+            36);
+  found = LookedUp(*b, "nowhere");
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_FALSE(found->has_value());
+  EXPECT_EQ(b->Stats().commits, 0) << "a look-up is no commit";
+}
+
 TEST_F(PostgresJournalTest, ManyRecordsShareACommit) {
   std::unique_ptr<PostgresJournal> journal = OpenOrDie(NodeOptions("a"));
   ASSERT_NE(journal, nullptr);
