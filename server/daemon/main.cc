@@ -41,6 +41,8 @@
 #include "server/os/adopted_children.h"
 #include "server/rpc/auth_interceptor.h"
 #include "server/rpc/executor_service.h"
+#include "server/store/postgres_journal.h"
+#include "server/store/sqlite_journal.h"
 #include "server/task/plugin_loader.h"
 #include "server/task/task_registry.h"
 #include "server/tasks/builtin_tasks.h"
@@ -196,9 +198,49 @@ std::unique_ptr<grpc::Server> StartServer(grpc::ServerBuilder& builder,
 // sysexits.h, so that an operator tells it from a bad flag.
 constexpr int kJournalExitCode = 65;
 
+// The exit status of a cluster node that lost its lease (EX_TEMPFAIL): its
+// work is another node's now; restarted, it joins again with a new epoch.
+constexpr int kLostLeaseExitCode = 75;
+
+// A cluster node's answer to losing its lease: whatever it would do next,
+// another node does now, so it exits before a task starts that it may run
+// too. Restarted, it joins again with a new epoch.
+void ExitOnLostLease(const absl::Status& why) {
+  Log(LogLevel::kError,
+      absl::StrCat("cluster: ", why.message(), "; exiting at once (status ",
+                   kLostLeaseExitCode, ")"));
+  _exit(kLostLeaseExitCode);
+}
+
+// The journal the settings name: PostgreSQL with --cluster, else SQLite in
+// --state_dir, else none (null).
+absl::StatusOr<std::unique_ptr<Journal>> OpenJournal(const Settings& settings) {
+  if (!settings.cluster.conninfo.empty()) {
+    const Settings::Cluster& cluster = settings.cluster;
+    absl::StatusOr<std::unique_ptr<PostgresJournal>> opened =
+        PostgresJournal::Open({.conninfo = cluster.conninfo,
+                               .password = cluster.password,
+                               .node = cluster.node_name,
+                               .lease = cluster.lease,
+                               .join_wait = 2 * cluster.lease,
+                               .lost_lease = ExitOnLostLease});
+    if (!opened.ok()) return opened.status();
+    Log(LogLevel::kInfo,
+        absl::StrCat("cluster: node ", cluster.node_name, " joined (epoch ",
+                     (*opened)->epoch(), ", lease ",
+                     absl::FormatDuration(cluster.lease), ")"));
+    return std::unique_ptr<Journal>(*std::move(opened));
+  }
+  if (settings.state_dir.empty()) return nullptr;
+  absl::StatusOr<std::unique_ptr<SqliteJournal>> opened = SqliteJournal::Open(
+      {.dir = settings.state_dir, .sync = settings.journal_sync});
+  if (!opened.ok()) return opened.status();
+  return std::unique_ptr<Journal>(*std::move(opened));
+}
+
 // Brings back the journal's futures and says so. False (logged) if the
 // journal cannot be read.
-bool RecoverJournal(Engine& engine, const SqliteJournal* journal) {
+bool RecoverJournal(Engine& engine, const Journal* journal) {
   if (journal == nullptr) {
     Log(LogLevel::kInfo,
         "journal: none (--state_dir=none): futures live in memory only");
@@ -247,22 +289,28 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
     Log(LogLevel::kInfo, absl::StrCat("loaded plugin ", path));
   }
   // Before the engine, which closes it as it shuts down.
-  std::unique_ptr<SqliteJournal> journal;
-  EngineOptions engine_options = settings.engine;
-  if (!settings.state_dir.empty()) {
-    absl::StatusOr<std::unique_ptr<SqliteJournal>> opened = SqliteJournal::Open(
-        {.dir = settings.state_dir, .sync = settings.journal_sync});
-    if (!opened.ok()) {
-      Log(LogLevel::kError, absl::StrCat("cannot open the journal: ",
-                                         opened.status().ToString()));
-      return kJournalExitCode;
-    }
-    journal = *std::move(opened);
-    engine_options.journal = journal.get();
+  absl::StatusOr<std::unique_ptr<Journal>> journal = OpenJournal(settings);
+  if (!journal.ok()) {
+    Log(LogLevel::kError,
+        absl::StrCat("cannot open the journal: ", journal.status().ToString()));
+    return kJournalExitCode;
   }
+  EngineOptions engine_options = settings.engine;
+  engine_options.journal = journal->get();
   TimerQueue timers;
   Engine engine(engine_options, &registry, &timers);
-  if (!RecoverJournal(engine, journal.get())) return kJournalExitCode;
+  if (!RecoverJournal(engine, journal->get())) return kJournalExitCode;
+  if (!settings.cluster.conninfo.empty()) {
+    engine.AdoptLostNodes([](const std::string& node, const RecoveryCounts& c) {
+      Log(LogLevel::kWarning,
+          absl::StrCat("cluster: node ", node,
+                       " lost its lease; adopted its futures: ", c.requeued,
+                       " queued here, ", c.interrupted,
+                       " failed with NodeLostError (running there), ", c.done,
+                       " done, ", c.timed_out, " past their deadline, ",
+                       c.refused, " refused"));
+    });
+  }
   rpc::ExecutorService service(settings.service, &engine, &timers);
   // After the engine, so that its watchdog thread, which probes the engine,
   // is joined first.

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -39,6 +40,7 @@
 #include "server/engine/engine.h"
 #include "server/rpc/executor_service.h"
 #include "server/rpc/server_security.h"
+#include "server/store/postgres_journal.h"
 #include "server/task/plugin_loader.h"
 #include "server/tasks/builtin_tasks.h"
 #include "server/tasks/exec_allow_list.h"
@@ -142,6 +144,19 @@ ABSL_FLAG(std::string, state_dir, "",
 ABSL_FLAG(std::string, journal_sync, "normal",
           "normal: a committed future survives a crash of futured; full: "
           "also a power loss (the journal is fsync'ed at every commit)");
+ABSL_FLAG(std::string, cluster, "",
+          "cluster mode: keep the journal in this PostgreSQL database (a "
+          "libpq connection string or postgresql:// URI, without a "
+          "password), shared with the other nodes; replaces --state_dir");
+ABSL_FLAG(std::string, cluster_password_file, "",
+          "file holding the password for --cluster (not readable by "
+          "others); empty: libpq's own (PGPASSWORD, PGPASSFILE)");
+ABSL_FLAG(std::string, node_name, "",
+          "this node's name in the cluster, unique and stable across its "
+          "restarts; default: the host name");
+ABSL_FLAG(absl::Duration, cluster_lease, absl::Seconds(10),
+          "a node that has not renewed its lease for this long is taken for "
+          "lost: other nodes adopt its work");
 ABSL_FLAG(std::string, metrics_listen, "", "the former name of --http_listen");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port of the HTTP listener: Prometheus metrics (GET /metrics) "
@@ -181,6 +196,64 @@ absl::StatusOr<SqliteJournal::Sync> ParseJournalSync(absl::string_view setting,
   if (value == "full") return SqliteJournal::Sync::kFull;
   return absl::InvalidArgumentError(
       absl::StrCat(setting, " must be normal or full, got '", value, "'"));
+}
+
+// The password in `path` (its first line), which others may not read.
+absl::StatusOr<std::string> ReadPasswordFile(absl::string_view setting,
+                                             const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(setting, ": cannot read ", path, ": ", strerror(errno)));
+  }
+  if ((st.st_mode & S_IRWXO) != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(setting, ": ", path,
+                     " is readable or writable by others; run chmod "
+                     "o-rwx on it"));
+  }
+  std::ifstream in(path);
+  std::string password;
+  if (!in || !std::getline(in, password) || password.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(setting, ": ", path, " holds no password"));
+  }
+  return password;
+}
+
+// --cluster and the flags that go with it.
+absl::StatusOr<Settings::Cluster> ClusterFromFlags(
+    const ConfigSources& sources) {
+  Settings::Cluster cluster{.conninfo = absl::GetFlag(FLAGS_cluster),
+                            .node_name = absl::GetFlag(FLAGS_node_name),
+                            .lease = absl::GetFlag(FLAGS_cluster_lease)};
+  if (cluster.conninfo.empty()) return cluster;
+  if (absl::Status s = PostgresJournal::CheckConnInfo(cluster.conninfo);
+      !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(sources.Describe("cluster"), ": ", s.message()));
+  }
+  if (cluster.lease <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(sources.Describe("cluster_lease"), " must be positive"));
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_cluster_password_file);
+      !path.empty()) {
+    absl::StatusOr<std::string> password =
+        ReadPasswordFile(sources.Describe("cluster_password_file"), path);
+    if (!password.ok()) return password.status();
+    cluster.password = *std::move(password);
+  }
+  if (cluster.node_name.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("no host name to name this node by: set ",
+                       sources.Describe("node_name")));
+    }
+    cluster.node_name = host;
+  }
+  return cluster;
 }
 
 // Checks take the setting as ConfigSources::Describe() names it, e.g.
@@ -439,6 +512,10 @@ absl::StatusOr<Settings> ReadFlags(const ConfigSources& sources) {
       ParseJournalSync(name("journal_sync"), absl::GetFlag(FLAGS_journal_sync));
   if (!sync.ok()) return sync.status();
   s.journal_sync = *sync;
+  absl::StatusOr<Settings::Cluster> cluster = ClusterFromFlags(sources);
+  if (!cluster.ok()) return cluster.status();
+  s.cluster = *std::move(cluster);
+  if (!s.cluster.conninfo.empty()) s.state_dir.clear();
   absl::StatusOr<LogLevel> level =
       ParseLogLevel(absl::GetFlag(FLAGS_log_level));
   if (!level.ok()) {

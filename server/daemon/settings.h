@@ -40,6 +40,14 @@ struct Settings {
   } dashboard = {};
   std::string state_dir = {};  // the journal's directory; empty: none
   SqliteJournal::Sync journal_sync = SqliteJournal::Sync::kNormal;
+  // Cluster mode: the journal in PostgreSQL, shared with other nodes
+  // (state_dir is then unused).
+  struct Cluster {
+    std::string conninfo = {};  // --cluster; empty: no cluster
+    std::string password = {};  // --cluster_password_file's; "": libpq's own
+    std::string node_name = {};
+    absl::Duration lease = {};
+  } cluster = {};
   rpc::ServerSecurity security = {};
 };
 

@@ -52,6 +52,17 @@ struct EngineOptions {
   Journal* journal = nullptr;
 };
 
+// How futures that were running come back from the journal: as
+// InterruptedError when "the daemon" stopped, as NodeLostError when "node X"
+// of the cluster did.
+struct Interruption {
+  std::string type;
+  std::string what;  // what stopped
+  // The error of the interrupted attempt; `retried` if its retry policy
+  // runs it again.
+  TaskError Error(bool retried) const;
+};
+
 // What Engine::Recover() found in the journal.
 struct RecoveryCounts {
   int64_t done = 0;         // done futures, kept again until their retention
@@ -164,6 +175,29 @@ class Engine {
   // policy may retry (at least once). Request IDs are remembered again.
   // Call once, before serving. Without a journal, finds nothing.
   absl::StatusOr<RecoveryCounts> Recover();
+
+  // What AdoptLostNodes() reports of each batch it takes over: the lost
+  // node's name and what became of its futures.
+  using AdoptionReport =
+      absl::AnyInvocable<void(const std::string& node, const RecoveryCounts&)>;
+
+  // Cluster journals only (Journal::OnAdopt; engine_cluster.cc): from now
+  // on, the futures of nodes whose lease lapsed are taken over as Recover()
+  // takes up this node's own: pending ones queued here with their IDs, order
+  // and deadlines; those that were running there fail with NodeLostError;
+  // done ones kept until their retention. `report` runs on the journal's
+  // thread after each batch. Call once, after Recover().
+  void AdoptLostNodes(AdoptionReport report);
+
+  // What LookUpElsewhere() answers: a snapshot, or the error.
+  using LookedUp = absl::AnyInvocable<void(absl::StatusOr<FutureSnapshot>) &&>;
+
+  // For an ID Find() does not know: in a cluster, `principal`'s future `id`
+  // as the journal has it on whichever node holds it (a snapshot, not a
+  // future to wait on), given to `looked_up` on the journal's thread;
+  // NOT_FOUND (inline without a cluster journal) when there is none.
+  void LookUpElsewhere(std::string id, std::string principal,
+                       LookedUp looked_up) const;
 
   // Figures of the journal; unset without one.
   std::optional<JournalStats> JournalStatistics() const;
@@ -290,13 +324,26 @@ class Engine {
   DispatchHook JournalDispatch() const;
   // Journals the future's end; it is shown once committed.
   void JournalEnd(const std::shared_ptr<Future>& future);
-  // Recover()'s steps for one journaled future.
+  // Brings journaled futures back into the table and pools, as Recover()
+  // does: AdoptLostNodes()'s path. Those that were running come back as
+  // `interruption` says.
+  RecoveryCounts Restore(std::vector<JournaledFuture>& journaled,
+                         const Interruption& interruption);
+  // Recover()'s and Restore()'s step for one journaled future; pending ones
+  // go into `requeue`, for QueueRestored().
+  void RestoreOne(JournaledFuture& journaled, absl::Time now,
+                  const Interruption& interruption,
+                  std::map<Pool*, std::vector<QueuedTask>>& requeue,
+                  RecoveryCounts& counts);
   void RestoreDone(JournaledFuture& journaled);
-  // A pending or running future brought back; queued into `requeue` if it
-  // may run again.
   void RestoreUnfinished(JournaledFuture& journaled, absl::Time now,
+                         const Interruption& interruption,
                          std::map<Pool*, std::vector<QueuedTask>>& requeue,
                          RecoveryCounts& counts);
+  // Queues what RestoreOne() brought back, per pool in the order accepted;
+  // what a pool refuses fails.
+  void QueueRestored(std::map<Pool*, std::vector<QueuedTask>>& requeue,
+                     RecoveryCounts& counts);
   // Remembers a recovered future's request ID.
   void RememberRequest(const AcceptedCall& call,
                        const std::shared_ptr<Future>& future);

@@ -1,4 +1,5 @@
-// Engine::Recover(): the futures a journal brings back after a restart.
+// Engine::Recover() and Engine::Restore(): the futures a journal brings back
+// after a restart, or from a lost node of the cluster.
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -6,44 +7,58 @@
 #include "server/engine/engine.h"
 
 namespace futured::server {
-namespace {
 
-// The error of an attempt that was running when the daemon stopped;
-// `retried` if its retry policy runs it again.
-TaskError Interrupted(bool retried) {
+TaskError Interruption::Error(bool retried) const {
   return TaskError{
-      .type = "InterruptedError",
-      .message = retried ? "the daemon stopped while this task was running "
-                           "or about to start; its retry policy runs it "
-                           "again (at least once)"
-                         : "the daemon stopped while this task was running "
-                           "or about to start; it was not run again (at "
-                           "most once)"};
+      .type = type,
+      .message = absl::StrCat(
+          what, " stopped while this task was running or about to start; ",
+          retried ? "its retry policy runs it again (at least once)"
+                  : "it was not run again (at most once)")};
 }
-
-// Whether the retry policy of a future journaled as running runs it again.
-bool RetriesInterrupted(const JournaledFuture& journaled) {
-  const std::optional<RetryPolicy>& policy = journaled.call.retry_policy;
-  return policy && policy->Retries(Interrupted(true), journaled.attempt);
-}
-
-}  // namespace
 
 absl::StatusOr<RecoveryCounts> Engine::Recover() {
   RecoveryCounts counts;
   if (journal_ == nullptr) return counts;
+  const Interruption interruption{.type = "InterruptedError",
+                                  .what = "the daemon"};
   const absl::Time now = absl::Now();
   // Per pool, in the order they were accepted.
   std::map<Pool*, std::vector<QueuedTask>> requeue;
   absl::Status read = journal_->Recover([&](JournaledFuture& future) {
-    if (future.ending) {
-      RestoreDone(future);
-      ++counts.done;
-    } else {
-      RestoreUnfinished(future, now, requeue, counts);
-    }
+    RestoreOne(future, now, interruption, requeue, counts);
   });
   if (!read.ok()) return read;
+  QueueRestored(requeue, counts);
+  return counts;
+}
+
+RecoveryCounts Engine::Restore(std::vector<JournaledFuture>& journaled,
+                               const Interruption& interruption) {
+  RecoveryCounts counts;
+  const absl::Time now = absl::Now();
+  std::map<Pool*, std::vector<QueuedTask>> requeue;
+  for (JournaledFuture& future : journaled) {
+    RestoreOne(future, now, interruption, requeue, counts);
+  }
+  QueueRestored(requeue, counts);
+  return counts;
+}
+
+void Engine::RestoreOne(JournaledFuture& journaled, absl::Time now,
+                        const Interruption& interruption,
+                        std::map<Pool*, std::vector<QueuedTask>>& requeue,
+                        RecoveryCounts& counts) {
+  if (journaled.ending) {
+    RestoreDone(journaled);
+    ++counts.done;
+  } else {
+    RestoreUnfinished(journaled, now, interruption, requeue, counts);
+  }
+}
+
+void Engine::QueueRestored(std::map<Pool*, std::vector<QueuedTask>>& requeue,
+                           RecoveryCounts& counts) {
   for (auto& [pool, tasks] : requeue) {
     std::vector<std::shared_ptr<Future>> futures;
     futures.reserve(tasks.size());
@@ -62,7 +77,6 @@ absl::StatusOr<RecoveryCounts> Engine::Recover() {
                      absl::Now());
     }
   }
-  return counts;
 }
 
 void Engine::RestoreDone(JournaledFuture& journaled) {
@@ -90,6 +104,7 @@ void Engine::RestoreDone(JournaledFuture& journaled) {
 
 void Engine::RestoreUnfinished(
     JournaledFuture& journaled, absl::Time now,
+    const Interruption& interruption,
     std::map<Pool*, std::vector<QueuedTask>>& requeue, RecoveryCounts& counts) {
   const AcceptedCall& call = journaled.call;
   auto future = std::make_shared<Future>(call.id, call.function, call.pool,
@@ -115,14 +130,17 @@ void Engine::RestoreUnfinished(
                      journaled.earlier_attempts);
   }
   if (journaled.state == FutureState::kRunning) {
-    const bool retried = task && RetriesInterrupted(journaled);
+    const std::optional<RetryPolicy>& policy = call.retry_policy;
+    const bool retried =
+        task && policy &&
+        policy->Retries(interruption.Error(true), journaled.attempt);
     future->Start(journaled.start_time.value_or(now), journaled.worker_pid);
     if (retried && call.deadline != absl::InfiniteFuture()) {
       ScheduleDeadline(future);
     }
     // With `retried`, its retry hook journals the next attempt and queues
     // it after its backoff.
-    future->Finish(Interrupted(retried), now);
+    future->Finish(interruption.Error(retried), now);
     ++(retried ? counts.retried : counts.interrupted);
     return;
   }

@@ -373,9 +373,31 @@ grpc::ServerUnaryReactor* ExecutorService::GetFuture(
     v1::FutureInfo* response) {
   absl::StatusOr<std::shared_ptr<Future>> future =
       CallersFuture(context, "GetFuture", request->id());
-  if (!future.ok()) return Answer(context, future.status());
-  ToProto((*future)->Snapshot(), response);
-  return Answer(context, grpc::Status::OK);
+  if (future.ok()) {
+    ToProto((*future)->Snapshot(), response);
+    return Answer(context, grpc::Status::OK);
+  }
+  if (!absl::IsNotFound(future.status())) {
+    return Answer(context, future.status());
+  }
+  // Not here; in a cluster, maybe another node's (read from the journal).
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  engine_->LookUpElsewhere(
+      request->id(), *std::move(caller),
+      [context, reactor, response,
+       not_here = future.status()](absl::StatusOr<FutureSnapshot> snapshot) {
+        if (!snapshot.ok()) {
+          return FinishCall(context, reactor,
+                            ToGrpcStatus(absl::IsNotFound(snapshot.status())
+                                             ? not_here
+                                             : snapshot.status()));
+        }
+        ToProto(*snapshot, response);
+        FinishCall(context, reactor, grpc::Status::OK);
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExecutorService::Result(

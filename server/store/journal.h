@@ -119,6 +119,27 @@ class Journal {
   // such future (never journaled, or forgotten). Reads what is committed;
   // any thread, beside the writer.
   virtual absl::StatusOr<AcceptedCall> FindCall(absl::string_view id) const = 0;
+  // Cluster journals only (several daemons on one database, e.g.
+  // PostgresJournal): from now on, the futures of nodes that stopped (their
+  // lease lapsed) are moved to this node and `adopted` is called with them,
+  // on the writer's thread, once that move is committed: the lost node's
+  // name and its futures in the order they were accepted, as Recover()
+  // returns them. A journal of one daemon (SqliteJournal) never calls it,
+  // hence the default. Call at most once, after Recover().
+  using Adopted = absl::AnyInvocable<void(const std::string& node,
+                                          std::vector<JournaledFuture>)>;
+  virtual void OnAdopt(Adopted adopted) {}
+
+  // Cluster journals only: the record of future `id` whichever node holds
+  // it, read by the writer after the records queued before; `found` gets it
+  // (unset when no node has it) or the error, on the writer's thread. A
+  // journal of one daemon holds nothing its engine's table lacks: the
+  // default answers unset at once.
+  using Found = absl::AnyInvocable<
+      void(absl::StatusOr<std::optional<JournaledFuture>>) &&>;
+  virtual void LookUp(std::string id, Found found) {
+    std::move(found)(std::optional<JournaledFuture>());
+  }
 
   // Commits what is queued, runs its callbacks and stops the writer; later
   // writes are refused with FAILED_PRECONDITION. Blocks until then.

@@ -16,6 +16,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/server/store/recover_all.h"
 
 namespace futured::server {
 namespace {
@@ -73,15 +74,6 @@ absl::Status Committed(const std::function<void(Journal::Committed)>& write) {
   });
   done.WaitForNotification();
   return status;
-}
-
-// Journal::Recover()'s futures, all of them.
-absl::StatusOr<std::vector<JournaledFuture>> RecoverAll(Journal& journal) {
-  std::vector<JournaledFuture> futures;
-  absl::Status read = journal.Recover(
-      [&](JournaledFuture& f) { futures.push_back(std::move(f)); });
-  if (!read.ok()) return read;
-  return futures;
 }
 
 TEST(SqliteJournalTest, EveryRecordKindSurvivesReopening) {

@@ -1,0 +1,75 @@
+// The engine in a cluster: AdoptLostNodes() takes over the futures of a node
+// whose lease lapsed, through the same path as Recover(); LookUpElsewhere()
+// reads another node's future.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "server/engine/engine.h"
+
+namespace futured::server {
+namespace {
+
+absl::Status NotFound(const std::string& id) {
+  return absl::NotFoundError(absl::StrCat("future ", id, " not found"));
+}
+
+// A journaled future as a snapshot, without a future to keep.
+FutureSnapshot SnapshotOf(JournaledFuture& journaled) {
+  const AcceptedCall& call = journaled.call;
+  auto future = std::make_shared<Future>(call.id, call.function, call.pool,
+                                         call.submit_time, call.deadline);
+  if (journaled.start_time) {
+    future->Start(*journaled.start_time, journaled.worker_pid);
+  }
+  if (journaled.ending) {
+    FutureEnding& ending = *journaled.ending;
+    if (IsCancelled(ending.outcome) && !ending.start_time) {
+      future->Cancel(ending.end_time);
+    } else {
+      future->Finish(std::move(ending.outcome), ending.end_time);
+    }
+  }
+  return future->Snapshot();
+}
+
+}  // namespace
+
+void Engine::LookUpElsewhere(std::string id, std::string principal,
+                             LookedUp looked_up) const {
+  if (journal_ == nullptr) {
+    std::move(looked_up)(NotFound(id));
+    return;
+  }
+  journal_->LookUp(
+      id,
+      [id, principal = std::move(principal), looked_up = std::move(looked_up)](
+          absl::StatusOr<std::optional<JournaledFuture>> found) mutable {
+        if (!found.ok()) return std::move(looked_up)(found.status());
+        // Another principal's future is not found, as in Find().
+        if (!found->has_value() || (*found)->call.principal != principal) {
+          return std::move(looked_up)(NotFound(id));
+        }
+        std::move(looked_up)(SnapshotOf(**found));
+      });
+}
+
+void Engine::AdoptLostNodes(AdoptionReport report) {
+  if (journal_ == nullptr) return;
+  // The journal calls back on its writer's thread, which Shutdown() joins
+  // (Journal::Close()) before the engine goes.
+  journal_->OnAdopt([this, report = std::move(report)](
+                        const std::string& node,
+                        std::vector<JournaledFuture> futures) mutable {
+    // Moved to this node already: if it is stopping, they stay journaled as
+    // its own, and the node that adopts them next takes them up.
+    if (stopping_->load()) return;
+    const RecoveryCounts counts =
+        Restore(futures, Interruption{.type = "NodeLostError",
+                                      .what = absl::StrCat("node ", node)});
+    if (report) report(node, counts);
+  });
+}
+
+}  // namespace futured::server
