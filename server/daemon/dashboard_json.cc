@@ -107,6 +107,19 @@ Struct FutureFields(const FutureSnapshot& s, absl::Time now) {
   } else {
     fields["progress"] = Null();
   }
+  fields["attempt"] = Num(s.attempt);
+  fields["max_attempts"] = Num(s.max_attempts);
+  std::vector<Value> earlier;
+  for (const AttemptError& attempt : s.earlier_attempts) {
+    Struct a;
+    auto& af = *a.mutable_fields();
+    af["attempt"] = Num(attempt.attempt);
+    af["type"] = Str(attempt.error.type);
+    af["message"] = Str(attempt.error.message);
+    af["end_time"] = Time(attempt.end_time);
+    earlier.push_back(Object(std::move(a)));
+  }
+  fields["earlier_attempts"] = List(std::move(earlier));
   fields["value"] = Null();
   fields["error"] = Null();
   if (s.outcome.has_value()) {

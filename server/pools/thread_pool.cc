@@ -81,7 +81,9 @@ absl::Status ThreadPool::SubmitAll(std::vector<QueuedTask> tasks) {
     return absl::UnavailableError(
         absl::StrCat("thread pool '", name(), "' is shutting down"));
   }
-  const int64_t queued = static_cast<int64_t>(shared_->queue.size());
+  // Dispatched but not yet taken, they still wait for a thread.
+  const int64_t queued =
+      static_cast<int64_t>(shared_->queue.size() + shared_->ready.size());
   if (absl::Status room = QueueRoom("thread", name(), queued, tasks.size(),
                                     options_.queue_capacity);
       !room.ok()) {

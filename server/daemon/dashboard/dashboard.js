@@ -211,7 +211,10 @@ async function renderFuture(view, id) {
     ['error', errorText(f)], ['value', f.value === null ? '' : JSON.stringify(f.value)],
     ['worker', f.worker_pid ? 'process ' + f.worker_pid : (f.start_time ? 'thread' : '')],
     ['submitted', f.submit_time], ['started', f.start_time || ''], ['ended', f.end_time || ''],
-    ['run time', seconds(f.run_seconds)], ['deadline', f.deadline || 'none']];
+    ['run time', seconds(f.run_seconds)], ['deadline', f.deadline || 'none'],
+    ['attempt', f.max_attempts > 1 ? f.attempt + ' of ' + f.max_attempts : '1'],
+    ['earlier attempts', f.earlier_attempts.map(
+        a => '#' + a.attempt + ' ' + a.type + ': ' + a.message).join('; ')]];
   const dl = el('dl', {class: 'fields'});
   for (const [k, v] of fields) {
     dl.append(el('dt', {text: k}), el('dd', {id: 'field-' + k.replace(' ', '-'),

@@ -74,6 +74,25 @@ TEST(FutureJsonTest, AFailedFutureCarriesItsErrorTimesAndRunTime) {
   EXPECT_EQ(Field(f, "deadline").kind_case(), Value::kNullValue);
 }
 
+TEST(FutureJsonTest, ARetriedFutureShowsItsAttemptAndEarlierErrors) {
+  FutureSnapshot s = Failed();
+  s.attempt = 2;
+  s.max_attempts = 3;
+  s.earlier_attempts = {
+      AttemptError{.attempt = 1,
+                   .error = {.type = "WorkerDiedError", .message = "gone"},
+                   .end_time = kT0}};
+  const Struct f = Parse(FutureJson(s, kT0));
+  EXPECT_DOUBLE_EQ(Field(f, "attempt").number_value(), 2);
+  EXPECT_DOUBLE_EQ(Field(f, "max_attempts").number_value(), 3);
+  const auto& earlier = Field(f, "earlier_attempts").list_value();
+  ASSERT_EQ(earlier.values_size(), 1);
+  const Struct& first = earlier.values(0).struct_value();
+  EXPECT_DOUBLE_EQ(Field(first, "attempt").number_value(), 1);
+  EXPECT_EQ(Field(first, "type").string_value(), "WorkerDiedError");
+  EXPECT_EQ(Field(first, "message").string_value(), "gone");
+}
+
 TEST(FutureJsonTest, ARunningFutureShowsProgressAndRunTimeSoFar) {
   FutureSnapshot s;
   s.id = "f2";

@@ -557,6 +557,23 @@ TEST_F(ThreadPoolTest, StopCancelsDispatchedFuturesThatNeverStarted) {
   }
 }
 
+// Dispatched but not yet taken by a thread, futures still take room in the
+// queue.
+TEST_F(ThreadPoolTest, DispatchedFuturesCountAgainstTheQueuesCapacity) {
+  pool_ = std::make_unique<ThreadPool>(ThreadPool::Options{
+      .name = "thread",
+      .workers = 1,
+      .queue_capacity = 4,
+      .before_dispatch = [](absl::Span<Future* const>, int) {}});
+  SubmitTogether({Blocker(), Recorder(1), Recorder(2), Recorder(3)});
+  ASSERT_TRUE(AwaitStarted(1));  // the other three wait, dispatched
+  EXPECT_EQ(pool_->Stats().queued, 3);
+  Submit(Recorder(4));
+  const absl::Status status =
+      pool_->Submit(NewFuture(), Task{.spec = Spec(Recorder(5)), .args = {}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+}
+
 // The stop comes while a worker waits in the hook: that batch is cancelled
 // too, none of it run.
 TEST_F(ThreadPoolTest, StopDuringTheDispatchHookCancelsItsBatch) {
