@@ -22,7 +22,7 @@ trap 'rm -rf "$scratch"' EXIT
 
 # Starts a daemon writing to $1; sets started_pid, grpc_address, dashboard_url.
 start_daemon() {
-  "$build/server/futured" --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 \
+  "$build/server/futured" --listen=127.0.0.1:0 --http_listen=127.0.0.1:0 --state_dir=none \
     --max_ids_per_call=100000 > "$1" 2> /dev/null &
   started_pid=$!
   for _ in $(seq 300); do grep -q "dashboard on" "$1" && break; sleep 0.1; done
