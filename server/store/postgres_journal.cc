@@ -80,18 +80,6 @@ ALTER TABLE futured_futures
 };
 static_assert(std::size(kMigrations) == PostgresJournal::kSchemaVersion);
 
-// The `state` column holds a future's state as its position here, written
-// out so that the table's format does not follow the enum.
-constexpr FutureState kStateColumns[] = {
-    FutureState::kPending, FutureState::kRunning, FutureState::kFinished,
-    FutureState::kCancelled};
-
-std::string StateColumn(FutureState state) {
-  const auto* it =
-      std::find(std::begin(kStateColumns), std::end(kStateColumns), state);
-  return absl::StrCat(it - std::begin(kStateColumns));
-}
-
 PgParam Int(int64_t value) { return absl::StrCat(value); }
 
 PgParam OptionalTime(std::optional<absl::Time> time) {
@@ -148,12 +136,13 @@ absl::StatusOr<JournaledFuture> RowToFuture(const PgRows& rows, int i) {
       .timeout = rows.IsNull(i, 8)
                      ? std::nullopt
                      : std::optional(absl::Nanoseconds(rows.Int(i, 8)))};
-  const int64_t state = rows.Int(i, 9);
-  if (state < 0 || state >= static_cast<int64_t>(std::size(kStateColumns))) {
-    return absl::DataLossError(absl::StrCat("journal: future ", f.call.id,
-                                            " has unknown state ", state));
+  const std::optional<FutureState> state =
+      journal_ops::StateOfColumn(rows.Int(i, 9));
+  if (!state) {
+    return absl::DataLossError(absl::StrCat(
+        "journal: future ", f.call.id, " has unknown state ", rows.Int(i, 9)));
   }
-  f.state = kStateColumns[state];
+  f.state = *state;
   f.worker_pid = static_cast<int>(rows.Int(i, 10));
   if (std::optional<int64_t> start = rows.OptionalInt(i, 11)) {
     f.start_time = absl::FromUnixNanos(*start);
@@ -369,33 +358,34 @@ absl::StatusOr<AcceptedCall> PostgresJournal::FindCall(
 
 void PostgresJournal::Accept(std::vector<AcceptedCall> calls,
                              Committed committed) {
-  Enqueue(AcceptOp{std::move(calls), std::move(committed)});
+  Enqueue(journal_ops::AcceptOp{std::move(calls), std::move(committed)});
 }
 
 void PostgresJournal::Start(std::vector<std::string> ids, absl::Time start_time,
                             int worker_pid, Committed committed) {
-  Enqueue(
-      StartOp{std::move(ids), start_time, worker_pid, std::move(committed)});
+  Enqueue(journal_ops::StartOp{std::move(ids), start_time, worker_pid,
+                               std::move(committed)});
 }
 
 void PostgresJournal::Unstart(std::vector<std::string> ids) {
-  Enqueue(UnstartOp{std::move(ids)});
+  Enqueue(journal_ops::UnstartOp{std::move(ids)});
 }
 
 void PostgresJournal::Retry(std::string id, int attempt,
                             std::vector<AttemptError> earlier,
                             Committed committed) {
-  Enqueue(RetryOp{std::move(id), attempt, std::move(earlier),
-                  std::move(committed)});
+  Enqueue(journal_ops::RetryOp{std::move(id), attempt, std::move(earlier),
+                               std::move(committed)});
 }
 
 void PostgresJournal::End(std::string id, FutureState state,
                           FutureEnding ending, Committed committed) {
-  Enqueue(EndOp{std::move(id), state, std::move(ending), std::move(committed)});
+  Enqueue(journal_ops::EndOp{std::move(id), state, std::move(ending),
+                             std::move(committed)});
 }
 
 void PostgresJournal::Forget(std::vector<std::string> ids) {
-  Enqueue(ForgetOp{std::move(ids)});
+  Enqueue(journal_ops::ForgetOp{std::move(ids)});
 }
 
 void PostgresJournal::OnAdopt(Adopted adopted) {
@@ -507,7 +497,7 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
   std::vector<PgParam> end[8];
   std::vector<PgParam> forget;
   for (Op& op : ops) {
-    if (auto* a = std::get_if<AcceptOp>(&op)) {
+    if (auto* a = std::get_if<journal_ops::AcceptOp>(&op)) {
       for (const AcceptedCall& c : a->calls) {
         accept[0].push_back(c.id);
         accept[1].push_back(c.principal);
@@ -524,15 +514,15 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
             c.retry_policy ? PgParam(PgBytea(SerializePolicy(*c.retry_policy)))
                            : std::nullopt);
       }
-    } else if (auto* s = std::get_if<StartOp>(&op)) {
+    } else if (auto* s = std::get_if<journal_ops::StartOp>(&op)) {
       for (const std::string& id : s->ids) {
         start[0].push_back(id);
         start[1].push_back(Int(absl::ToUnixNanos(s->start_time)));
         start[2].push_back(Int(s->worker_pid));
       }
-    } else if (auto* e = std::get_if<EndOp>(&op)) {
+    } else if (auto* e = std::get_if<journal_ops::EndOp>(&op)) {
       end[0].push_back(e->id);
-      end[1].push_back(StateColumn(e->state));
+      end[1].push_back(Int(journal_ops::StateColumn(e->state)));
       end[2].push_back(OptionalTime(e->ending.start_time));
       end[3].push_back(Int(absl::ToUnixNanos(e->ending.end_time)));
       PgParam value, type, message, details;
@@ -552,13 +542,13 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
       end[5].push_back(std::move(type));
       end[6].push_back(std::move(message));
       end[7].push_back(std::move(details));
-    } else if (auto* u = std::get_if<UnstartOp>(&op)) {
+    } else if (auto* u = std::get_if<journal_ops::UnstartOp>(&op)) {
       for (std::string& id : u->ids) unstart.push_back(id);
-    } else if (auto* r = std::get_if<RetryOp>(&op)) {
+    } else if (auto* r = std::get_if<journal_ops::RetryOp>(&op)) {
       retry[0].push_back(r->id);
       retry[1].push_back(Int(r->attempt));
       retry[2].push_back(PgBytea(SerializeAttempts(r->earlier)));
-    } else if (auto* f = std::get_if<ForgetOp>(&op)) {
+    } else if (auto* f = std::get_if<journal_ops::ForgetOp>(&op)) {
       for (std::string& id : f->ids) forget.push_back(id);
     }
   }
@@ -755,16 +745,10 @@ void PostgresJournal::LoseLease(const absl::Status& why) {
 size_t PostgresJournal::RecordsIn(const Op& op) {
   return std::visit(
       [](const auto& o) -> size_t {
-        using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, AcceptOp>) return o.calls.size();
-        if constexpr (std::is_same_v<T, EndOp> || std::is_same_v<T, RetryOp>) {
-          return 1;
-        }
-        if constexpr (std::is_same_v<T, LookUpOp>) return 0;
-        if constexpr (std::is_same_v<T, StartOp> ||
-                      std::is_same_v<T, UnstartOp> ||
-                      std::is_same_v<T, ForgetOp>) {
-          return o.ids.size();
+        if constexpr (std::is_same_v<std::decay_t<decltype(o)>, LookUpOp>) {
+          return 0;
+        } else {
+          return journal_ops::RecordsIn(o);
         }
       },
       op);
@@ -776,12 +760,10 @@ void PostgresJournal::Acknowledge(std::vector<Op>& ops,
   for (Op& op : ops) {
     std::visit(
         [&](auto& o) {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (std::is_same_v<T, LookUpOp>) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(o)>, LookUpOp>) {
             if (o.found) std::move(o.found)(looked);
-          } else if constexpr (!std::is_same_v<T, ForgetOp> &&
-                               !std::is_same_v<T, UnstartOp>) {
-            if (o.committed) std::move(o.committed)(written);
+          } else {
+            journal_ops::Acknowledge(o, written);
           }
         },
         op);

@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/store/journal.h"
+#include "server/store/journal_ops.h"
 
 namespace futured::server {
 
@@ -108,40 +109,11 @@ class PostgresJournal : public Journal {
   int64_t epoch() const { return epoch_; }
 
  private:
-  struct AcceptOp {
-    std::vector<AcceptedCall> calls;
-    Committed committed;
-  };
-  struct StartOp {
-    std::vector<std::string> ids;
-    absl::Time start_time;
-    int worker_pid;
-    Committed committed;
-  };
-  struct EndOp {
-    std::string id;
-    FutureState state;
-    FutureEnding ending;
-    Committed committed;
-  };
-  struct UnstartOp {
-    std::vector<std::string> ids;
-  };
-  struct RetryOp {
-    std::string id;
-    int attempt;
-    std::vector<AttemptError> earlier;
-    Committed committed;
-  };
-  struct ForgetOp {
-    std::vector<std::string> ids;
-  };
   struct LookUpOp {
     std::string id;
     Found found;
   };
-  using Op = std::variant<AcceptOp, StartOp, UnstartOp, EndOp, RetryOp,
-                          ForgetOp, LookUpOp>;
+  using Op = journal_ops::Op<LookUpOp>;
 
   PostgresJournal(Options options, std::unique_ptr<PgConnection> connection,
                   int64_t epoch);

@@ -59,26 +59,6 @@ ALTER TABLE futures ADD COLUMN earlier_attempts BLOB;
 };
 static_assert(std::size(kMigrations) == SqliteJournal::kSchemaVersion);
 
-// The `state` column holds a future's state as its position here. Written
-// out rather than cast, so that the file's format does not follow the enum.
-constexpr FutureState kStateColumns[] = {
-    FutureState::kPending, FutureState::kRunning, FutureState::kFinished,
-    FutureState::kCancelled};
-
-int StateColumn(FutureState state) {
-  const auto* it =
-      std::find(std::begin(kStateColumns), std::end(kStateColumns), state);
-  return static_cast<int>(it - std::begin(kStateColumns));
-}
-
-// The state a column value names; unset for one no version wrote.
-std::optional<FutureState> StateOfColumn(int64_t column) {
-  if (column < 0 || column >= static_cast<int64_t>(std::size(kStateColumns))) {
-    return std::nullopt;
-  }
-  return kStateColumns[column];
-}
-
 std::optional<int64_t> TimeColumn(absl::Time time) {
   if (time == absl::InfiniteFuture()) return std::nullopt;
   return absl::ToUnixNanos(time);
@@ -384,7 +364,8 @@ absl::Status SqliteJournal::Recover(Recovered each) {
         .timeout = row.IsNull(8)
                        ? std::nullopt
                        : std::optional(absl::Nanoseconds(row.Int(8)))};
-    const std::optional<FutureState> state = StateOfColumn(row.Int(9));
+    const std::optional<FutureState> state =
+        journal_ops::StateOfColumn(row.Int(9));
     if (!state) {
       return absl::DataLossError(absl::StrCat(
           "journal: future ", f.call.id, " has unknown state ", row.Int(9)));
@@ -440,33 +421,34 @@ absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(
 
 void SqliteJournal::Accept(std::vector<AcceptedCall> calls,
                            Committed committed) {
-  Enqueue(AcceptOp{std::move(calls), std::move(committed)});
+  Enqueue(journal_ops::AcceptOp{std::move(calls), std::move(committed)});
 }
 
 void SqliteJournal::Start(std::vector<std::string> ids, absl::Time start_time,
                           int worker_pid, Committed committed) {
-  Enqueue(
-      StartOp{std::move(ids), start_time, worker_pid, std::move(committed)});
+  Enqueue(journal_ops::StartOp{std::move(ids), start_time, worker_pid,
+                               std::move(committed)});
 }
 
 void SqliteJournal::Unstart(std::vector<std::string> ids) {
-  Enqueue(UnstartOp{std::move(ids)});
+  Enqueue(journal_ops::UnstartOp{std::move(ids)});
 }
 
 void SqliteJournal::End(std::string id, FutureState state, FutureEnding ending,
                         Committed committed) {
-  Enqueue(EndOp{std::move(id), state, std::move(ending), std::move(committed)});
+  Enqueue(journal_ops::EndOp{std::move(id), state, std::move(ending),
+                             std::move(committed)});
 }
 
 void SqliteJournal::Retry(std::string id, int attempt,
                           std::vector<AttemptError> earlier,
                           Committed committed) {
-  Enqueue(RetryOp{std::move(id), attempt, std::move(earlier),
-                  std::move(committed)});
+  Enqueue(journal_ops::RetryOp{std::move(id), attempt, std::move(earlier),
+                               std::move(committed)});
 }
 
 void SqliteJournal::Forget(std::vector<std::string> ids) {
-  Enqueue(ForgetOp{std::move(ids)});
+  Enqueue(journal_ops::ForgetOp{std::move(ids)});
 }
 
 void SqliteJournal::Enqueue(Op op) {
@@ -534,7 +516,7 @@ absl::Status SqliteJournal::Commit(std::vector<Op>& ops) {
   return committed;
 }
 
-absl::Status SqliteJournal::Write(AcceptOp& op) {
+absl::Status SqliteJournal::Write(journal_ops::AcceptOp& op) {
   SqliteStatement& s = *insert_;
   for (const AcceptedCall& call : op.calls) {
     s.BindText(1, call.id);
@@ -554,7 +536,7 @@ absl::Status SqliteJournal::Write(AcceptOp& op) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteJournal::Write(StartOp& op) {
+absl::Status SqliteJournal::Write(journal_ops::StartOp& op) {
   SqliteStatement& s = *start_;
   for (const std::string& id : op.ids) {
     s.BindText(1, id);
@@ -565,10 +547,10 @@ absl::Status SqliteJournal::Write(StartOp& op) {
   return absl::OkStatus();
 }
 
-absl::Status SqliteJournal::Write(EndOp& op) {
+absl::Status SqliteJournal::Write(journal_ops::EndOp& op) {
   SqliteStatement& s = *end_;
   s.BindText(1, op.id);
-  s.BindInt(2, StateColumn(op.state));
+  s.BindInt(2, journal_ops::StateColumn(op.state));
   s.BindOptionalInt(
       3, op.ending.start_time
              ? std::optional(absl::ToUnixNanos(*op.ending.start_time))
@@ -587,11 +569,11 @@ absl::Status SqliteJournal::Write(EndOp& op) {
   return s.Run();
 }
 
-absl::Status SqliteJournal::Write(UnstartOp& op) {
+absl::Status SqliteJournal::Write(journal_ops::UnstartOp& op) {
   return WriteEach(*unstart_, op.ids);
 }
 
-absl::Status SqliteJournal::Write(RetryOp& op) {
+absl::Status SqliteJournal::Write(journal_ops::RetryOp& op) {
   SqliteStatement& s = *retry_;
   s.BindText(1, op.id);
   s.BindInt(2, op.attempt);
@@ -599,7 +581,7 @@ absl::Status SqliteJournal::Write(RetryOp& op) {
   return s.Run();
 }
 
-absl::Status SqliteJournal::Write(ForgetOp& op) {
+absl::Status SqliteJournal::Write(journal_ops::ForgetOp& op) {
   return WriteEach(*forget_, op.ids);
 }
 
@@ -613,34 +595,14 @@ absl::Status SqliteJournal::WriteEach(SqliteStatement& statement,
 }
 
 size_t SqliteJournal::RecordsIn(const Op& op) {
-  return std::visit(
-      [](const auto& o) -> size_t {
-        using T = std::decay_t<decltype(o)>;
-        if constexpr (std::is_same_v<T, AcceptOp>) return o.calls.size();
-        if constexpr (std::is_same_v<T, EndOp> || std::is_same_v<T, RetryOp>) {
-          return 1;
-        }
-        if constexpr (std::is_same_v<T, StartOp> ||
-                      std::is_same_v<T, UnstartOp> ||
-                      std::is_same_v<T, ForgetOp>) {
-          return o.ids.size();
-        }
-      },
-      op);
+  return std::visit([](const auto& o) { return journal_ops::RecordsIn(o); },
+                    op);
 }
 
 void SqliteJournal::Acknowledge(std::vector<Op>& ops,
                                 const absl::Status& status) {
   for (Op& op : ops) {
-    std::visit(
-        [&status](auto& o) {
-          using T = std::decay_t<decltype(o)>;
-          if constexpr (!std::is_same_v<T, ForgetOp> &&
-                        !std::is_same_v<T, UnstartOp>) {
-            if (o.committed) std::move(o.committed)(status);
-          }
-        },
-        op);
+    std::visit([&status](auto& o) { journal_ops::Acknowledge(o, status); }, op);
   }
 }
 

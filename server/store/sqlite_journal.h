@@ -15,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/store/journal.h"
+#include "server/store/journal_ops.h"
 
 struct sqlite3;
 
@@ -73,36 +74,7 @@ class SqliteJournal : public Journal {
   JournalStats Stats() const override;
 
  private:
-  struct AcceptOp {
-    std::vector<AcceptedCall> calls;
-    Committed committed;
-  };
-  struct StartOp {
-    std::vector<std::string> ids;
-    absl::Time start_time;
-    int worker_pid;
-    Committed committed;
-  };
-  struct EndOp {
-    std::string id;
-    FutureState state;
-    FutureEnding ending;
-    Committed committed;
-  };
-  struct UnstartOp {
-    std::vector<std::string> ids;
-  };
-  struct RetryOp {
-    std::string id;
-    int attempt;
-    std::vector<AttemptError> earlier;
-    Committed committed;
-  };
-  struct ForgetOp {
-    std::vector<std::string> ids;
-  };
-  using Op =
-      std::variant<AcceptOp, StartOp, UnstartOp, EndOp, RetryOp, ForgetOp>;
+  using Op = journal_ops::Op<>;
 
   SqliteJournal(Options options, sqlite3* db, int lock_fd);
 
@@ -118,12 +90,12 @@ class SqliteJournal : public Journal {
   std::vector<Op> TakeBatch() ABSL_LOCKS_EXCLUDED(mu_);
   // Writes `ops` in one transaction.
   absl::Status Commit(std::vector<Op>& ops);
-  absl::Status Write(AcceptOp& op);
-  absl::Status Write(StartOp& op);
-  absl::Status Write(EndOp& op);
-  absl::Status Write(UnstartOp& op);
-  absl::Status Write(RetryOp& op);
-  absl::Status Write(ForgetOp& op);
+  absl::Status Write(journal_ops::AcceptOp& op);
+  absl::Status Write(journal_ops::StartOp& op);
+  absl::Status Write(journal_ops::EndOp& op);
+  absl::Status Write(journal_ops::UnstartOp& op);
+  absl::Status Write(journal_ops::RetryOp& op);
+  absl::Status Write(journal_ops::ForgetOp& op);
   // Runs `statement` once for each of `ids`, bound to ?1.
   static absl::Status WriteEach(SqliteStatement& statement,
                                 const std::vector<std::string>& ids);
