@@ -340,11 +340,13 @@ DispatchHook Engine::JournalDispatch() const {
         if (ids.empty()) return;
         absl::Notification committed;
         absl::Status recorded;
-        journal->Start(std::move(ids), absl::Now(), worker_pid,
-                       [&](absl::Status status) {
-                         recorded = std::move(status);
-                         committed.Notify();
-                       });
+        journal->Start(
+            std::move(ids), absl::Now(), worker_pid, [&](absl::Status status) {
+              // A copy of its own: the writer's is not shared across
+              // threads (TSan cannot see absl's reference count).
+              recorded = absl::Status(status.code(), status.message());
+              committed.Notify();
+            });
         committed.WaitForNotification();
         if (recorded.ok()) return;
         // Unrecorded, a task could run again after a crash: it fails instead.
