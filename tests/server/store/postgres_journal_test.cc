@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "server/store/postgres_connection.h"
 #include "tests/poll_until.h"
-#include "tests/server/store/recover_all.h"
+#include "tests/server/store/journal_test_util.h"
 #include "tests/support/postgres_server.h"
 
 namespace futured::server {
@@ -41,18 +41,6 @@ AcceptedCall Call(const std::string& id) {
                       .pool = "thread",
                       .args = args.SerializeAsString(),
                       .submit_time = absl::FromUnixSeconds(1000)};
-}
-
-// Runs `write` with a callback and waits for that callback's status.
-absl::Status Committed(const std::function<void(Journal::Committed)>& write) {
-  absl::Notification done;
-  absl::Status status;
-  write([&](absl::Status s) {
-    status = s;
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return status;
 }
 
 absl::Status AcceptOne(Journal& journal, const std::string& id) {

@@ -16,7 +16,7 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "tests/server/store/recover_all.h"
+#include "tests/server/store/journal_test_util.h"
 
 namespace futured::server {
 namespace {
@@ -62,18 +62,6 @@ std::unique_ptr<SqliteJournal> OpenOrDie(const StateDir& dir) {
       SqliteJournal::Open({.dir = dir.path()});
   EXPECT_TRUE(journal.ok()) << journal.status();
   return journal.ok() ? *std::move(journal) : nullptr;
-}
-
-// Runs `write` with a callback and waits for that callback's status.
-absl::Status Committed(const std::function<void(Journal::Committed)>& write) {
-  absl::Notification done;
-  absl::Status status;
-  write([&](absl::Status s) {
-    status = s;
-    done.Notify();
-  });
-  done.WaitForNotification();
-  return status;
 }
 
 TEST(SqliteJournalTest, EveryRecordKindSurvivesReopening) {
