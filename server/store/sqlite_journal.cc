@@ -1,6 +1,7 @@
 #include "server/store/sqlite_journal.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -16,48 +17,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "server/store/journal_codec.h"
+#include "server/store/journal_log_row.h"
 #include "server/store/sqlite_statement.h"
 
 namespace futured::server {
 namespace {
-
-// PRAGMA application_id of a futured journal: "FUTR".
-constexpr int kApplicationId = 0x46555452;
-
-// Migrations: kMigrations[v] brings schema version v to v + 1.
-constexpr const char* kMigrations[] = {
-    R"sql(
-CREATE TABLE futures (
-  seq INTEGER PRIMARY KEY,
-  id TEXT NOT NULL UNIQUE,
-  principal TEXT NOT NULL,
-  request_id TEXT NOT NULL,
-  function TEXT NOT NULL,
-  pool TEXT NOT NULL,
-  args BLOB NOT NULL,
-  submit_time INTEGER NOT NULL,
-  deadline INTEGER,
-  timeout INTEGER,
-  state INTEGER NOT NULL,
-  worker_pid INTEGER NOT NULL DEFAULT 0,
-  start_time INTEGER,
-  end_time INTEGER,
-  value BLOB,
-  error_type TEXT,
-  error_message TEXT,
-  error_details BLOB
-);
-)sql",
-    // 2: retry policies. `attempt` is the attempt the state is of;
-    // `earlier_attempts` a futured.internal.JournalAttempts and
-    // `retry_policy` a futured.internal.JournalRetryPolicy (NULL for none).
-    R"sql(
-ALTER TABLE futures ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
-ALTER TABLE futures ADD COLUMN retry_policy BLOB;
-ALTER TABLE futures ADD COLUMN earlier_attempts BLOB;
-)sql",
-};
-static_assert(std::size(kMigrations) == SqliteJournal::kSchemaVersion);
 
 std::optional<int64_t> TimeColumn(absl::Time time) {
   if (time == absl::InfiniteFuture()) return std::nullopt;
@@ -83,112 +47,6 @@ absl::Status ReadRetry(const SqliteStatement& row, JournaledFuture& f) {
           "journal: future ", f.call.id, " has unreadable earlier attempts"));
     }
     f.earlier_attempts = *std::move(attempts);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status ErrnoStatus(int error, absl::string_view what) {
-  const std::string message = absl::StrCat(what, ": ", std::strerror(error));
-  switch (error) {
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    case ENOSPC:
-    case EDQUOT:
-      return absl::ResourceExhaustedError(message);
-    default:
-      return absl::UnavailableError(message);
-  }
-}
-
-// Creates `dir` if missing and takes its lock file: the file descriptor
-// that holds it.
-absl::StatusOr<int> LockDirectory(const std::string& dir) {
-  std::error_code error;
-  std::filesystem::create_directories(dir, error);
-  if (error) {
-    return ErrnoStatus(error.value(),
-                       absl::StrCat("cannot create state directory ", dir));
-  }
-  const std::string path = absl::StrCat(dir, "/futured.lock");
-  const int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("cannot open ", path));
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    const int flock_error = errno;
-    char pid[32] = {};
-    const ssize_t n = pread(fd, pid, sizeof(pid) - 1, 0);
-    close(fd);
-    if (flock_error == EWOULDBLOCK) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "state directory ", dir, " is in use by another futured",
-          n > 0 ? absl::StrCat(" (pid ", absl::StripAsciiWhitespace(pid), ")")
-                : "",
-          "; give each daemon its own --state_dir"));
-    }
-    return ErrnoStatus(flock_error, absl::StrCat("cannot lock ", path));
-  }
-  const std::string pid = absl::StrCat(getpid(), "\n");
-  if (ftruncate(fd, 0) != 0 || pwrite(fd, pid.data(), pid.size(), 0) !=
-                                   static_cast<ssize_t>(pid.size())) {
-    const int write_error = errno;
-    close(fd);
-    return ErrnoStatus(write_error, absl::StrCat("cannot write ", path));
-  }
-  return fd;
-}
-
-absl::StatusOr<int64_t> PragmaInt(sqlite3* db, const char* sql) {
-  absl::StatusOr<std::unique_ptr<SqliteStatement>> statement =
-      SqliteStatement::Prepare(db, sql);
-  if (!statement.ok()) return statement.status();
-  absl::StatusOr<bool> row = (*statement)->Step();
-  if (!row.ok()) return row.status();
-  return *row ? (*statement)->Int(0) : 0;
-}
-
-// Sets the pragmas and brings the schema up to date.
-absl::Status Configure(sqlite3* db, SqliteJournal::Sync sync,
-                       const std::string& path) {
-  // The first read of the file: what a file that is no database fails on.
-  absl::StatusOr<int64_t> application_id =
-      PragmaInt(db, "PRAGMA application_id");
-  if (!application_id.ok()) return application_id.status();
-  absl::StatusOr<int64_t> version = PragmaInt(db, "PRAGMA user_version");
-  if (!version.ok()) return version.status();
-  absl::StatusOr<int64_t> tables =
-      PragmaInt(db, "SELECT count(*) FROM sqlite_schema");
-  if (!tables.ok()) return tables.status();
-  if (*application_id != kApplicationId && (*version != 0 || *tables != 0)) {
-    return absl::DataLossError(
-        absl::StrCat(path, " is an SQLite database but not a futured journal"));
-  }
-  if (*version > SqliteJournal::kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        path, " has journal schema version ", *version,
-        ", newer than this futured's ", SqliteJournal::kSchemaVersion,
-        ": run the futured that wrote it, or move the file away"));
-  }
-  if (absl::Status wal = SqliteExec(db, "PRAGMA journal_mode=WAL"); !wal.ok()) {
-    return wal;
-  }
-  const char* synchronous = sync == SqliteJournal::Sync::kFull
-                                ? "PRAGMA synchronous=FULL"
-                                : "PRAGMA synchronous=NORMAL";
-  if (absl::Status s = SqliteExec(db, synchronous); !s.ok()) return s;
-  // After a checkpoint, the write-ahead log is cut back to this size.
-  if (absl::Status s = SqliteExec(db, "PRAGMA journal_size_limit=67108864");
-      !s.ok()) {
-    return s;
-  }
-  for (int64_t v = *version; v < SqliteJournal::kSchemaVersion; ++v) {
-    const std::string migration = absl::StrCat(
-        "BEGIN IMMEDIATE;", kMigrations[v], "PRAGMA user_version=", v + 1,
-        ";PRAGMA application_id=", kApplicationId, ";COMMIT;");
-    if (absl::Status s = SqliteExec(db, migration.c_str()); !s.ok()) {
-      SqliteExec(db, "ROLLBACK").IgnoreError();
-      return s;
-    }
   }
   return absl::OkStatus();
 }
@@ -223,11 +81,65 @@ absl::StatusOr<std::optional<FutureEnding>> ReadEnding(
   return ending;
 }
 
+// A row of Recover()'s SELECT.
+absl::StatusOr<JournaledFuture> ReadFuture(const SqliteStatement& row) {
+  JournaledFuture f;
+  f.call = AcceptedCall{
+      .id = row.Text(0),
+      .principal = row.Text(1),
+      .request_id = row.Text(2),
+      .function = row.Text(3),
+      .pool = row.Text(4),
+      .args = row.Text(5),
+      .submit_time = absl::FromUnixNanos(row.Int(6)),
+      .deadline = row.IsNull(7) ? absl::InfiniteFuture()
+                                : absl::FromUnixNanos(row.Int(7)),
+      .timeout = row.IsNull(8) ? std::nullopt
+                               : std::optional(absl::Nanoseconds(row.Int(8)))};
+  const std::optional<FutureState> state =
+      journal_ops::StateOfColumn(row.Int(9));
+  if (!state) {
+    return absl::DataLossError(absl::StrCat("journal: future ", f.call.id,
+                                            " has unknown state ", row.Int(9)));
+  }
+  f.state = *state;
+  f.worker_pid = static_cast<int>(row.Int(10));
+  if (std::optional<int64_t> start = row.OptionalInt(11)) {
+    f.start_time = absl::FromUnixNanos(*start);
+  }
+  absl::StatusOr<std::optional<FutureEnding>> ending =
+      ReadEnding(row, *state, f.call.id);
+  if (!ending.ok()) return ending.status();
+  f.ending = *std::move(ending);
+  if (absl::Status retry = ReadRetry(row, f); !retry.ok()) return retry;
+  return f;
+}
+
+// Binds a future's ending to the columns from `first` on: start_time,
+// end_time, value, error_type, error_message, error_details.
+void BindEnding(SqliteStatement& s, int first, const FutureEnding& ending) {
+  s.BindOptionalInt(first,
+                    ending.start_time
+                        ? std::optional(absl::ToUnixNanos(*ending.start_time))
+                        : std::nullopt);
+  s.BindInt(first + 1, absl::ToUnixNanos(ending.end_time));
+  if (const auto* value =
+          std::get_if<google::protobuf::Value>(&ending.outcome)) {
+    s.BindBlob(first + 2, value->SerializeAsString());
+  } else if (const auto* error = std::get_if<TaskError>(&ending.outcome)) {
+    s.BindText(first + 3, error->type);
+    s.BindText(first + 4, error->message);
+    if (error->details.kind_case() != google::protobuf::Value::KIND_NOT_SET) {
+      s.BindBlob(first + 5, error->details.SerializeAsString());
+    }
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
     Options options) {
-  absl::StatusOr<int> lock_fd = LockDirectory(options.dir);
+  absl::StatusOr<int> lock_fd = sqlite_schema::LockDirectory(options.dir);
   if (!lock_fd.ok()) return lock_fd.status();
   absl::Cleanup unlock = [fd = *lock_fd] { close(fd); };
   const std::string path = absl::StrCat(options.dir, "/futured.db");
@@ -244,7 +156,8 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
     return SqliteError(db, code, absl::StrCat("cannot open ", path));
   }
   sqlite3_extended_result_codes(db, 1);
-  if (absl::Status configured = Configure(db, options.sync, path);
+  if (absl::Status configured =
+          sqlite_schema::Configure(db, options.sync == Sync::kFull, path);
       !configured.ok()) {
     return configured;
   }
@@ -255,6 +168,14 @@ absl::StatusOr<std::unique_ptr<SqliteJournal>> SqliteJournal::Open(
   if (absl::Status prepared = journal->Prepare(); !prepared.ok()) {
     return prepared;
   }
+  // Rows a crash left in the log are folded only after Recover() read them.
+  absl::StatusOr<std::unique_ptr<SqliteStatement>> logged =
+      SqliteStatement::Prepare(db, "SELECT EXISTS (SELECT 1 FROM log)");
+  if (!logged.ok()) return logged.status();
+  absl::StatusOr<bool> row = (*logged)->Step();
+  if (!row.ok()) return row.status();
+  if ((*logged)->Int(0) != 0) journal->backlog_.Hold();
+  logged->reset();
   journal->writer_ = std::thread([j = journal.get()] { j->WriterLoop(); });
   return journal;
 }
@@ -263,11 +184,14 @@ SqliteJournal::SqliteJournal(Options options, sqlite3* db, int lock_fd)
     : options_(std::move(options)),
       path_(absl::StrCat(options_.dir, "/futured.db")),
       db_(db),
-      lock_fd_(lock_fd) {}
+      lock_fd_(lock_fd),
+      backlog_(options_.backlog) {}
 
 SqliteJournal::~SqliteJournal() {
   Close();
-  insert_.reset();
+  append_.reset();
+  trim_.reset();
+  upsert_.reset();
   start_.reset();
   unstart_.reset();
   end_.reset();
@@ -287,10 +211,20 @@ absl::Status SqliteJournal::Prepare() {
     std::unique_ptr<SqliteStatement>* statement;
     const char* sql;
   } statements[] = {
-      {&insert_,
+      {&append_, "INSERT INTO log (records) VALUES (?1)"},
+      {&trim_, "DELETE FROM log WHERE seq BETWEEN ?1 AND ?2"},
+      {&upsert_,
        "INSERT INTO futures (id, principal, request_id, function, pool, args, "
-       "submit_time, deadline, timeout, state, retry_policy) "
-       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, ?10)"},
+       "submit_time, deadline, timeout, state, worker_pid, start_time, "
+       "end_time, value, error_type, error_message, error_details, attempt, "
+       "retry_policy, earlier_attempts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+       "?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20) "
+       "ON CONFLICT (id) DO UPDATE SET principal = ?2, request_id = ?3, "
+       "function = ?4, pool = ?5, args = ?6, submit_time = ?7, deadline = ?8, "
+       "timeout = ?9, state = ?10, worker_pid = ?11, start_time = ?12, "
+       "end_time = ?13, value = ?14, error_type = ?15, error_message = ?16, "
+       "error_details = ?17, attempt = ?18, retry_policy = ?19, "
+       "earlier_attempts = ?20"},
       {&start_,
        "UPDATE futures SET state = 1, start_time = ?2, worker_pid = ?3 "
        "WHERE id = ?1 AND state = 0"},
@@ -336,6 +270,36 @@ absl::Status SqliteJournal::Recover(Recovered each) {
   // future's end, say), which the writer commits meanwhile on its own.
   absl::MutexLock lock(&read_mu_);
   if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
+  JournalBacklog replayed(options_.backlog);
+  if (absl::Status read = ReadLog(replayed); !read.ok()) return read;
+  if (absl::Status read = ReadTable(replayed, each); !read.ok()) return read;
+  // Those accepted in the log come after every row: a fold writes a
+  // generation's futures in the order they were accepted, older ones first.
+  replayed.ForEachWhole(each);
+  backlog_.Resume(std::move(replayed));
+  return absl::OkStatus();
+}
+
+absl::Status SqliteJournal::ReadLog(JournalBacklog& replayed) {
+  absl::StatusOr<std::unique_ptr<SqliteStatement>> select =
+      SqliteStatement::Prepare(reader_,
+                               "SELECT seq, records FROM log ORDER BY seq");
+  if (!select.ok()) return select.status();
+  SqliteStatement& row = **select;
+  for (;;) {
+    absl::StatusOr<bool> more = row.Step();
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    const int64_t seq = row.Int(0);
+    absl::Status decoded = journal_log_row::Decode(
+        row.Text(1),
+        [&](Op& op, bool carried) { replayed.Add(op, seq, carried); });
+    if (!decoded.ok()) return decoded;
+  }
+}
+
+absl::Status SqliteJournal::ReadTable(JournalBacklog& replayed,
+                                      Recovered each) {
   absl::StatusOr<std::unique_ptr<SqliteStatement>> select =
       SqliteStatement::Prepare(
           reader_,
@@ -350,42 +314,17 @@ absl::Status SqliteJournal::Recover(Recovered each) {
     absl::StatusOr<bool> more = row.Step();
     if (!more.ok()) return more.status();
     if (!*more) return absl::OkStatus();
-    JournaledFuture f;
-    f.call = AcceptedCall{
-        .id = row.Text(0),
-        .principal = row.Text(1),
-        .request_id = row.Text(2),
-        .function = row.Text(3),
-        .pool = row.Text(4),
-        .args = row.Text(5),
-        .submit_time = absl::FromUnixNanos(row.Int(6)),
-        .deadline = row.IsNull(7) ? absl::InfiniteFuture()
-                                  : absl::FromUnixNanos(row.Int(7)),
-        .timeout = row.IsNull(8)
-                       ? std::nullopt
-                       : std::optional(absl::Nanoseconds(row.Int(8)))};
-    const std::optional<FutureState> state =
-        journal_ops::StateOfColumn(row.Int(9));
-    if (!state) {
-      return absl::DataLossError(absl::StrCat(
-          "journal: future ", f.call.id, " has unknown state ", row.Int(9)));
-    }
-    f.state = *state;
-    f.worker_pid = static_cast<int>(row.Int(10));
-    if (std::optional<int64_t> start = row.OptionalInt(11)) {
-      f.start_time = absl::FromUnixNanos(*start);
-    }
-    absl::StatusOr<std::optional<FutureEnding>> ending =
-        ReadEnding(row, *state, f.call.id);
-    if (!ending.ok()) return ending.status();
-    f.ending = *std::move(ending);
-    if (absl::Status retry = ReadRetry(row, f); !retry.ok()) return retry;
-    each(f);
+    absl::StatusOr<JournaledFuture> f = ReadFuture(row);
+    if (!f.ok()) return f.status();
+    if (replayed.Replay(*f)) each(*f);
   }
 }
 
 absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(
     absl::string_view id) const {
+  if (std::optional<AcceptedCall> logged = backlog_.FindCall(id)) {
+    return *std::move(logged);
+  }
   absl::MutexLock lock(&read_mu_);
   if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
   if (find_call_ == nullptr) {
@@ -465,9 +404,16 @@ void SqliteJournal::Enqueue(Op op) {
               absl::FailedPreconditionError("journal: closed (stopping)"));
 }
 
-std::vector<SqliteJournal::Op> SqliteJournal::TakeBatch() {
+std::vector<SqliteJournal::Op> SqliteJournal::TakeBatch(bool& closing) {
+  // With a generation to fold, fold a chunk now; with records that are not
+  // due yet, wake when they are.
+  const absl::Duration wait = backlog_.folding() ? absl::ZeroDuration()
+                              : backlog_.empty() ? absl::InfiniteDuration()
+                                                 : options_.backlog.fold_age;
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(this, &SqliteJournal::HasWorkLocked));
+  mu_.AwaitWithTimeout(absl::Condition(this, &SqliteJournal::HasWorkLocked),
+                       wait);
+  closing = closing_;
   std::vector<Op> batch;
   size_t records = 0;
   while (!queue_.empty() &&
@@ -480,118 +426,155 @@ std::vector<SqliteJournal::Op> SqliteJournal::TakeBatch() {
 }
 
 void SqliteJournal::WriterLoop() {
+  // Named for `top -H` and perf.
+  pthread_setname_np(pthread_self(), "journal");
   for (;;) {
-    std::vector<Op> batch = TakeBatch();
-    if (batch.empty()) break;  // closing, and nothing is left
-    const absl::Time began = absl::Now();
-    const absl::Status status = Commit(batch);
-    const absl::Duration took = absl::Now() - began;
-    {
-      absl::MutexLock lock(&mu_);
-      if (status.ok()) {
-        ++stats_.commits;
-        for (const Op& op : batch) stats_.records += RecordsIn(op);
-      } else {
-        ++stats_.failed_commits;
-      }
-      stats_.commit_time += took;
-    }
-    Acknowledge(batch, status);
+    bool closing = false;
+    std::vector<Op> batch = TakeBatch(closing);
+    if (batch.empty() && closing) break;  // nothing is left to write
+    backlog_.RotateIfDue(absl::Now(), /*all=*/false);
+    if (batch.empty() && !backlog_.folding()) continue;
+    CommitAndAcknowledge(batch);
   }
+  FoldAll();
 }
 
-absl::Status SqliteJournal::Commit(std::vector<Op>& ops) {
+void SqliteJournal::CommitAndAcknowledge(std::vector<Op>& ops) {
+  const absl::Time began = absl::Now();
+  JournalBacklog::Chunk folded;
+  const absl::StatusOr<int64_t> row = Commit(ops, folded);
+  const absl::Duration took = absl::Now() - began;
+  {
+    absl::MutexLock lock(&mu_);
+    if (row.ok()) {
+      ++stats_.commits;
+      for (const Op& op : ops) stats_.records += RecordsIn(op);
+    } else {
+      ++stats_.failed_commits;
+    }
+    stats_.commit_time += took;
+  }
+  if (row.ok()) {
+    backlog_.Folded(folded, *row);
+    // Before the callbacks: FindCall() finds an accepted future's call.
+    for (Op& op : ops) backlog_.Add(op, *row);
+  }
+  Acknowledge(ops, row.status());
+}
+
+absl::StatusOr<int64_t> SqliteJournal::Commit(const std::vector<Op>& ops,
+                                              JournalBacklog::Chunk& folded) {
   if (absl::Status begun = SqliteExec(db_, "BEGIN IMMEDIATE"); !begun.ok()) {
     return begun;
   }
-  for (Op& op : ops) {
-    absl::Status written = std::visit([this](auto& o) { return Write(o); }, op);
-    if (!written.ok()) {
-      SqliteExec(db_, "ROLLBACK").IgnoreError();
-      return written;
-    }
+  absl::StatusOr<int64_t> row = Write(ops, folded);
+  absl::Status committed = row.ok() ? SqliteExec(db_, "COMMIT") : row.status();
+  if (!committed.ok()) {
+    SqliteExec(db_, "ROLLBACK").IgnoreError();
+    return committed;
   }
-  absl::Status committed = SqliteExec(db_, "COMMIT");
-  if (!committed.ok()) SqliteExec(db_, "ROLLBACK").IgnoreError();
-  return committed;
+  return row;
 }
 
-absl::Status SqliteJournal::Write(journal_ops::AcceptOp& op) {
-  SqliteStatement& s = *insert_;
-  for (const AcceptedCall& call : op.calls) {
-    s.BindText(1, call.id);
-    s.BindText(2, call.principal);
-    s.BindText(3, call.request_id);
-    s.BindText(4, call.function);
-    s.BindText(5, call.pool);
-    s.BindBlob(6, call.args);
-    s.BindInt(7, absl::ToUnixNanos(call.submit_time));
-    s.BindOptionalInt(8, TimeColumn(call.deadline));
-    s.BindOptionalInt(
-        9, call.timeout ? std::optional(absl::ToInt64Nanoseconds(*call.timeout))
-                        : std::nullopt);
-    if (call.retry_policy) s.BindBlob(10, SerializePolicy(*call.retry_policy));
-    if (absl::Status run = s.Run(); !run.ok()) return run;
+absl::StatusOr<int64_t> SqliteJournal::Write(const std::vector<Op>& ops,
+                                             JournalBacklog::Chunk& folded) {
+  absl::StatusOr<JournalBacklog::Chunk> chunk = backlog_.FoldSome(
+      static_cast<size_t>(options_.fold_chunk),
+      [this](const std::string& id, BackloggedFuture& future) {
+        return WriteFolded(id, future);
+      });
+  if (!chunk.ok()) return chunk.status();
+  int64_t row = 0;
+  if (!ops.empty() || !chunk->carried.empty()) {
+    append_->BindBlob(1, journal_log_row::Encode(ops, chunk->carried));
+    if (absl::Status run = append_->Run(); !run.ok()) return run;
+    row = sqlite3_last_insert_rowid(db_);
+  }
+  if (chunk->rows) {
+    trim_->BindInt(1, chunk->rows->first);
+    trim_->BindInt(2, chunk->rows->second);
+    if (absl::Status run = trim_->Run(); !run.ok()) return run;
+  }
+  folded = *std::move(chunk);
+  return row;
+}
+
+void SqliteJournal::FoldAll() {
+  for (;;) {
+    backlog_.RotateIfDue(absl::Now(), /*all=*/true);
+    if (!backlog_.folding()) return;
+    JournalBacklog::Chunk folded;
+    absl::StatusOr<int64_t> row = Commit({}, folded);
+    if (!row.ok()) return;  // left in the log for Recover()
+    backlog_.Folded(folded, *row);
+  }
+}
+
+absl::Status SqliteJournal::WriteFolded(const std::string& id,
+                                        BackloggedFuture& future) {
+  if (future.whole) return WriteWhole(*future.whole);
+  if (future.forgotten) {
+    forget_->BindText(1, id);
+    return forget_->Run();
+  }
+  for (const RecordChange& change : future.changes) {
+    if (absl::Status run = WriteChange(id, change); !run.ok()) return run;
   }
   return absl::OkStatus();
 }
 
-absl::Status SqliteJournal::Write(journal_ops::StartOp& op) {
-  SqliteStatement& s = *start_;
-  for (const std::string& id : op.ids) {
-    s.BindText(1, id);
-    s.BindInt(2, absl::ToUnixNanos(op.start_time));
-    s.BindInt(3, op.worker_pid);
-    if (absl::Status run = s.Run(); !run.ok()) return run;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SqliteJournal::Write(journal_ops::EndOp& op) {
-  SqliteStatement& s = *end_;
-  s.BindText(1, op.id);
-  s.BindInt(2, journal_ops::StateColumn(op.state));
+absl::Status SqliteJournal::WriteWhole(const JournaledFuture& f) {
+  SqliteStatement& s = *upsert_;
+  const AcceptedCall& call = f.call;
+  s.BindText(1, call.id);
+  s.BindText(2, call.principal);
+  s.BindText(3, call.request_id);
+  s.BindText(4, call.function);
+  s.BindText(5, call.pool);
+  s.BindBlob(6, call.args);
+  s.BindInt(7, absl::ToUnixNanos(call.submit_time));
+  s.BindOptionalInt(8, TimeColumn(call.deadline));
   s.BindOptionalInt(
-      3, op.ending.start_time
-             ? std::optional(absl::ToUnixNanos(*op.ending.start_time))
-             : std::nullopt);
-  s.BindInt(4, absl::ToUnixNanos(op.ending.end_time));
-  if (const auto* value =
-          std::get_if<google::protobuf::Value>(&op.ending.outcome)) {
-    s.BindBlob(5, value->SerializeAsString());
-  } else if (const auto* error = std::get_if<TaskError>(&op.ending.outcome)) {
-    s.BindText(6, error->type);
-    s.BindText(7, error->message);
-    if (error->details.kind_case() != google::protobuf::Value::KIND_NOT_SET) {
-      s.BindBlob(8, error->details.SerializeAsString());
-    }
+      9, call.timeout ? std::optional(absl::ToInt64Nanoseconds(*call.timeout))
+                      : std::nullopt);
+  s.BindInt(10, journal_ops::StateColumn(f.state));
+  s.BindInt(11, f.worker_pid);
+  if (f.ending) {
+    BindEnding(s, 12, *f.ending);
+  } else if (f.start_time) {
+    s.BindInt(12, absl::ToUnixNanos(*f.start_time));
+  }
+  s.BindInt(18, f.attempt);
+  if (call.retry_policy) s.BindBlob(19, SerializePolicy(*call.retry_policy));
+  if (!f.earlier_attempts.empty()) {
+    s.BindBlob(20, SerializeAttempts(f.earlier_attempts));
   }
   return s.Run();
 }
 
-absl::Status SqliteJournal::Write(journal_ops::UnstartOp& op) {
-  return WriteEach(*unstart_, op.ids);
-}
-
-absl::Status SqliteJournal::Write(journal_ops::RetryOp& op) {
-  SqliteStatement& s = *retry_;
-  s.BindText(1, op.id);
-  s.BindInt(2, op.attempt);
-  s.BindBlob(3, SerializeAttempts(op.earlier));
-  return s.Run();
-}
-
-absl::Status SqliteJournal::Write(journal_ops::ForgetOp& op) {
-  return WriteEach(*forget_, op.ids);
-}
-
-absl::Status SqliteJournal::WriteEach(SqliteStatement& statement,
-                                      const std::vector<std::string>& ids) {
-  for (const std::string& id : ids) {
-    statement.BindText(1, id);
-    if (absl::Status run = statement.Run(); !run.ok()) return run;
+absl::Status SqliteJournal::WriteChange(const std::string& id,
+                                        const RecordChange& change) {
+  if (const auto* start = std::get_if<StartChange>(&change)) {
+    start_->BindText(1, id);
+    start_->BindInt(2, absl::ToUnixNanos(start->start_time));
+    start_->BindInt(3, start->worker_pid);
+    return start_->Run();
   }
-  return absl::OkStatus();
+  if (std::holds_alternative<UnstartChange>(change)) {
+    unstart_->BindText(1, id);
+    return unstart_->Run();
+  }
+  if (const auto* end = std::get_if<EndChange>(&change)) {
+    end_->BindText(1, id);
+    end_->BindInt(2, journal_ops::StateColumn(end->state));
+    BindEnding(*end_, 3, end->ending);
+    return end_->Run();
+  }
+  const auto& retry = std::get<RetryChange>(change);
+  retry_->BindText(1, id);
+  retry_->BindInt(2, retry.attempt);
+  retry_->BindBlob(3, SerializeAttempts(retry.earlier));
+  return retry_->Run();
 }
 
 size_t SqliteJournal::RecordsIn(const Op& op) {

@@ -15,7 +15,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/store/journal.h"
+#include "server/store/journal_backlog.h"
 #include "server/store/journal_ops.h"
+#include "server/store/sqlite_schema.h"
 
 struct sqlite3;
 
@@ -28,8 +30,16 @@ class SqliteStatement;
 // share a state directory. One writer thread takes everything queued since
 // its last commit (up to Options::max_records_per_commit) into one
 // transaction: under load, thousands of records per commit; when idle, a
-// record is committed as soon as it arrives. Thread-safe; the destructor
-// Close()s.
+// record is committed as soon as it arrives.
+//
+// A commit's records go into one row of the `log` table, compactly encoded
+// (journal_log_row), not into the futures' rows: a future's records cost an
+// append each, not an update in place. The same transactions fold older
+// records into the `futures` table a chunk at a time and delete their log
+// rows (JournalBacklog): a future released soon after it ended never gets a
+// row, and one that stays gets one row. Recover() reads the table and
+// replays the log over it; Close() folds everything, so that a stopped
+// daemon leaves the table alone. Thread-safe; the destructor Close()s.
 class SqliteJournal : public Journal {
  public:
   // SQLite's `synchronous`: kNormal survives a crash of the process (a
@@ -41,12 +51,14 @@ class SqliteJournal : public Journal {
     std::string dir;  // created if missing
     Sync sync = Sync::kNormal;
     int max_records_per_commit = 4096;
+    JournalBacklog::Options backlog = {};
+    // Futures folded into the table per transaction, at most.
+    int fold_chunk = 1024;
   };
 
-  // The version of the schema this build writes (PRAGMA user_version).
-  // Version 2 added retry policies: each future's policy, attempt and
-  // failed attempts (a version-1 file is migrated when opened).
-  static constexpr int kSchemaVersion = 2;
+  // The version of the schema this build writes (PRAGMA user_version); an
+  // older file is migrated when opened (sqlite_schema.h).
+  static constexpr int kSchemaVersion = sqlite_schema::kSchemaVersion;
 
   // Opens or creates the journal and brings its schema up to date.
   // FAILED_PRECONDITION when another process holds the directory or the
@@ -87,18 +99,31 @@ class SqliteJournal : public Journal {
   }
   void WriterLoop() ABSL_LOCKS_EXCLUDED(mu_);
   // The next ops to commit together; empty once closing with nothing left.
-  std::vector<Op> TakeBatch() ABSL_LOCKS_EXCLUDED(mu_);
-  // Writes `ops` in one transaction.
-  absl::Status Commit(std::vector<Op>& ops);
-  absl::Status Write(journal_ops::AcceptOp& op);
-  absl::Status Write(journal_ops::StartOp& op);
-  absl::Status Write(journal_ops::EndOp& op);
-  absl::Status Write(journal_ops::UnstartOp& op);
-  absl::Status Write(journal_ops::RetryOp& op);
-  absl::Status Write(journal_ops::ForgetOp& op);
-  // Runs `statement` once for each of `ids`, bound to ?1.
-  static absl::Status WriteEach(SqliteStatement& statement,
-                                const std::vector<std::string>& ids);
+  // The next ops to commit together, waiting for some at most while the
+  // backlog has nothing to fold now; `closing` tells whether Close() began.
+  std::vector<Op> TakeBatch(bool& closing) ABSL_LOCKS_EXCLUDED(mu_);
+  // Commits `ops` (possibly none) and a fold chunk in one transaction, then
+  // hands the ops' records to the backlog and runs their callbacks.
+  void CommitAndAcknowledge(std::vector<Op>& ops) ABSL_LOCKS_EXCLUDED(mu_);
+  // The transaction: `ops` as one log row (its seq, 0 for none), and up to
+  // Options::fold_chunk futures folded into the table.
+  absl::StatusOr<int64_t> Commit(const std::vector<Op>& ops,
+                                 JournalBacklog::Chunk& folded);
+  // The writes of Commit(), inside its transaction.
+  absl::StatusOr<int64_t> Write(const std::vector<Op>& ops,
+                                JournalBacklog::Chunk& folded);
+  // Folds everything left (Close()).
+  void FoldAll();
+  // Writes what the backlog holds of future `id` into its row.
+  absl::Status WriteFolded(const std::string& id, BackloggedFuture& future);
+  absl::Status WriteWhole(const JournaledFuture& future);
+  absl::Status WriteChange(const std::string& id, const RecordChange& change);
+  // Reads the log into `replayed` (Recover()).
+  absl::Status ReadLog(JournalBacklog& replayed)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // Streams the futures table, replayed over (Recover()).
+  absl::Status ReadTable(JournalBacklog& replayed, Recovered each)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   // Runs the callbacks of `ops` with `status`.
   static void Acknowledge(std::vector<Op>& ops, const absl::Status& status);
   static size_t RecordsIn(const Op& op);
@@ -108,7 +133,9 @@ class SqliteJournal : public Journal {
   const std::string path_;  // the database file
   sqlite3* const db_;
   const int lock_fd_;
-  std::unique_ptr<SqliteStatement> insert_;
+  std::unique_ptr<SqliteStatement> append_;  // a log row
+  std::unique_ptr<SqliteStatement> trim_;    // folded log rows
+  std::unique_ptr<SqliteStatement> upsert_;  // a whole future's row
   std::unique_ptr<SqliteStatement> start_;
   std::unique_ptr<SqliteStatement> unstart_;
   std::unique_ptr<SqliteStatement> end_;
@@ -123,6 +150,8 @@ class SqliteJournal : public Journal {
   mutable absl::Mutex read_mu_;
   mutable sqlite3* reader_ ABSL_GUARDED_BY(read_mu_) = nullptr;
   mutable std::unique_ptr<SqliteStatement> find_call_ ABSL_GUARDED_BY(read_mu_);
+
+  JournalBacklog backlog_;
 
   mutable absl::Mutex mu_;
   std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);

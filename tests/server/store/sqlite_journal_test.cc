@@ -23,46 +23,10 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// A state directory of the test's own, removed with everything in it.
-class StateDir {
- public:
-  StateDir() {
-    char dir[] = "/tmp/futured_journal_test.XXXXXX";
-    if (mkdtemp(dir) == nullptr) std::abort();
-    path_ = dir;
-  }
-  ~StateDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-  std::string db() const { return path_ + "/futured.db"; }
-
- private:
-  std::string path_;
-};
-
-google::protobuf::Value Number(double n) {
-  google::protobuf::Value v;
-  v.set_number_value(n);
-  return v;
-}
-
-AcceptedCall Call(const std::string& id) {
-  google::protobuf::ListValue args;
-  *args.add_values() = Number(1.5);
-  return AcceptedCall{.id = id,
-                      .principal = "alice",
-                      .request_id = "",
-                      .function = "sleep",
-                      .pool = "thread",
-                      .args = args.SerializeAsString(),
-                      .submit_time = absl::FromUnixSeconds(1000)};
-}
-
-std::unique_ptr<SqliteJournal> OpenOrDie(const StateDir& dir) {
-  absl::StatusOr<std::unique_ptr<SqliteJournal>> journal =
-      SqliteJournal::Open({.dir = dir.path()});
-  EXPECT_TRUE(journal.ok()) << journal.status();
-  return journal.ok() ? *std::move(journal) : nullptr;
-}
+using journal_test::Call;
+using journal_test::Number;
+using journal_test::OpenOrDie;
+using journal_test::StateDir;
 
 TEST(SqliteJournalTest, EveryRecordKindSurvivesReopening) {
   StateDir dir;
@@ -514,7 +478,7 @@ TEST(SqliteJournalTest, AVersionOneJournalIsMigratedAndKeepsItsFutures) {
       SQLITE_OK);
   ASSERT_EQ(sqlite3_step(version), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(version, 0), SqliteJournal::kSchemaVersion);
-  EXPECT_EQ(SqliteJournal::kSchemaVersion, 2);
+  EXPECT_EQ(SqliteJournal::kSchemaVersion, 3);
   sqlite3_finalize(version);
   sqlite3_close(db);
   std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
