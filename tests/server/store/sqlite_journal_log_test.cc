@@ -30,6 +30,11 @@ SqliteJournal::Options Restless() {
           .fold_chunk = 2};
 }
 
+// Folds only when closed: everything stays in the log until then.
+SqliteJournal::Options Unfolded() {
+  return {.backlog = {.fold_records = 1 << 30, .fold_age = absl::Hours(1)}};
+}
+
 // What a future should be after the scenario's steps.
 struct Expected {
   FutureState state = FutureState::kPending;
@@ -135,11 +140,12 @@ void ExpectRecovered(const StateDir& dir,
 // Runs the scenario in a child process that then dies with its journal
 // open, as kill -9 leaves it: after `linger`, while its writer may be in
 // the middle of a fold.
-void ScenarioThenCrash(const StateDir& dir, int steps, absl::Duration linger) {
+void ScenarioThenCrash(const StateDir& dir, int steps, absl::Duration linger,
+                       SqliteJournal::Options options = Restless()) {
   const pid_t pid = fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
-    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir, Restless());
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir, options);
     if (journal == nullptr || !RecoverAll(*journal).ok()) _exit(2);
     std::map<std::string, Expected> expected;
     RunScenario(journal.get(), steps, expected);
@@ -216,9 +222,7 @@ TEST(SqliteJournalLogTest, FuturesReleasedSoonAfterTheyEndNeverReachTheTable) {
           "BEGIN UPDATE inserts SET n = n + 1; END;");
   {
     // One generation for all of them.
-    std::unique_ptr<SqliteJournal> journal = OpenOrDie(
-        dir,
-        {.backlog = {.fold_records = 1 << 20, .fold_age = absl::Hours(1)}});
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir, Unfolded());
     ASSERT_NE(journal, nullptr);
     ASSERT_TRUE(RecoverAll(*journal).ok());
     std::vector<AcceptedCall> calls;
@@ -248,7 +252,8 @@ TEST(SqliteJournalLogTest, FuturesReleasedSoonAfterTheyEndNeverReachTheTable) {
 
 TEST(SqliteJournalLogTest, RowsACrashLeftAreFoldedOnlyAfterRecover) {
   StateDir dir;
-  ScenarioThenCrash(dir, 30, absl::ZeroDuration());
+  // Never folded before the crash: everything is in the log.
+  ScenarioThenCrash(dir, 30, absl::ZeroDuration(), Unfolded());
   ASSERT_GT(Count(dir, "SELECT count(*) FROM log"), 0);
   std::map<std::string, Expected> expected;
   RunScenario(nullptr, 30, expected);
@@ -266,8 +271,7 @@ TEST(SqliteJournalLogTest, RowsACrashLeftAreFoldedOnlyAfterRecover) {
 
 TEST(SqliteJournalLogTest, FindCallFindsAFutureStillOnlyInTheLog) {
   StateDir dir;
-  std::unique_ptr<SqliteJournal> journal = OpenOrDie(
-      dir, {.backlog = {.fold_records = 1 << 20, .fold_age = absl::Hours(1)}});
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir, Unfolded());
   ASSERT_NE(journal, nullptr);
   ASSERT_TRUE(RecoverAll(*journal).ok());
   ASSERT_TRUE(Committed([&](Journal::Committed c) {
