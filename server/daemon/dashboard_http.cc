@@ -300,7 +300,7 @@ void Dashboard::CancelFuture(const httplib::Request& request,
     AnswerError(response, future.status());
     return;
   }
-  (*future)->Cancel(absl::Now());
+  engine_->Cancel(*future, /*only_if_pending=*/false);
   AnswerJson(response, 200, FutureJson((*future)->Snapshot(), absl::Now()));
 }
 

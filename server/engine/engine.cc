@@ -316,7 +316,8 @@ void Engine::JournalEnd(const std::shared_ptr<Future>& future) {
     // after the restart. Unless it started, it is pending again: a pool may
     // have recorded its start ahead of running it (Unstart() leaves a
     // pending one as it is).
-    if (state == FutureState::kCancelled && stopping->load()) {
+    if (state == FutureState::kCancelled && stopping->load() &&
+        !f->CancelledByOwner()) {
       if (!ending.start_time) journal->Unstart({f->id()});
       return;
     }
@@ -326,6 +327,27 @@ void Engine::JournalEnd(const std::shared_ptr<Future>& future) {
       f->Publish();
     });
   });
+}
+
+CancelAction Engine::Cancel(const std::shared_ptr<Future>& future,
+                            bool only_if_pending) const {
+  const absl::Time now = absl::Now();
+  const CancelAction action = future->CancelByOwner(now, only_if_pending);
+  // The stop cancelled it first and held that back, to run it after the
+  // restart: its owner's cancellation stands instead.
+  if (action != CancelAction::kAlreadyDone || journal_ == nullptr ||
+      !stopping_->load() || future->HeldEnd() != FutureState::kCancelled) {
+    return action;
+  }
+  const std::optional<absl::Time> start_time = future->Snapshot().start_time;
+  if (only_if_pending && start_time) return CancelAction::kLeftRunning;
+  journal_->End(
+      future->id(), FutureState::kCancelled,
+      FutureEnding{
+          .outcome = Cancelled{}, .start_time = start_time, .end_time = now},
+      [future](absl::Status) { future->Publish(); });
+  return start_time ? CancelAction::kStopRequested
+                    : CancelAction::kCancelledPending;
 }
 
 DispatchHook Engine::JournalDispatch() const {

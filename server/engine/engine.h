@@ -208,6 +208,14 @@ class Engine {
   absl::StatusOr<google::protobuf::ListValue> CallArguments(
       absl::string_view id) const;
 
+  // Cancels `future` for its owner (Future::CancelByOwner()). With a
+  // journal, the owner's cancellation is journaled even while the daemon
+  // stops, when a stop's would not be: a future its owner cancelled in the
+  // shutdown grace stays CANCELLED after the restart, including one the
+  // stop had cancelled (held back, to run again) just before.
+  CancelAction Cancel(const std::shared_ptr<Future>& future,
+                      bool only_if_pending) const;
+
   // The table's lookup and release, for `principal`'s own futures: another
   // principal's future is NOT_FOUND, exactly as an unknown ID.
   absl::StatusOr<std::shared_ptr<Future>> Find(

@@ -213,6 +213,25 @@ CancelAction Future::CancelIfPending(absl::Time now) {
   return CancelUnlessLeftRunning(now, /*leave_running=*/true);
 }
 
+CancelAction Future::CancelByOwner(absl::Time now, bool only_if_pending) {
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled_by_owner_ = true;
+  }
+  return CancelUnlessLeftRunning(now, only_if_pending);
+}
+
+bool Future::CancelledByOwner() const {
+  absl::MutexLock lock(&mu_);
+  return cancelled_by_owner_;
+}
+
+std::optional<FutureState> Future::HeldEnd() const {
+  absl::MutexLock lock(&mu_);
+  if (held_end_ == FutureState::kPending) return std::nullopt;
+  return held_end_;
+}
+
 CancelAction Future::CancelUnlessLeftRunning(absl::Time now,
                                              bool leave_running) {
   Completion completion;

@@ -188,6 +188,16 @@ class Future {
   // Cancels the token unless the future is already done.
   CancelAction Cancel(absl::Time now) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Cancel(), or CancelIfPending() when `only_if_pending`, asked by the
+  // future's owner (its Cancel call, the dashboard): remembered, so that an
+  // end hook can tell it from a daemon's stop (CancelledByOwner()).
+  CancelAction CancelByOwner(absl::Time now, bool only_if_pending)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  bool CancelledByOwner() const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // The final state held back for the end hook; unset when none is.
+  std::optional<FutureState> HeldEnd() const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Python's shutdown(cancel_futures=True) for one future: cancels it only if
   // it has not started. PENDING -> CANCELLED (kCancelledPending; it never
   // runs); RUNNING is left alone, token untouched (kLeftRunning); done is
@@ -322,6 +332,7 @@ class Future {
   FutureState state_ ABSL_GUARDED_BY(mu_) = FutureState::kPending;
   // The final state held back for the end hook; kPending when none is.
   FutureState held_end_ ABSL_GUARDED_BY(mu_) = FutureState::kPending;
+  bool cancelled_by_owner_ ABSL_GUARDED_BY(mu_) = false;
   int worker_pid_ ABSL_GUARDED_BY(mu_) = 0;
   // The outcome, once done: Cancelled if CANCELLED, else error_ if set, else
   // value_.

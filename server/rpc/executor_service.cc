@@ -428,9 +428,8 @@ grpc::ServerUnaryReactor* ExecutorService::Cancel(
   if (!future.ok()) return Answer(context, future.status());
   // only_if_pending never stops a running task, so there is nothing to wait
   // for: the answer below comes at once.
-  const CancelAction action = request->only_if_pending()
-                                  ? (*future)->CancelIfPending(absl::Now())
-                                  : (*future)->Cancel(absl::Now());
+  const CancelAction action =
+      engine_->Cancel(*future, request->only_if_pending());
   auto fill = [action, response](const FutureSnapshot& snapshot) {
     FillCancelResponse(action, snapshot, response);
   };

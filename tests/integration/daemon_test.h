@@ -16,13 +16,36 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "futured/v1/executor.grpc.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/executor_calls.h"
 
 namespace futured::testing {
+
+// Polls the health service (every 10 ms, at most 30 s) until the daemon
+// says NOT_SERVING: it has received its stop signal.
+inline void AwaitNotServing(const std::shared_ptr<grpc::Channel>& channel) {
+  std::unique_ptr<grpc::health::v1::Health::Stub> health =
+      grpc::health::v1::Health::NewStub(channel);
+  for (int i = 0; i < 3000; ++i) {
+    grpc::ClientContext context;
+    SetDeadline(&context, absl::Seconds(5));
+    grpc::health::v1::HealthCheckRequest request;
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::Status status = health->Check(&context, request, &response);
+    if (status.ok() && response.status() ==
+                           grpc::health::v1::HealthCheckResponse::NOT_SERVING) {
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ADD_FAILURE() << "the daemon never said NOT_SERVING";
+}
 
 // Base of fixtures whose tests start one futured with StartDaemon() and call
 // it through calls_. TearDown() stops a started daemon with SIGTERM and

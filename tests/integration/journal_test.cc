@@ -45,12 +45,13 @@ class JournalTest : public DaemonTest {
     DaemonTest::StartDaemon(/*unix_socket=*/true, std::move(flags));
   }
 
-  // Ends the daemon with `signal` (SIGKILL: as the OOM killer would).
+  // Ends the daemon with `signal` (SIGKILL: as the OOM killer would; 0:
+  // waits for it to exit after a signal the test sent).
   void StopDaemon(int signal) {
     calls_.reset();
     absl::StatusOr<int> status = daemon_->Stop(signal);
     ASSERT_TRUE(status.ok()) << status.status();
-    if (signal == SIGTERM) {
+    if (signal == SIGTERM || signal == 0) {
       EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
     }
     daemon_.reset();
@@ -125,6 +126,36 @@ INSTANTIATE_TEST_SUITE_P(KillAndTerm, PendingWorkTest,
                          [](const auto& info) {
                            return info.param == SIGKILL ? "Kill9" : "Sigterm";
                          });
+
+// A stop keeps queued work for the next start and brings a task it cut
+// short back as interrupted, but what the owner cancels in the grace stays
+// cancelled: the queued future (which the stop had cancelled and held back
+// just before) and the running one alike.
+TEST_F(JournalTest, ACancelInTheShutdownGraceStaysCancelledAfterTheRestart) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartDaemon({"--threads=1", "--shutdown_grace=120s"}));
+  const std::string running = MustSubmit(Sleep(3600));
+  ASSERT_TRUE(
+      calls_->AwaitState(running, futured::v1::FUTURE_STATE_RUNNING).ok());
+  const std::string queued = MustSubmit(Square(3));
+  const std::string kept = MustSubmit(Square(4));
+  ASSERT_EQ(kill(daemon_->pid(), SIGTERM), 0);
+  AwaitNotServing(daemon_->NewChannel());
+  EXPECT_EQ(MustCancel(queued).future().state(),
+            futured::v1::FUTURE_STATE_CANCELLED);
+  EXPECT_EQ(MustCancel(running).future().state(),
+            futured::v1::FUTURE_STATE_CANCELLED);
+  // The running task stopped: the daemon ends well before its grace.
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(0));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--threads=1"}));
+  EXPECT_EQ(MustResult(queued).state(), futured::v1::FUTURE_STATE_CANCELLED);
+  const FutureInfo stopped = MustResult(running);
+  EXPECT_EQ(stopped.state(), futured::v1::FUTURE_STATE_CANCELLED)
+      << stopped.ShortDebugString();
+  // Not cancelled by its owner: run after the restart.
+  EXPECT_EQ(MustResult(kept).outcome().value().number_value(), 16);
+}
 
 TEST_F(JournalTest, ARequestIdAnswersTheSameFutureAfterARestart) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());

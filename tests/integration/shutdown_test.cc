@@ -30,6 +30,7 @@
 #include "gtest/gtest.h"
 #include "tests/integration/async_result_calls.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/daemon_test.h"
 #include "tests/integration/executor_calls.h"
 
 namespace futured::testing {
@@ -119,26 +120,6 @@ TEST(ShutdownTest, SigtermAnswersEveryWaitingResultAndExitsZero) {
                    "Result on the queued future");
   ExpectAllEndedIn(on_running, v1::FUTURE_STATE_CANCELLED,
                    "Result on the running future");
-}
-
-// Polls the health service (every 10 ms, at most 30 s) until the daemon
-// says NOT_SERVING: it has received its stop signal.
-void AwaitNotServing(const std::shared_ptr<grpc::Channel>& channel) {
-  std::unique_ptr<grpc::health::v1::Health::Stub> health =
-      grpc::health::v1::Health::NewStub(channel);
-  for (int i = 0; i < 3000; ++i) {
-    grpc::ClientContext context;
-    SetDeadline(&context, absl::Seconds(5));
-    grpc::health::v1::HealthCheckRequest request;
-    grpc::health::v1::HealthCheckResponse response;
-    grpc::Status status = health->Check(&context, request, &response);
-    if (status.ok() && response.status() ==
-                           grpc::health::v1::HealthCheckResponse::NOT_SERVING) {
-      return;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  ADD_FAILURE() << "the daemon never said NOT_SERVING";
 }
 
 // Clients waiting during shutdown: a task that ends within the grace gives
