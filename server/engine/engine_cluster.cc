@@ -1,11 +1,12 @@
 // The engine in a cluster: AdoptLostNodes() takes over the futures of a node
 // whose lease lapsed, through the same path as Recover(); LookUpElsewhere()
-// reads another node's future.
+// reads another node's future; ServeCluster() answers other nodes' requests.
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/engine/engine.h"
 
 namespace futured::server {
@@ -70,6 +71,33 @@ void Engine::AdoptLostNodes(AdoptionReport report) {
                                       .what = absl::StrCat("node ", node)});
     if (report) report(node, counts);
   });
+}
+
+void Engine::ServeCluster() {
+  if (options_.bus == nullptr) return;
+  // The bus calls back on its thread, which Shutdown() stops first.
+  options_.bus->Start(
+      [remote = remote_.get()](const std::vector<std::string>& ids) {
+        remote->OnEnded(ids);
+      },
+      [this](const PostgresBus::Request& request) {
+        return ServeRequest(request);
+      });
+}
+
+absl::StatusOr<int64_t> Engine::ServeRequest(
+    const PostgresBus::Request& request) {
+  if (request.kind == PostgresBus::RequestKind::kRelease) {
+    return Release({request.future_id}, request.principal);
+  }
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      Find(request.future_id, request.principal);
+  if (!future.ok()) return future.status();
+  const CancelAction action =
+      request.kind == PostgresBus::RequestKind::kCancelIfPending
+          ? (*future)->CancelIfPending(absl::Now())
+          : (*future)->Cancel(absl::Now());
+  return static_cast<int64_t>(action);
 }
 
 }  // namespace futured::server

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -137,6 +138,22 @@ class ExecutorService final : public v1::Executor::CallbackService {
   // journal, from the journal's thread once the future is durable.
   void SubmitOne(absl::string_view principal, const v1::SubmitRequest& request,
                  Engine::Accepted accepted);
+
+  // The caller's futures `ids`, each once in first-seen order, found here
+  // or, in a cluster, on other nodes (mirrors, remote_futures.h);
+  // `found` gets them, inline or on the cluster bus's thread. Fails on the
+  // first bad or unknown ID, or on too many IDs.
+  void FindAnywhere(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                    const std::string& principal, RemoteFutures::Found found);
+  // Cancel of a future that another node of the cluster holds.
+  grpc::ServerUnaryReactor* CancelElsewhere(
+      grpc::CallbackServerContext* context, const v1::CancelRequest& request,
+      v1::CancelResponse* response);
+  // Release of `ids`, of which `elsewhere` are held by other nodes.
+  grpc::ServerUnaryReactor* ReleaseElsewhere(
+      grpc::CallbackServerContext* context, std::vector<std::string> ids,
+      std::vector<std::string> elsewhere, std::string principal,
+      v1::ReleaseResponse* response);
 
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
   bool accepting() const { return accepting_.load() && !waiting_.draining(); }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "server/store/journal_codec.h"
+#include "server/store/postgres_bus.h"
 #include "server/store/postgres_connection.h"
 #include "server/store/postgres_rows.h"
 #include "server/store/postgres_schema.h"
@@ -336,6 +337,12 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
         {node}};
     for (auto& column : end) update.params.push_back(PgArray(column));
     statements.push_back(std::move(update));
+    // Wakes whoever waits for them on other nodes, once this commits.
+    std::vector<std::string> ended;
+    for (const PgParam& id : end[0]) ended.push_back(*id);
+    statements.push_back(
+        {"SELECT pg_notify($1, $2)",
+         {PostgresBus::kEndedChannel, PostgresBus::EndedPayload(ended)}});
   }
   if (!forget.empty()) {
     statements.push_back(

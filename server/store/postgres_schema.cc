@@ -72,6 +72,24 @@ ALTER TABLE futured_futures
   ADD COLUMN retry_policy bytea,
   ADD COLUMN earlier_attempts bytea;
 )sql",
+    // Any node answers any future (schema 3): requests to the node that
+    // owns a future (cancel, release), answered in place (PostgresBus).
+    R"sql(
+CREATE TABLE futured_requests (
+  seq bigserial PRIMARY KEY,
+  future_id text NOT NULL,
+  principal text NOT NULL,
+  kind smallint NOT NULL,
+  requester text NOT NULL,
+  answered boolean NOT NULL DEFAULT false,
+  answer bigint,
+  message text
+);
+CREATE INDEX futured_requests_future ON futured_requests (future_id)
+  WHERE NOT answered;
+CREATE INDEX futured_requests_requester ON futured_requests (requester)
+  WHERE answered;
+)sql",
 };
 static_assert(std::size(kMigrations) == kPostgresSchemaVersion);
 

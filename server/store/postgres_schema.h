@@ -9,7 +9,7 @@
 namespace futured::server {
 
 // The version of the schema this build writes (table futured_schema).
-inline constexpr int kPostgresSchemaVersion = 2;
+inline constexpr int kPostgresSchemaVersion = 3;
 
 // Creates the schema or migrates it to kPostgresSchemaVersion, in one
 // transaction under an advisory lock (nodes starting at once take turns).
