@@ -161,8 +161,12 @@ PostgresBus::Turn PostgresBus::Next(absl::Time until, bool connected) {
 void PostgresBus::Loop() {
   absl::Time next_poll = absl::Now();
   bool connected = true;
+  // Notifications libpq took in while the last turn ran its statements:
+  // the socket will not show them again, so the next turn comes at once.
+  std::vector<PgNotification> carried;
   for (;;) {
-    Turn turn = Next(next_poll, connected);
+    Turn turn =
+        Next(carried.empty() ? next_poll : absl::InfinitePast(), connected);
     if (turn.closing) {
       for (ReadOp& read : turn.reads) {
         read.found(absl::UnavailableError("cluster bus: closed (stopping)"));
@@ -190,7 +194,11 @@ void PostgresBus::Loop() {
     std::vector<std::string> ended;
     bool any_ended = tick;
     int64_t ended_count = 0;
+    std::vector<PgNotification> notifications = std::exchange(carried, {});
     for (PgNotification& n : connection_->TakeNotifications()) {
+      notifications.push_back(std::move(n));
+    }
+    for (PgNotification& n : notifications) {
       if (n.channel == kEndedChannel) {
         ++ended_count;
         if (n.payload == "*") {
@@ -219,6 +227,7 @@ void PostgresBus::Loop() {
     } else if (!ended.empty()) {
       ended_(ended);
     }
+    carried = connection_->TakeNotifications();
   }
 }
 
