@@ -239,5 +239,39 @@ TEST_F(ClusterTest, UnderLoadEveryAcceptedFutureEndsOnceAndNothingRunsTwice) {
   EXPECT_EQ(finished + lost, static_cast<int>(tags.size()));
 }
 
+// A task running on a node killed -9 is run again on the survivor when its
+// retry policy lists NodeLostError: its first attempt waits on a gate, the
+// second (on b) passes at once.
+TEST_F(ClusterTest, ALostRunningTaskIsRunAgainWhenItsPolicyRetriesNodeLost) {
+  ASSERT_NO_FATAL_FAILURE(StartNode("a"));
+  ASSERT_NO_FATAL_FAILURE(StartNode("b"));
+  SubmitRequest call = CallOf(
+      "exec",
+      {ListValue({StringValue("/bin/sh"), StringValue("-c"),
+                  StringValue(absl::StrCat(
+                      "echo run >> ", dir_, "/ran; if [ ! -e ", dir_,
+                      "/again ]; then touch ", dir_, "/again; while [ ! -e ",
+                      dir_, "/gate ]; do sleep 0.02; done; fi; echo 7"))})});
+  call.mutable_retry_policy()->set_max_attempts(2);
+  call.mutable_retry_policy()->add_retry_on("NodeLostError");
+  const std::string id = MustSubmit("a", call);
+  ASSERT_TRUE(
+      calls("a").AwaitState(id, futured::v1::FUTURE_STATE_RUNNING).ok());
+  ASSERT_TRUE(
+      PollUntil([&] { return std::filesystem::exists(dir_ + "/again"); },
+                absl::Seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(KillNode("a"));
+  // The first attempt's shell, if it outlived its daemon, ends now.
+  std::ofstream(dir_ + "/gate") << "open";
+
+  const FutureInfo info = AwaitDone("b", id);
+  EXPECT_EQ(info.state(), futured::v1::FUTURE_STATE_FINISHED);
+  EXPECT_FALSE(info.outcome().has_error()) << info.ShortDebugString();
+  EXPECT_EQ(info.attempt(), 2);
+  ASSERT_EQ(info.earlier_attempts_size(), 1);
+  EXPECT_EQ(info.earlier_attempts(0).error().type(), "NodeLostError");
+  EXPECT_EQ(RunCounts()["run"], 2);
+}
+
 }  // namespace
 }  // namespace futured::testing
