@@ -301,5 +301,25 @@ TEST_F(AnyNodeTest, AnotherPrincipalsFutureIsNotFoundOnEveryNode) {
   EXPECT_TRUE(calls("a").stub().GetFuture(&context, get, &info).ok());
 }
 
+// A task running in a worker process of another node: the owner kills the
+// worker, as for a local cancel, and the answer says how it ended.
+TEST_F(AnyNodeTest, CancelOnAnotherNodeStopsAProcessPoolTask) {
+  ASSERT_NO_FATAL_FAILURE(StartNode("a", {"--processes=1"}));
+  ASSERT_NO_FATAL_FAILURE(StartNode("b"));
+  SubmitRequest call = CallOf("sleep", {NumberValue(3600)});
+  call.set_pool("process");
+  const std::string id = MustSubmit("a", call);
+  absl::StatusOr<FutureInfo> running =
+      calls("a").AwaitState(id, futured::v1::FUTURE_STATE_RUNNING);
+  ASSERT_TRUE(running.ok()) << running.status();
+  EXPECT_NE(running->worker_pid(), 0);
+  futured::v1::CancelResponse cancelled;
+  ASSERT_TRUE(calls("b").Cancel(id, &cancelled).ok());
+  EXPECT_EQ(cancelled.action(), futured::v1::CANCEL_ACTION_STOP_REQUESTED);
+  const FutureInfo info = AwaitDone("b", id);
+  EXPECT_EQ(info.state(), futured::v1::FUTURE_STATE_CANCELLED);
+  EXPECT_EQ(info.worker_pid(), running->worker_pid());
+}
+
 }  // namespace
 }  // namespace futured::testing
