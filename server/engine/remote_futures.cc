@@ -1,7 +1,6 @@
 #include "server/engine/remote_futures.h"
 
-#include <atomic>
-#include <set>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -102,23 +101,23 @@ void RemoteFutures::Find(std::vector<std::string> ids, std::string principal,
 
 void RemoteFutures::Cancel(std::string id, std::string principal,
                            bool only_if_pending, Cancelled cancelled) {
-  Find({id}, principal,
-       [this, id, principal, only_if_pending, cancelled = std::move(cancelled)](
-           absl::StatusOr<std::vector<std::shared_ptr<Future>>> found) mutable {
-         if (!found.ok()) return std::move(cancelled)(found.status());
-         std::shared_ptr<Future> mirror = std::move(found->front());
-         if (mirror->done()) {
-           return std::move(cancelled)(
-               std::pair(CancelAction::kAlreadyDone, std::move(mirror)));
-         }
-         // The row was just read: its node is where it is now.
-         Locate({id}, principal,
-                [this, id, principal, only_if_pending, mirror,
-                 cancelled = std::move(cancelled)](
-                    absl::StatusOr<std::vector<Located>> rows) mutable {
-                  if (!rows.ok()) return std::move(cancelled)(rows.status());
-                  bus_->Send(
-                      rows->front().node,
+  uint64_t generation;
+  {
+    absl::MutexLock lock(&mu_);
+    generation = generation_;
+  }
+  Locate({id}, principal,
+         [this, id, principal, only_if_pending, generation,
+          cancelled = std::move(cancelled)](
+             absl::StatusOr<std::vector<Located>> rows) mutable {
+           if (!rows.ok()) return std::move(cancelled)(rows.status());
+           Located& row = rows->front();
+           std::shared_ptr<Future> mirror = MirrorOf(row, generation);
+           if (mirror->done()) {
+             return std::move(cancelled)(
+                 std::pair(CancelAction::kAlreadyDone, std::move(mirror)));
+           }
+           bus_->Send(row.node,
                       {.future_id = id,
                        .principal = principal,
                        .kind = only_if_pending
@@ -132,8 +131,7 @@ void RemoteFutures::Cancel(std::string id, std::string principal,
                         std::move(cancelled)(std::pair(
                             static_cast<CancelAction>(*action), mirror));
                       });
-                });
-       });
+         });
 }
 
 void RemoteFutures::Release(std::vector<std::string> ids, std::string principal,

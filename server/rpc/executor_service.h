@@ -36,7 +36,10 @@ struct ServiceOptions {
 // a future is found, waited on or released only by the principal that submitted
 // it. Handlers never block: a call that waits (Result, Wait, AsCompleted, Map,
 // Watch, FollowProgress, Cancel of a running task) gets a reactor that a
-// future's completion or a timer finishes. `engine` and `timers` must outlive
+// future's completion or a timer finishes. In a cluster, GetFuture, Result,
+// Wait, AsCompleted, Cancel and Release also answer for other nodes'
+// futures (Engine::elsewhere()): their reactors begin once those are found,
+// on the cluster bus's thread. `engine` and `timers` must outlive
 // the service, and the service must outlive the grpc::Server.
 class ExecutorService final : public v1::Executor::CallbackService {
  public:
