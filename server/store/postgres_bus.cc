@@ -143,8 +143,9 @@ PostgresBus::Turn PostgresBus::Next(absl::Time until, bool connected) {
   const absl::Duration left = until - absl::Now();
   if (left > absl::ZeroDuration()) {
     // A broken connection's socket is always readable: then only the wake.
-    pollfd fds[2] = {{.fd = wake_.get(), .events = POLLIN},
-                     {.fd = connection_->Socket(), .events = POLLIN}};
+    pollfd fds[2] = {
+        {.fd = wake_.get(), .events = POLLIN, .revents = 0},
+        {.fd = connection_->Socket(), .events = POLLIN, .revents = 0}};
     poll(fds, connected ? 2 : 1,
          static_cast<int>(absl::ToInt64Milliseconds(left) + 1));
     uint64_t count = 0;

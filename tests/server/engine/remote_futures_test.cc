@@ -21,6 +21,7 @@ using ::futured::testing::PostgresServer;
 AcceptedCall Call(const std::string& id, const std::string& principal) {
   return AcceptedCall{.id = id,
                       .principal = principal,
+                      .request_id = "",
                       .function = "square",
                       .pool = "thread",
                       .args = "",

@@ -25,6 +25,7 @@ using ::testing::UnorderedElementsAre;
 AcceptedCall Call(const std::string& id) {
   return AcceptedCall{.id = id,
                       .principal = "alice",
+                      .request_id = "",
                       .function = "square",
                       .pool = "thread",
                       .args = "",
