@@ -12,7 +12,6 @@
 
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "server/store/postgres_connection.h"
@@ -48,9 +47,18 @@ absl::StatusOr<int64_t> AnswerOf(const PgRows& rows, int i) {
 
 }  // namespace
 
-std::string PostgresBus::EndedPayload(const std::vector<std::string>& ids) {
-  std::string payload = absl::StrJoin(ids, " ");
-  return payload.size() <= kMaxPayload ? payload : "*";
+std::vector<PgParam> PostgresBus::EndedPayloads(
+    const std::vector<std::string>& ids) {
+  std::vector<PgParam> payloads;
+  std::string payload;
+  for (const std::string& id : ids) {
+    if (!payload.empty() && payload.size() + 1 + id.size() > kMaxPayload) {
+      payloads.push_back(std::exchange(payload, {}));
+    }
+    absl::StrAppend(&payload, payload.empty() ? "" : " ", id);
+  }
+  if (!payload.empty()) payloads.push_back(std::move(payload));
+  return payloads;
 }
 
 absl::StatusOr<std::unique_ptr<PostgresBus>> PostgresBus::Open(
@@ -202,12 +210,8 @@ void PostgresBus::Loop() {
     for (PgNotification& n : notifications) {
       if (n.channel == kEndedChannel) {
         ++ended_count;
-        if (n.payload == "*") {
-          any_ended = true;
-        } else {
-          for (absl::string_view id : absl::StrSplit(n.payload, ' ')) {
-            ended.emplace_back(id);
-          }
+        for (absl::string_view id : absl::StrSplit(n.payload, ' ')) {
+          ended.emplace_back(id);
         }
       } else if (n.payload == options_.node) {
         requests = requests || n.channel == kRequestsChannel;

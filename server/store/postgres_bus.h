@@ -21,18 +21,18 @@
 #include "absl/time/time.h"
 #include "server/os/unique_fd.h"
 #include "server/store/journal.h"
+#include "server/store/postgres_connection.h"
 
 namespace futured::server {
-
-class PgConnection;
 
 // A node's line to the others, on its own connection (LISTEN) and its own
 // thread, which sleeps in poll() on that connection's socket and an
 // eventfd, so that a waiting node holds no thread per waiter.
 //
 // Ends. The journal's transaction that records ends also sends, on channel
-// futured_ended, the IDs it ended (EndedPayload()): one notification per
-// committed batch, delivered when it commits. The bus hands each to
+// futured_ended, the IDs it ended (EndedPayloads()): one notification per
+// committed batch (or per ~200 ends of a larger one), delivered when it
+// commits. The bus hands each to
 // `ended`; and every `poll` (the fallback for a notification missed while
 // the connection was down) it calls `ended` with no IDs: "any may have".
 //
@@ -82,10 +82,12 @@ class PostgresBus {
   };
   using Found = absl::AnyInvocable<void(absl::StatusOr<std::vector<Located>>)>;
 
-  // The channel of ends, and its payload for a committed batch of ends:
-  // their IDs, or "*" ("any") when they would not fit in a notification.
+  // The channel of ends, and the payloads for a committed batch of ends:
+  // their IDs, as few notifications as PostgreSQL's payload limit (8,000
+  // bytes) allows (about 200 IDs each), sent by one statement.
   static constexpr char kEndedChannel[] = "futured_ended";
-  static std::string EndedPayload(const std::vector<std::string>& ids);
+  static std::vector<PgParam> EndedPayloads(
+      const std::vector<std::string>& ids);
 
   // Connects (the schema must exist: PostgresJournal::Open() first) and
   // listens. The thread starts with Start().

@@ -341,8 +341,9 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
     std::vector<std::string> ended;
     for (const PgParam& id : end[0]) ended.push_back(*id);
     statements.push_back(
-        {"SELECT pg_notify($1, $2)",
-         {PostgresBus::kEndedChannel, PostgresBus::EndedPayload(ended)}});
+        {"SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+         {PostgresBus::kEndedChannel,
+          PgArray(PostgresBus::EndedPayloads(ended))}});
   }
   if (!forget.empty()) {
     statements.push_back(

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
@@ -133,10 +134,41 @@ TEST_F(PostgresBusTest, EndsCommittedTogetherComeInOneNotification) {
   EXPECT_EQ(heard.polls(), 1);
 }
 
-TEST_F(PostgresBusTest, TooManyIdsForOneNotificationSayAny) {
-  EXPECT_EQ(PostgresBus::EndedPayload({"a", "b"}), "a b");
-  std::vector<std::string> many(400, std::string(36, 'x'));
-  EXPECT_EQ(PostgresBus::EndedPayload(many), "*");
+TEST(PostgresBusPayloadTest, EndsAreSplitToFitPostgresPayloadLimit) {
+  EXPECT_THAT(PostgresBus::EndedPayloads({"a", "b"}), ElementsAre("a b"));
+  EXPECT_THAT(PostgresBus::EndedPayloads({}), ::testing::IsEmpty());
+  std::vector<std::string> many;
+  for (int i = 0; i < 1000; ++i) many.push_back(absl::StrCat("id-", i));
+  std::vector<std::string> back;
+  for (const PgParam& payload : PostgresBus::EndedPayloads(many)) {
+    ASSERT_TRUE(payload.has_value());
+    EXPECT_LT(payload->size(), 8000u);
+    for (absl::string_view id : absl::StrSplit(*payload, ' ')) {
+      back.emplace_back(id);
+    }
+  }
+  EXPECT_EQ(back, many);
+}
+
+TEST_F(PostgresBusTest, ALargeBatchOfEndsIsHeardWhole) {
+  std::unique_ptr<PostgresBus> bus = OpenBus("b");
+  ASSERT_NE(bus, nullptr);
+  EndsHeard heard;
+  bus->Start(heard.Callback(), nullptr);
+  std::vector<AcceptedCall> calls;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    ids.push_back(absl::StrCat("01a2529e-170b-76ec-b2d1-", 100000000000 + i));
+    calls.push_back(Call(ids.back()));
+  }
+  ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                journal_->Accept(std::move(calls), std::move(c));
+              }).ok());
+  for (const std::string& id : ids) {
+    journal_->End(id, FutureState::kFinished, Ending(1), nullptr);
+  }
+  EXPECT_THAT(heard.Await(ids.size()),
+              ::testing::UnorderedElementsAreArray(ids));
 }
 
 TEST_F(PostgresBusTest, ReadFindsAnyNodesFuturesWithTheirNode) {
