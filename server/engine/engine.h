@@ -211,6 +211,20 @@ class Engine {
   // elsewhere. Call once, after Recover(). Without a bus, nothing.
   void ServeCluster();
 
+  // `principal`'s futures `ids` (distinct), in their order: this node's
+  // from the table and, in a cluster, other nodes' as mirrors
+  // (RemoteFutures::Find()). NOT_FOUND naming the first that is nowhere.
+  // `found` runs inline when every one is here, else on the bus's thread.
+  void FindAnywhere(std::vector<std::string> ids, std::string principal,
+                    RemoteFutures::Found found) const;
+
+  // Release() of `ids`, in a cluster also of other nodes' futures (asked of
+  // their nodes, RemoteFutures::Release()): NOT_FOUND or
+  // FAILED_PRECONDITION before any is released. `released` runs inline
+  // when every one is here, else on the bus's thread.
+  void ReleaseAnywhere(std::vector<std::string> ids, std::string principal,
+                       RemoteFutures::Released released);
+
   // Other nodes' futures, in a cluster; null otherwise.
   RemoteFutures* elsewhere() const { return remote_.get(); }
 

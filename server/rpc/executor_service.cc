@@ -480,37 +480,15 @@ void ExecutorService::FindAnywhere(
       !count.ok()) {
     return std::move(found)(count);
   }
-  std::vector<std::shared_ptr<Future>> futures;
-  std::vector<std::string> elsewhere;
-  std::vector<size_t> slots;  // of those in `futures`
+  std::vector<std::string> distinct;
   absl::flat_hash_set<std::string> seen;
   for (const std::string& id : ids) {
-    if (!seen.insert(id).second) continue;
-    absl::StatusOr<std::shared_ptr<Future>> future =
-        FindFuture(*engine_, id, principal);
-    if (!future.ok() && (!absl::IsNotFound(future.status()) ||
-                         engine_->elsewhere() == nullptr)) {
-      return std::move(found)(future.status());
+    if (absl::Status valid = ValidateFutureId(id); !valid.ok()) {
+      return std::move(found)(valid);
     }
-    if (!future.ok()) {
-      elsewhere.push_back(id);
-      slots.push_back(futures.size());
-    }
-    futures.push_back(future.ok() ? *std::move(future) : nullptr);
+    if (seen.insert(id).second) distinct.push_back(id);
   }
-  if (elsewhere.empty()) return std::move(found)(std::move(futures));
-  engine_->elsewhere()->Find(
-      std::move(elsewhere), principal,
-      [futures = std::move(futures), slots = std::move(slots),
-       found = std::move(found)](
-          absl::StatusOr<std::vector<std::shared_ptr<Future>>>
-              mirrors) mutable {
-        if (!mirrors.ok()) return std::move(found)(mirrors.status());
-        for (size_t i = 0; i < slots.size(); ++i) {
-          futures[slots[i]] = std::move((*mirrors)[i]);
-        }
-        std::move(found)(std::move(futures));
-      });
+  engine_->FindAnywhere(std::move(distinct), principal, std::move(found));
 }
 
 grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
@@ -627,56 +605,12 @@ grpc::ServerUnaryReactor* ExecutorService::Release(
       return Answer(context, valid);
     }
   }
-  std::vector<std::string> ids(request->ids().begin(), request->ids().end());
-  if (engine_->elsewhere() != nullptr) {
-    std::vector<std::string> elsewhere;
-    for (const std::string& id : ids) {
-      if (absl::IsNotFound(engine_->Find(id, *caller).status())) {
-        elsewhere.push_back(id);
-      }
-    }
-    if (!elsewhere.empty()) {
-      return ReleaseElsewhere(context, std::move(ids), std::move(elsewhere),
-                              *std::move(caller), response);
-    }
-  }
-  absl::StatusOr<int64_t> released = engine_->Release(ids, *caller);
-  if (!released.ok()) return Answer(context, released.status());
-  response->set_released(*released);
-  return Answer(context, grpc::Status::OK);
-}
-
-grpc::ServerUnaryReactor* ExecutorService::ReleaseElsewhere(
-    grpc::CallbackServerContext* context, std::vector<std::string> ids,
-    std::vector<std::string> elsewhere, std::string principal,
-    v1::ReleaseResponse* response) {
-  // This node's among them must be releasable before any node releases.
-  std::vector<std::string> here;
-  for (const std::string& id : ids) {
-    if (std::find(elsewhere.begin(), elsewhere.end(), id) != elsewhere.end()) {
-      continue;
-    }
-    absl::StatusOr<std::shared_ptr<Future>> future =
-        engine_->Find(id, principal);
-    if (future.ok() && !(*future)->done()) {
-      return Answer(
-          context,
-          absl::FailedPreconditionError(absl::StrCat(
-              "future ", id, " is ", FutureStateName((*future)->state()),
-              "; only done futures can be released (cancel it "
-              "first)")));
-    }
-    here.push_back(id);
-  }
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  engine_->elsewhere()->Release(
-      std::move(elsewhere), principal,
-      [this, context, reactor, response, here = std::move(here),
-       principal](absl::StatusOr<int64_t> released) {
-        if (released.ok() && !here.empty()) {
-          absl::StatusOr<int64_t> local = engine_->Release(here, principal);
-          released = local.ok() ? *released + *local : local;
-        }
+  // Inline, unless some are other nodes' (then on the cluster bus's thread).
+  engine_->ReleaseAnywhere(
+      std::vector<std::string>(request->ids().begin(), request->ids().end()),
+      *std::move(caller),
+      [context, reactor, response](absl::StatusOr<int64_t> released) {
         if (!released.ok()) {
           return FinishCall(context, reactor, ToGrpcStatus(released.status()));
         }

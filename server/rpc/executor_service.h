@@ -142,22 +142,15 @@ class ExecutorService final : public v1::Executor::CallbackService {
   void SubmitOne(absl::string_view principal, const v1::SubmitRequest& request,
                  Engine::Accepted accepted);
 
-  // The caller's futures `ids`, each once in first-seen order, found here
-  // or, in a cluster, on other nodes (mirrors, remote_futures.h);
-  // `found` gets them, inline or on the cluster bus's thread. Fails on the
-  // first bad or unknown ID, or on too many IDs.
+  // The caller's futures `ids`, each once in first-seen order
+  // (Engine::FindAnywhere()); `found` gets them, inline or on the cluster
+  // bus's thread. Fails on the first bad or unknown ID, or on too many IDs.
   void FindAnywhere(const google::protobuf::RepeatedPtrField<std::string>& ids,
                     const std::string& principal, RemoteFutures::Found found);
   // Cancel of a future that another node of the cluster holds.
   grpc::ServerUnaryReactor* CancelElsewhere(
       grpc::CallbackServerContext* context, const v1::CancelRequest& request,
       v1::CancelResponse* response);
-  // Release of `ids`, of which `elsewhere` are held by other nodes.
-  grpc::ServerUnaryReactor* ReleaseElsewhere(
-      grpc::CallbackServerContext* context, std::vector<std::string> ids,
-      std::vector<std::string> elsewhere, std::string principal,
-      v1::ReleaseResponse* response);
-
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
   bool accepting() const { return accepting_.load() && !waiting_.draining(); }
 
