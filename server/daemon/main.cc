@@ -41,6 +41,7 @@
 #include "server/os/adopted_children.h"
 #include "server/rpc/auth_interceptor.h"
 #include "server/rpc/executor_service.h"
+#include "server/store/postgres_bus.h"
 #include "server/store/postgres_journal.h"
 #include "server/store/sqlite_journal.h"
 #include "server/task/plugin_loader.h"
@@ -295,8 +296,26 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
         absl::StrCat("cannot open the journal: ", journal.status().ToString()));
     return kJournalExitCode;
   }
+  // In a cluster: the line to the other nodes; the engine closes it.
+  std::unique_ptr<PostgresBus> bus;
+  if (!settings.cluster.conninfo.empty()) {
+    const Settings::Cluster& cluster = settings.cluster;
+    absl::StatusOr<std::unique_ptr<PostgresBus>> opened =
+        PostgresBus::Open({.conninfo = cluster.conninfo,
+                           .password = cluster.password,
+                           .node = cluster.node_name,
+                           .poll = cluster.poll,
+                           .request_timeout = 3 * cluster.lease});
+    if (!opened.ok()) {
+      Log(LogLevel::kError,
+          absl::StrCat("cluster: cannot listen: ", opened.status().ToString()));
+      return kJournalExitCode;
+    }
+    bus = *std::move(opened);
+  }
   EngineOptions engine_options = settings.engine;
   engine_options.journal = journal->get();
+  engine_options.bus = bus.get();
   TimerQueue timers;
   Engine engine(engine_options, &registry, &timers);
   if (!RecoverJournal(engine, journal->get())) return kJournalExitCode;
@@ -310,6 +329,7 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
                        " done, ", c.timed_out, " past their deadline, ",
                        c.refused, " refused"));
     });
+    engine.ServeCluster();
   }
   rpc::ExecutorService service(settings.service, &engine, &timers);
   // After the engine, so that its watchdog thread, which probes the engine,

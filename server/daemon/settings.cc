@@ -157,6 +157,10 @@ ABSL_FLAG(std::string, node_name, "",
 ABSL_FLAG(absl::Duration, cluster_lease, absl::Seconds(10),
           "a node that has not renewed its lease for this long is taken for "
           "lost: other nodes adopt its work");
+ABSL_FLAG(absl::Duration, cluster_poll, absl::Seconds(5),
+          "how often a node looks in the database for futures ended and "
+          "requests made on other nodes, besides being notified of them "
+          "(LISTEN/NOTIFY): the fallback for a missed notification");
 ABSL_FLAG(std::string, metrics_listen, "", "the former name of --http_listen");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port of the HTTP listener: Prometheus metrics (GET /metrics) "
@@ -226,7 +230,8 @@ absl::StatusOr<Settings::Cluster> ClusterFromFlags(
     const ConfigSources& sources) {
   Settings::Cluster cluster{.conninfo = absl::GetFlag(FLAGS_cluster),
                             .node_name = absl::GetFlag(FLAGS_node_name),
-                            .lease = absl::GetFlag(FLAGS_cluster_lease)};
+                            .lease = absl::GetFlag(FLAGS_cluster_lease),
+                            .poll = absl::GetFlag(FLAGS_cluster_poll)};
   if (cluster.conninfo.empty()) return cluster;
   if (absl::Status s = PostgresJournal::CheckConnInfo(cluster.conninfo);
       !s.ok()) {
@@ -236,6 +241,10 @@ absl::StatusOr<Settings::Cluster> ClusterFromFlags(
   if (cluster.lease <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat(sources.Describe("cluster_lease"), " must be positive"));
+  }
+  if (cluster.poll <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(sources.Describe("cluster_poll"), " must be positive"));
   }
   if (const std::string path = absl::GetFlag(FLAGS_cluster_password_file);
       !path.empty()) {

@@ -47,6 +47,9 @@ struct Settings {
     std::string password = {};  // --cluster_password_file's; "": libpq's own
     std::string node_name = {};
     absl::Duration lease = {};
+    // --cluster_poll: how often a node looks for ends and requests that no
+    // notification announced (the fallback of LISTEN/NOTIFY).
+    absl::Duration poll = {};
   } cluster = {};
   rpc::ServerSecurity security = {};
 };

@@ -58,7 +58,10 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
       metrics_(std::make_shared<TaskMetrics>(FunctionNames(*registry))),
       pending_(
           std::make_shared<PendingLimit>(options_.max_pending_per_principal)),
-      journal_(options_.journal) {
+      journal_(options_.journal),
+      remote_(options_.bus != nullptr
+                  ? std::make_unique<RemoteFutures>(options_.bus)
+                  : nullptr) {
   for (PoolOptions pool_options : options_.pools) {
     if (journal_ != nullptr) {
       std::visit([this](auto& o) { o.before_dispatch = JournalDispatch(); },
@@ -590,6 +593,8 @@ std::vector<PoolStats> Engine::PoolStatistics() const {
 bool Engine::Shutdown(absl::Duration grace) {
   if (std::exchange(shut_down_, true)) return true;
   stopping_->store(true);
+  // No other node's request is served from now on.
+  if (options_.bus != nullptr) options_.bus->Close();
   StopBackoffs();
   // One grace for all pools: running tasks of each have had it by the time
   // its pool's turn comes.

@@ -22,6 +22,7 @@
 #include "server/engine/argument_limits.h"
 #include "server/engine/future_table.h"
 #include "server/engine/pending_limit.h"
+#include "server/engine/remote_futures.h"
 #include "server/engine/request_index.h"
 #include "server/engine/task_metrics.h"
 #include "server/engine/timer_queue.h"
@@ -50,6 +51,11 @@ struct EngineOptions {
   // in memory only. Not owned; must outlive the engine, which closes it in
   // Shutdown().
   Journal* journal = nullptr;
+  // In a cluster: how this node reaches the others, to answer for their
+  // futures (remote_futures.h) and to serve their requests for its own
+  // (ServeCluster()); null: one daemon. Not owned; must outlive the engine,
+  // which closes it in Shutdown().
+  PostgresBus* bus = nullptr;
 };
 
 // How futures that were running come back from the journal: as
@@ -198,6 +204,29 @@ class Engine {
   // NOT_FOUND (inline without a cluster journal) when there is none.
   void LookUpElsewhere(std::string id, std::string principal,
                        LookedUp looked_up) const;
+
+  // In a cluster (EngineOptions::bus): starts serving the other nodes'
+  // requests for this node's futures (cancel, release, as Find() and
+  // Release() would for their principal) and following which futures end
+  // elsewhere. Call once, after Recover(). Without a bus, nothing.
+  void ServeCluster();
+
+  // `principal`'s futures `ids` (distinct), in their order: this node's
+  // from the table and, in a cluster, other nodes' as mirrors
+  // (RemoteFutures::Find()). NOT_FOUND naming the first that is nowhere.
+  // `found` runs inline when every one is here, else on the bus's thread.
+  void FindAnywhere(std::vector<std::string> ids, std::string principal,
+                    RemoteFutures::Found found) const;
+
+  // Release() of `ids`, in a cluster also of other nodes' futures (asked of
+  // their nodes, RemoteFutures::Release()): NOT_FOUND or
+  // FAILED_PRECONDITION before any is released. `released` runs inline
+  // when every one is here, else on the bus's thread.
+  void ReleaseAnywhere(std::vector<std::string> ids, std::string principal,
+                       RemoteFutures::Released released);
+
+  // Other nodes' futures, in a cluster; null otherwise.
+  RemoteFutures* elsewhere() const { return remote_.get(); }
 
   // Figures of the journal; unset without one.
   std::optional<JournalStats> JournalStatistics() const;
@@ -355,6 +384,9 @@ class Engine {
   // Remembers a recovered future's request ID.
   void RememberRequest(const AcceptedCall& call,
                        const std::shared_ptr<Future>& future);
+  // ServeCluster()'s answer to another node's request for future
+  // `request.future_id`: a CancelAction's number, or the count released.
+  absl::StatusOr<int64_t> ServeRequest(const PostgresBus::Request& request);
   // Schedules the next sweep of the future table. Requires state->mu.
   void ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(state->mu);
@@ -380,6 +412,7 @@ class Engine {
   const std::shared_ptr<ExpiryState> expiry_ = std::make_shared<ExpiryState>();
   const std::shared_ptr<Backoffs> backoffs_ = std::make_shared<Backoffs>();
   Journal* const journal_;
+  const std::unique_ptr<RemoteFutures> remote_;  // null without a bus
   // Set as Shutdown() begins: cancellations from then on are the stop's.
   // Shared with end hooks, which may run after the engine is gone.
   const std::shared_ptr<std::atomic<bool>> stopping_ =

@@ -1,11 +1,12 @@
 // The engine in a cluster: AdoptLostNodes() takes over the futures of a node
 // whose lease lapsed, through the same path as Recover(); LookUpElsewhere()
-// reads another node's future.
+// reads another node's future; ServeCluster() answers other nodes' requests.
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "server/engine/engine.h"
 
 namespace futured::server {
@@ -70,6 +71,97 @@ void Engine::AdoptLostNodes(AdoptionReport report) {
                                       .what = absl::StrCat("node ", node)});
     if (report) report(node, counts);
   });
+}
+
+void Engine::FindAnywhere(std::vector<std::string> ids, std::string principal,
+                          RemoteFutures::Found found) const {
+  std::vector<std::shared_ptr<Future>> futures;
+  std::vector<std::string> elsewhere;
+  std::vector<size_t> slots;  // of those in `futures`
+  for (const std::string& id : ids) {
+    absl::StatusOr<std::shared_ptr<Future>> future = Find(id, principal);
+    if (!future.ok() &&
+        (!absl::IsNotFound(future.status()) || remote_ == nullptr)) {
+      return std::move(found)(future.status());
+    }
+    if (!future.ok()) {
+      elsewhere.push_back(id);
+      slots.push_back(futures.size());
+    }
+    futures.push_back(future.ok() ? *std::move(future) : nullptr);
+  }
+  if (elsewhere.empty()) return std::move(found)(std::move(futures));
+  remote_->Find(std::move(elsewhere), std::move(principal),
+                [futures = std::move(futures), slots = std::move(slots),
+                 found = std::move(found)](
+                    absl::StatusOr<std::vector<std::shared_ptr<Future>>>
+                        mirrors) mutable {
+                  if (!mirrors.ok()) return std::move(found)(mirrors.status());
+                  for (size_t i = 0; i < slots.size(); ++i) {
+                    futures[slots[i]] = std::move((*mirrors)[i]);
+                  }
+                  std::move(found)(std::move(futures));
+                });
+}
+
+void Engine::ReleaseAnywhere(std::vector<std::string> ids,
+                             std::string principal,
+                             RemoteFutures::Released released) {
+  std::vector<std::string> here, elsewhere;
+  absl::Status not_done;  // the first of this node's that is not done
+  for (const std::string& id : ids) {
+    absl::StatusOr<std::shared_ptr<Future>> future = Find(id, principal);
+    if (remote_ != nullptr && absl::IsNotFound(future.status())) {
+      elsewhere.push_back(id);
+      continue;
+    }
+    if (future.ok() && !(*future)->done() && not_done.ok()) {
+      not_done = absl::FailedPreconditionError(absl::StrCat(
+          "future ", id, " is ", FutureStateName((*future)->state()),
+          "; only done futures can be released (cancel it first)"));
+    }
+    here.push_back(id);
+  }
+  if (elsewhere.empty()) return std::move(released)(Release(here, principal));
+  // This node's must be releasable before any node releases.
+  if (!not_done.ok()) return std::move(released)(not_done);
+  remote_->Release(
+      std::move(elsewhere), principal,
+      [this, here = std::move(here), principal,
+       released = std::move(released)](absl::StatusOr<int64_t> count) mutable {
+        if (count.ok() && !here.empty()) {
+          absl::StatusOr<int64_t> local = Release(here, principal);
+          count = local.ok() ? *count + *local : local;
+        }
+        std::move(released)(std::move(count));
+      });
+}
+
+void Engine::ServeCluster() {
+  if (options_.bus == nullptr) return;
+  // The bus calls back on its thread, which Shutdown() stops first.
+  options_.bus->Start(
+      [remote = remote_.get()](const std::vector<std::string>& ids) {
+        remote->OnEnded(ids);
+      },
+      [this](const PostgresBus::Request& request) {
+        return ServeRequest(request);
+      });
+}
+
+absl::StatusOr<int64_t> Engine::ServeRequest(
+    const PostgresBus::Request& request) {
+  if (request.kind == PostgresBus::RequestKind::kRelease) {
+    return Release({request.future_id}, request.principal);
+  }
+  absl::StatusOr<std::shared_ptr<Future>> future =
+      Find(request.future_id, request.principal);
+  if (!future.ok()) return future.status();
+  const CancelAction action =
+      request.kind == PostgresBus::RequestKind::kCancelIfPending
+          ? (*future)->CancelIfPending(absl::Now())
+          : (*future)->Cancel(absl::Now());
+  return static_cast<int64_t>(action);
 }
 
 }  // namespace futured::server

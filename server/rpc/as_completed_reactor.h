@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.pb.h"
@@ -27,9 +28,31 @@ class AsCompletedReactor final
   AsCompletedReactor(WaitDeps deps,
                      std::vector<std::shared_ptr<Future>> futures,
                      absl::Time deadline)
-      : StreamingReactor(deps), total_(futures.size()) {
-    if (!Register()) return;
-    for (const auto& future : futures) {
+      : AsCompletedReactor(deps) {
+    if (registered()) Begin(std::move(futures), deadline);
+  }
+
+  // A reactor whose futures are found later (some on other nodes).
+  explicit AsCompletedReactor(WaitDeps deps) : StreamingReactor(deps) {
+    registered_ = Register();
+  }
+
+  // As FutureReactor::registered().
+  bool registered() const { return registered_; }
+
+  // Setup, once, from any thread: streams `futures` as they complete until
+  // `deadline`, or ends the call with their error.
+  void Begin(absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures,
+             absl::Time deadline) {
+    if (!futures.ok()) {
+      WithLock([&futures](AsCompletedReactor& r) {
+        r.RequestFinish(ToGrpcStatus(futures.status()));
+      });
+      EndSetup();
+      return;
+    }
+    total_ = futures->size();
+    for (const auto& future : *futures) {
       Watch(future, [f = future.get()](AsCompletedReactor& r) {
         r.ready_.push_back(f->Snapshot());
         r.Pump();
@@ -73,7 +96,8 @@ class AsCompletedReactor final
 
   static constexpr int kMaxBatch = 256;  // futures per message
 
-  const size_t total_;
+  bool registered_ = false;
+  size_t total_ = 0;  // set by Begin(), before EndSetup()
   // Guarded by the handle's mutex.
   std::deque<FutureSnapshot> ready_;
   size_t sent_ = 0;

@@ -1,5 +1,6 @@
 #include "server/rpc/executor_service.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <optional>
@@ -104,27 +105,6 @@ absl::Status CheckIdCount(int size, int64_t max) {
   return absl::ResourceExhaustedError(
       absl::StrCat(size, " ids in one call; at most ", max,
                    " allowed (--max_ids_per_call)"));
-}
-
-// The futures for `ids`, each once, in first-seen order. Fails on the first
-// bad or unknown ID, or on too many IDs.
-absl::StatusOr<std::vector<std::shared_ptr<Future>>> FindFutures(
-    const Engine& engine,
-    const google::protobuf::RepeatedPtrField<std::string>& ids, int64_t max_ids,
-    const std::string& principal) {
-  if (absl::Status count = CheckIdCount(ids.size(), max_ids); !count.ok()) {
-    return count;
-  }
-  std::vector<std::shared_ptr<Future>> futures;
-  absl::flat_hash_set<std::string> seen;
-  for (const std::string& id : ids) {
-    if (!seen.insert(id).second) continue;
-    absl::StatusOr<std::shared_ptr<Future>> future =
-        FindFuture(engine, id, principal);
-    if (!future.ok()) return future.status();
-    futures.push_back(*std::move(future));
-  }
-  return futures;
 }
 
 absl::StatusOr<ReturnWhen> FromProto(v1::ReturnWhen return_when) {
@@ -403,9 +383,9 @@ grpc::ServerUnaryReactor* ExecutorService::GetFuture(
 grpc::ServerUnaryReactor* ExecutorService::Result(
     grpc::CallbackServerContext* context, const v1::ResultRequest* request,
     v1::FutureInfo* response) {
-  absl::StatusOr<std::shared_ptr<Future>> future =
-      CallersFuture(context, "Result", request->id());
-  if (!future.ok()) return Answer(context, future.status());
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
+  LogRequest(context, "Result", *caller, request->id());
   absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return Answer(context, timeout.status());
   grpc::Status on_timeout(
@@ -413,11 +393,22 @@ grpc::ServerUnaryReactor* ExecutorService::Result(
       absl::StrCat(
           "future ", request->id(), " is not done after ",
           absl::FormatDuration(timeout->value_or(absl::ZeroDuration()))));
-  return new FutureReactor(deps(), *std::move(future), DeadlineAfter(*timeout),
-                           std::move(on_timeout),
-                           [response](const FutureSnapshot& snapshot) {
-                             ToProto(snapshot, response);
-                           });
+  auto* reactor = new FutureReactor(deps(), std::move(on_timeout),
+                                    [response](const FutureSnapshot& snapshot) {
+                                      ToProto(snapshot, response);
+                                    });
+  if (!reactor->registered()) return reactor;
+  google::protobuf::RepeatedPtrField<std::string> ids;
+  ids.Add()->assign(request->id());
+  FindAnywhere(ids, *caller,
+               [reactor, deadline = DeadlineAfter(*timeout)](
+                   absl::StatusOr<std::vector<std::shared_ptr<Future>>>
+                       futures) mutable {
+                 if (!futures.ok())
+                   return reactor->Begin(futures.status(), deadline);
+                 reactor->Begin(std::move(futures->front()), deadline);
+               });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExecutorService::Cancel(
@@ -425,7 +416,12 @@ grpc::ServerUnaryReactor* ExecutorService::Cancel(
     v1::CancelResponse* response) {
   absl::StatusOr<std::shared_ptr<Future>> future =
       CallersFuture(context, "Cancel", request->id());
-  if (!future.ok()) return Answer(context, future.status());
+  if (!future.ok()) {
+    if (!absl::IsNotFound(future.status()) || engine_->elsewhere() == nullptr) {
+      return Answer(context, future.status());
+    }
+    return CancelElsewhere(context, *request, response);
+  }
   // only_if_pending never stops a running task, so there is nothing to wait
   // for: the answer below comes at once.
   const CancelAction action =
@@ -444,6 +440,56 @@ grpc::ServerUnaryReactor* ExecutorService::Cancel(
                            grpc::Status::OK, std::move(fill));
 }
 
+grpc::ServerUnaryReactor* ExecutorService::CancelElsewhere(
+    grpc::CallbackServerContext* context, const v1::CancelRequest& request,
+    v1::CancelResponse* response) {
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return Answer(context, caller.status());
+  // Set before Begin(), read by the fill after it.
+  auto action = std::make_shared<CancelAction>(CancelAction::kAlreadyDone);
+  auto* reactor =
+      new FutureReactor(deps(), grpc::Status::OK,
+                        [action, response](const FutureSnapshot& snapshot) {
+                          FillCancelResponse(*action, snapshot, response);
+                        });
+  if (!reactor->registered()) return reactor;
+  // The owner cancels as for its own; then, as above, the answer waits a
+  // moment for the end (its row, and the notification of it).
+  engine_->elsewhere()->Cancel(
+      request.id(), *std::move(caller), request.only_if_pending(),
+      [reactor, action, grace = options_.cancel_grace](
+          absl::StatusOr<std::pair<CancelAction, std::shared_ptr<Future>>>
+              cancelled) mutable {
+        if (!cancelled.ok()) {
+          return reactor->Begin(cancelled.status(), absl::InfinitePast());
+        }
+        *action = cancelled->first;
+        const bool at_once = cancelled->first == CancelAction::kLeftRunning ||
+                             cancelled->first == CancelAction::kAlreadyDone;
+        reactor->Begin(std::move(cancelled->second),
+                       at_once ? absl::InfinitePast() : absl::Now() + grace);
+      });
+  return reactor;
+}
+
+void ExecutorService::FindAnywhere(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    const std::string& principal, RemoteFutures::Found found) {
+  if (absl::Status count = CheckIdCount(ids.size(), options_.max_ids_per_call);
+      !count.ok()) {
+    return std::move(found)(count);
+  }
+  std::vector<std::string> distinct;
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& id : ids) {
+    if (absl::Status valid = ValidateFutureId(id); !valid.ok()) {
+      return std::move(found)(valid);
+    }
+    if (seen.insert(id).second) distinct.push_back(id);
+  }
+  engine_->FindAnywhere(std::move(distinct), principal, std::move(found));
+}
+
 grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
     grpc::CallbackServerContext* context,
     const v1::AsCompletedRequest* request) {
@@ -454,11 +500,15 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
              absl::StrCat(request->ids_size(), " ids"));
   absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
-  absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
-      FindFutures(*engine_, request->ids(), options_.max_ids_per_call, *caller);
-  if (!futures.ok()) return new Failed(ToGrpcStatus(futures.status()));
-  return new AsCompletedReactor(deps(), *std::move(futures),
-                                DeadlineAfter(*timeout));
+  auto* reactor = new AsCompletedReactor(deps());
+  if (!reactor->registered()) return reactor;
+  FindAnywhere(request->ids(), *caller,
+               [reactor, deadline = DeadlineAfter(*timeout)](
+                   absl::StatusOr<std::vector<std::shared_ptr<Future>>>
+                       futures) mutable {
+                 reactor->Begin(std::move(futures), deadline);
+               });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExecutorService::Wait(
@@ -472,11 +522,15 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
   if (!mode.ok()) return Answer(context, mode.status());
   absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return Answer(context, timeout.status());
-  absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures =
-      FindFutures(*engine_, request->ids(), options_.max_ids_per_call, *caller);
-  if (!futures.ok()) return Answer(context, futures.status());
-  return new WaitReactor(deps(), *std::move(futures), *mode,
-                         DeadlineAfter(*timeout), response);
+  auto* reactor = new WaitReactor(deps(), *mode, response);
+  if (!reactor->registered()) return reactor;
+  FindAnywhere(request->ids(), *caller,
+               [reactor, deadline = DeadlineAfter(*timeout)](
+                   absl::StatusOr<std::vector<std::shared_ptr<Future>>>
+                       futures) mutable {
+                 reactor->Begin(std::move(futures), deadline);
+               });
+  return reactor;
 }
 
 grpc::ServerWriteReactor<v1::MapResponse>* ExecutorService::Map(
@@ -550,12 +604,19 @@ grpc::ServerUnaryReactor* ExecutorService::Release(
       return Answer(context, valid);
     }
   }
-  const std::vector<std::string> ids(request->ids().begin(),
-                                     request->ids().end());
-  absl::StatusOr<int64_t> released = engine_->Release(ids, *caller);
-  if (!released.ok()) return Answer(context, released.status());
-  response->set_released(*released);
-  return Answer(context, grpc::Status::OK);
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  // Inline, unless some are other nodes' (then on the cluster bus's thread).
+  engine_->ReleaseAnywhere(
+      std::vector<std::string>(request->ids().begin(), request->ids().end()),
+      *std::move(caller),
+      [context, reactor, response](absl::StatusOr<int64_t> released) {
+        if (!released.ok()) {
+          return FinishCall(context, reactor, ToGrpcStatus(released.status()));
+        }
+        response->set_released(*released);
+        FinishCall(context, reactor, grpc::Status::OK);
+      });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* ExecutorService::ListFunctions(

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -35,7 +36,10 @@ struct ServiceOptions {
 // a future is found, waited on or released only by the principal that submitted
 // it. Handlers never block: a call that waits (Result, Wait, AsCompleted, Map,
 // Watch, FollowProgress, Cancel of a running task) gets a reactor that a
-// future's completion or a timer finishes. `engine` and `timers` must outlive
+// future's completion or a timer finishes. In a cluster, GetFuture, Result,
+// Wait, AsCompleted, Cancel and Release also answer for other nodes'
+// futures (Engine::elsewhere()): their reactors begin once those are found,
+// on the cluster bus's thread. `engine` and `timers` must outlive
 // the service, and the service must outlive the grpc::Server.
 class ExecutorService final : public v1::Executor::CallbackService {
  public:
@@ -138,6 +142,15 @@ class ExecutorService final : public v1::Executor::CallbackService {
   void SubmitOne(absl::string_view principal, const v1::SubmitRequest& request,
                  Engine::Accepted accepted);
 
+  // The caller's futures `ids`, each once in first-seen order
+  // (Engine::FindAnywhere()); `found` gets them, inline or on the cluster
+  // bus's thread. Fails on the first bad or unknown ID, or on too many IDs.
+  void FindAnywhere(const google::protobuf::RepeatedPtrField<std::string>& ids,
+                    const std::string& principal, RemoteFutures::Found found);
+  // Cancel of a future that another node of the cluster holds.
+  grpc::ServerUnaryReactor* CancelElsewhere(
+      grpc::CallbackServerContext* context, const v1::CancelRequest& request,
+      v1::CancelResponse* response);
   WaitDeps deps() { return WaitDeps{.calls = waiting_, .timers = *timers_}; }
   bool accepting() const { return accepting_.load() && !waiting_.draining(); }
 

@@ -6,9 +6,11 @@
 #include <memory>
 
 #include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/future/future.h"
+#include "server/rpc/proto_convert.h"
 #include "server/rpc/waiting_reactor.h"
 
 namespace futured::server::rpc {
@@ -29,12 +31,37 @@ class FutureReactor final
   FutureReactor(WaitDeps deps, std::shared_ptr<Future> future,
                 absl::Time deadline, grpc::Status on_deadline, Fill fill,
                 Owner owner = Owner::kShared)
+      : FutureReactor(deps, std::move(on_deadline), std::move(fill), owner) {
+    if (registered()) Begin(std::move(future), deadline);
+  }
+
+  // A reactor whose future is found later (on another node): Begin() then.
+  FutureReactor(WaitDeps deps, grpc::Status on_deadline, Fill fill,
+                Owner owner = Owner::kShared)
       : WaitingReactor(deps),
-        future_(std::move(future)),
         on_deadline_(std::move(on_deadline)),
         fill_(std::move(fill)),
         owner_(owner) {
-    if (!Register()) return;
+    registered_ = Register();
+  }
+
+  // False when the daemon was draining: the call is finished already and
+  // Begin() must not be called (the reactor may be gone once the handler
+  // returns). Read it before the handler returns.
+  bool registered() const { return registered_; }
+
+  // Setup, once, from any thread: waits for `future` until `deadline`, or
+  // ends the call with its error. The call stays open until then.
+  void Begin(absl::StatusOr<std::shared_ptr<Future>> future,
+             absl::Time deadline) {
+    if (!future.ok()) {
+      WithLock([&future](FutureReactor& r) {
+        r.RequestFinish(ToGrpcStatus(future.status()));
+      });
+      EndSetup();
+      return;
+    }
+    future_ = *std::move(future);
     Watch(future_, [](FutureReactor& r) { r.RequestFinish(grpc::Status::OK); });
     StartTimer(deadline,
                [](FutureReactor& r) { r.RequestFinish(r.on_deadline_); });
@@ -50,10 +77,14 @@ class FutureReactor final
   }
   // A no-op once the future is done.
   void OnEnded() {
-    if (owner_ == Owner::kThisCall) future_->Cancel(absl::Now());
+    if (owner_ == Owner::kThisCall && future_ != nullptr) {
+      future_->Cancel(absl::Now());
+    }
   }
 
-  const std::shared_ptr<Future> future_;
+  // Set by Begin(), before EndSetup(); read under the mutex or in OnDone.
+  std::shared_ptr<Future> future_;
+  bool registered_ = false;
   const grpc::Status on_deadline_;
   Fill fill_;
   const Owner owner_;

@@ -3,12 +3,15 @@
 #define FUTURED_SERVER_RPC_WAIT_REACTOR_H_
 
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "futured/v1/executor.pb.h"
 #include "grpcpp/support/server_callback.h"
 #include "server/future/future.h"
+#include "server/rpc/proto_convert.h"
 #include "server/rpc/wait_condition.h"
 #include "server/rpc/waiting_reactor.h"
 
@@ -22,15 +25,36 @@ class WaitReactor final
  public:
   WaitReactor(WaitDeps deps, std::vector<std::shared_ptr<Future>> futures,
               ReturnWhen mode, absl::Time deadline, v1::WaitResponse* response)
-      : WaitingReactor(deps),
-        futures_(std::move(futures)),
-        condition_(mode, static_cast<int64_t>(futures_.size())),
-        response_(response) {
-    if (!Register()) return;
+      : WaitReactor(deps, mode, response) {
+    if (registered()) Begin(std::move(futures), deadline);
+  }
+
+  // A reactor whose futures are found later (some on other nodes).
+  WaitReactor(WaitDeps deps, ReturnWhen mode, v1::WaitResponse* response)
+      : WaitingReactor(deps), mode_(mode), response_(response) {
+    registered_ = Register();
+  }
+
+  // As FutureReactor::registered().
+  bool registered() const { return registered_; }
+
+  // Setup, once, from any thread: waits on `futures` until `deadline`, or
+  // ends the call with their error.
+  void Begin(absl::StatusOr<std::vector<std::shared_ptr<Future>>> futures,
+             absl::Time deadline) {
+    if (!futures.ok()) {
+      WithLock([&futures](WaitReactor& r) {
+        r.RequestFinish(ToGrpcStatus(futures.status()));
+      });
+      EndSetup();
+      return;
+    }
+    futures_ = *std::move(futures);
+    condition_.emplace(mode_, static_cast<int64_t>(futures_.size()));
     for (const auto& future : futures_) {
       Watch(future, [f = future.get()](WaitReactor& r) {
-        r.condition_.OnDone(f->Raised());
-        if (r.condition_.Satisfied()) r.RequestFinish(grpc::Status::OK);
+        r.condition_->OnDone(f->Raised());
+        if (r.condition_->Satisfied()) r.RequestFinish(grpc::Status::OK);
       });
     }
     StartTimer(deadline,
@@ -42,7 +66,9 @@ class WaitReactor final
   friend WaitingReactor;
 
   void OnSetupDone() {
-    if (condition_.Satisfied()) RequestFinish(grpc::Status::OK);
+    if (condition_ && condition_->Satisfied()) {
+      RequestFinish(grpc::Status::OK);
+    }
   }
 
   void Complete(const grpc::Status& status) {
@@ -54,14 +80,17 @@ class WaitReactor final
           response_->add_not_done(future->id());
         }
       }
-      response_->set_timed_out(!condition_.Satisfied());
+      response_->set_timed_out(!condition_->Satisfied());
     }
     Finish(status);
   }
 
-  const std::vector<std::shared_ptr<Future>> futures_;
-  WaitCondition condition_;  // guarded by the handle's mutex
+  const ReturnWhen mode_;
   v1::WaitResponse* const response_;
+  bool registered_ = false;
+  // Set by Begin(), before EndSetup(); then guarded by the handle's mutex.
+  std::vector<std::shared_ptr<Future>> futures_;
+  std::optional<WaitCondition> condition_;
 };
 
 }  // namespace futured::server::rpc

@@ -287,6 +287,19 @@ absl::Status PgConnection::RunPipeline(
   return Noted(status);
 }
 
+int PgConnection::Socket() const { return PQsocket(conn_); }
+
+std::vector<PgNotification> PgConnection::TakeNotifications() {
+  std::vector<PgNotification> notifications;
+  if (broken_ || !Up()) return notifications;
+  if (PQconsumeInput(conn_) == 0) broken_ = true;
+  while (PGnotify* notify = PQnotifies(conn_)) {
+    notifications.push_back({notify->relname, notify->extra});
+    PQfreemem(notify);
+  }
+  return notifications;
+}
+
 std::string PgConnection::Target() const {
   return absl::StrCat(PQhost(conn_), "/", PQdb(conn_));
 }

@@ -27,6 +27,12 @@ struct PgStatement {
   std::vector<PgParam> params = {};
 };
 
+// A notification that arrived for a channel the connection LISTENs to.
+struct PgNotification {
+  std::string channel;
+  std::string payload;
+};
+
 // The rows a statement returned, read as text. Owns its PGresult.
 class PgRows {
  public:
@@ -100,6 +106,13 @@ class PgConnection {
   // and end with COMMIT; after the first that fails, the others are
   // skipped and the transaction is rolled back. The first error, or OK.
   absl::Status RunPipeline(const std::vector<PgStatement>& statements);
+
+  // The socket to poll() for the server's input; -1 without a connection.
+  int Socket() const;
+  // Reads what the server sent (without blocking) and takes the
+  // notifications that came, oldest first. A failed read marks the
+  // connection broken (Usable() is then false).
+  std::vector<PgNotification> TakeNotifications();
 
   // "host/db": where the connection goes, without credentials.
   std::string Target() const;

@@ -19,6 +19,8 @@
 #include "absl/time/time.h"
 #include "server/store/journal.h"
 #include "server/store/journal_ops.h"
+#include "server/store/postgres_node_lease.h"
+#include "server/store/postgres_schema.h"
 
 namespace futured::server {
 
@@ -28,13 +30,10 @@ class PgConnection;
 // Each node's futures are its own: every row carries its node's name, and a
 // node reads and writes only its own rows.
 //
-// Leases and fencing. A node holds a lease in futured_nodes, which its
-// writer thread renews every lease/3, and an epoch, raised each time it
-// (re)joins and each time another node adopts its work. Every transaction
-// of a node first checks (futured_fence) that its epoch is current and its
-// lease unexpired, holding its nodes row for share until the commit: a node
-// whose work was taken over writes nothing more. Lease times are the
-// database's clock, never the nodes'.
+// Leases and fencing (PgNodeLease). A node holds a lease in futured_nodes,
+// which its writer thread renews every lease/3, and an epoch; every
+// transaction of a node first passes the fence, so that a node whose work
+// was taken over writes nothing more.
 //
 // Adoption. Once OnAdopt() is given a callback, the writer thread also looks
 // for nodes whose lease lapsed and moves their futures to this node, in
@@ -69,7 +68,7 @@ class PostgresJournal : public Journal {
   };
 
   // The version of the schema this build writes (futured_schema).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = kPostgresSchemaVersion;
 
   // INVALID_ARGUMENT when `conninfo` does not parse or carries a password
   // (it would show in `ps` and logs).
@@ -106,7 +105,7 @@ class PostgresJournal : public Journal {
   void Close() override;
   JournalStats Stats() const override;
 
-  int64_t epoch() const { return epoch_; }
+  int64_t epoch() const { return lease_.epoch(); }
 
  private:
   struct LookUpOp {
@@ -116,7 +115,7 @@ class PostgresJournal : public Journal {
   using Op = journal_ops::Op<LookUpOp>;
 
   PostgresJournal(Options options, std::unique_ptr<PgConnection> connection,
-                  int64_t epoch);
+                  PgNodeLease lease);
 
   void Enqueue(Op op) ABSL_LOCKS_EXCLUDED(mu_);
   bool HasWorkLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
@@ -156,7 +155,7 @@ class PostgresJournal : public Journal {
   mutable absl::Mutex connection_mu_;
   const std::unique_ptr<PgConnection> connection_
       ABSL_PT_GUARDED_BY(connection_mu_);
-  const int64_t epoch_;
+  const PgNodeLease lease_;   // its node, epoch and length
   const std::string target_;  // "host/db node N", for Stats()
   // Written once, by OnAdopt() under mu_ before it sets adopting_; read by
   // the writer only after it saw adopting_ set, so without a lock.

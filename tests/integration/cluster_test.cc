@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/integration/cluster_fixture.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/executor_calls.h"
 #include "tests/integration/program_run.h"
@@ -30,114 +31,6 @@ namespace {
 using ::futured::v1::FutureInfo;
 using ::futured::v1::SubmitRequest;
 using ::testing::HasSubstr;
-
-constexpr char kLease[] = "--cluster_lease=1s";
-
-// One node: its process and a client of it.
-struct Node {
-  std::unique_ptr<DaemonProcess> process;
-  std::unique_ptr<ExecutorCalls> calls;
-};
-
-// A PostgreSQL server and database per test, and a directory for the
-// tasks' side effects.
-class ClusterTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server =
-        PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
-    char dir[] = "/tmp/futured_cluster_it.XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
-  }
-
-  void TearDown() override {
-    for (auto& [name, node] : nodes_) {
-      node.calls.reset();
-      if (node.process == nullptr) continue;
-      absl::StatusOr<int> status = node.process->Stop(SIGTERM);
-      ASSERT_TRUE(status.ok()) << status.status();
-      EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0)
-          << name << ": wait status " << *status;
-    }
-    std::filesystem::remove_all(dir_);
-  }
-
-  // Starts node `name` on the test's database.
-  void StartNode(const std::string& name, std::vector<std::string> flags = {}) {
-    flags.push_back("--cluster=" + conninfo_);
-    flags.push_back("--node_name=" + name);
-    flags.push_back(kLease);
-    flags.push_back("--exec_allow=/bin/sh");
-    absl::StatusOr<std::unique_ptr<DaemonProcess>> process =
-        DaemonProcess::Start({.unix_socket = true, .flags = std::move(flags)});
-    ASSERT_TRUE(process.ok()) << process.status();
-    Node& node = nodes_[name];
-    node.process = *std::move(process);
-    node.calls = std::make_unique<ExecutorCalls>(node.process->NewChannel());
-  }
-
-  // Ends node `name` with `signal` (SIGKILL: as a crash or the OOM killer
-  // would; SIGTERM: a clean stop, which must exit 0).
-  void KillNode(const std::string& name, int signal = SIGKILL) {
-    Node& node = nodes_[name];
-    node.calls.reset();
-    absl::StatusOr<int> status = node.process->Stop(signal);
-    ASSERT_TRUE(status.ok()) << status.status();
-    if (signal == SIGTERM) {
-      EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
-    }
-    node.process.reset();
-  }
-
-  ExecutorCalls& calls(const std::string& name) { return *nodes_[name].calls; }
-
-  std::string MustSubmit(const std::string& node, const SubmitRequest& call) {
-    std::string id;
-    const grpc::Status status = calls(node).Submit(call, &id);
-    EXPECT_TRUE(status.ok()) << StatusText(status);
-    return id;
-  }
-
-  // Waits until `node` knows future `id` and it is done.
-  FutureInfo AwaitDone(const std::string& node, const std::string& id) {
-    FutureInfo info;
-    const bool done = PollUntil(
-        [&] { return calls(node).GetFuture(id, &info).ok() && info.done(); },
-        absl::Seconds(60));
-    EXPECT_TRUE(done) << id << " on " << node << ": "
-                      << info.ShortDebugString();
-    return info;
-  }
-
-  // A task that appends `tag` to a file (the file tells how often it ran),
-  // then runs `then`.
-  SubmitRequest Appending(const std::string& tag,
-                          const std::string& then = "true") {
-    return CallOf(
-        "exec", {ListValue({StringValue("/bin/sh"), StringValue("-c"),
-                            StringValue(absl::StrCat("echo ", tag, " >> ", dir_,
-                                                     "/ran; ", then))})});
-  }
-
-  std::map<std::string, int> RunCounts() {
-    std::map<std::string, int> counts;
-    std::ifstream in(dir_ + "/ran");
-    std::string line;
-    while (std::getline(in, line)) ++counts[line];
-    return counts;
-  }
-
-  std::unique_ptr<PostgresServer> server_;
-  std::string conninfo_;
-  std::string dir_;
-  std::map<std::string, Node> nodes_;
-};
 
 TEST_F(ClusterTest, ANodeKeepsItsFuturesInPostgresAcrossKill9) {
   ASSERT_NO_FATAL_FAILURE(StartNode("a"));
@@ -200,7 +93,7 @@ TEST_F(ClusterTest, ADatabaseWithANewerSchemaStopsTheStart) {
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(run->exit_code, 65);
   EXPECT_THAT(run->err, HasSubstr("has futured schema version 7, newer than "
-                                  "this futured's 2"));
+                                  "this futured's 3"));
 }
 
 TEST_F(ClusterTest, ANodeWhoseWorkWasTakenOverExits) {
@@ -344,6 +237,40 @@ TEST_F(ClusterTest, UnderLoadEveryAcceptedFutureEndsOnceAndNothingRunsTwice) {
   std::printf("%zu futures accepted by a: %d finished, %d NodeLostError\n",
               tags.size(), finished, lost);
   EXPECT_EQ(finished + lost, static_cast<int>(tags.size()));
+}
+
+// A task running on a node killed -9 is run again on the survivor when its
+// retry policy lists NodeLostError: its first attempt waits on a gate, the
+// second (on b) passes at once.
+TEST_F(ClusterTest, ALostRunningTaskIsRunAgainWhenItsPolicyRetriesNodeLost) {
+  ASSERT_NO_FATAL_FAILURE(StartNode("a"));
+  ASSERT_NO_FATAL_FAILURE(StartNode("b"));
+  SubmitRequest call = CallOf(
+      "exec",
+      {ListValue({StringValue("/bin/sh"), StringValue("-c"),
+                  StringValue(absl::StrCat(
+                      "echo run >> ", dir_, "/ran; if [ ! -e ", dir_,
+                      "/again ]; then touch ", dir_, "/again; while [ ! -e ",
+                      dir_, "/gate ]; do sleep 0.02; done; fi; echo 7"))})});
+  call.mutable_retry_policy()->set_max_attempts(2);
+  call.mutable_retry_policy()->add_retry_on("NodeLostError");
+  const std::string id = MustSubmit("a", call);
+  ASSERT_TRUE(
+      calls("a").AwaitState(id, futured::v1::FUTURE_STATE_RUNNING).ok());
+  ASSERT_TRUE(
+      PollUntil([&] { return std::filesystem::exists(dir_ + "/again"); },
+                absl::Seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(KillNode("a"));
+  // The first attempt's shell, if it outlived its daemon, ends now.
+  std::ofstream(dir_ + "/gate") << "open";
+
+  const FutureInfo info = AwaitDone("b", id);
+  EXPECT_EQ(info.state(), futured::v1::FUTURE_STATE_FINISHED);
+  EXPECT_FALSE(info.outcome().has_error()) << info.ShortDebugString();
+  EXPECT_EQ(info.attempt(), 2);
+  ASSERT_EQ(info.earlier_attempts_size(), 1);
+  EXPECT_EQ(info.earlier_attempts(0).error().type(), "NodeLostError");
+  EXPECT_EQ(RunCounts()["run"], 2);
 }
 
 }  // namespace
