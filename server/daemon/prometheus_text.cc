@@ -1,6 +1,7 @@
 #include "server/daemon/prometheus_text.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 
@@ -58,7 +59,7 @@ void JournalFamilies(std::string& out, const JournalStats& journal) {
 // One gauge per node of the cluster, labelled with its name.
 void NodeFamily(std::string& out, const ClusterStats& cluster,
                 absl::string_view name, absl::string_view help,
-                double (*value)(const ClusterNodeStatus&)) {
+                std::string (*value)(const ClusterNodeStatus&)) {
   Family(out, name, "gauge", help);
   for (const ClusterNodeStatus& node : cluster.nodes) {
     absl::StrAppend(&out, name, "{node=", Quoted(node.name), "} ", value(node),
@@ -75,15 +76,19 @@ void ClusterFamilies(std::string& out, const ClusterStats& cluster) {
              "Until when each node's lease holds (database clock), in "
              "seconds since the epoch.",
              [](const ClusterNodeStatus& n) {
-               return absl::ToDoubleSeconds(n.lease_until - absl::UnixEpoch());
+               // Microseconds: StrCat's six digits would print 1.7e+09.
+               return absl::StrFormat(
+                   "%.6f",
+                   absl::ToDoubleSeconds(n.lease_until - absl::UnixEpoch()));
              });
-  NodeFamily(
-      out, cluster, "futured_cluster_node_epoch",
-      "Each node's epoch: raised at each (re)join and adoption.",
-      [](const ClusterNodeStatus& n) { return static_cast<double>(n.epoch); });
+  NodeFamily(out, cluster, "futured_cluster_node_epoch",
+             "Each node's epoch: raised at each (re)join and adoption.",
+             [](const ClusterNodeStatus& n) { return absl::StrCat(n.epoch); });
   NodeFamily(out, cluster, "futured_cluster_node_alive",
              "1 if the node's lease had not lapsed at the last refresh.",
-             [](const ClusterNodeStatus& n) { return n.alive ? 1.0 : 0.0; });
+             [](const ClusterNodeStatus& n) {
+               return std::string(n.alive ? "1" : "0");
+             });
   Family(out, "futured_cluster_database_round_trip_seconds", "gauge",
          "Round trip of one small statement to PostgreSQL at the last "
          "refresh.");

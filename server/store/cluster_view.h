@@ -21,21 +21,21 @@ namespace futured::server {
 // One node's row of futured_nodes, as of the last refresh.
 struct ClusterNodeStatus {
   std::string name;
-  int64_t epoch = 0;       // raised at each (re)join and adoption
-  absl::Time lease_until;  // by the database's clock
-  bool alive = false;      // lease_until was after the database's now()
-  absl::Time joined;       // when it last joined
+  int64_t epoch = 0;            // raised at each (re)join and adoption
+  absl::Time lease_until = {};  // by the database's clock
+  bool alive = false;           // lease_until was after the database's now()
+  absl::Time joined = {};       // when it last joined
 };
 
 // The figures of one snapshot.
 struct ClusterStats {
-  std::string node;                      // this node's name
-  std::vector<ClusterNodeStatus> nodes;  // sorted by name
-  std::optional<absl::Time> refreshed;   // last successful refresh
+  std::string node;                           // this node's name
+  std::vector<ClusterNodeStatus> nodes = {};  // sorted by name
+  std::optional<absl::Time> refreshed = {};   // last successful refresh
   // Round trip of one small statement (SELECT 1) at the last refresh.
-  absl::Duration database_round_trip;
+  absl::Duration database_round_trip = {};
   int64_t refresh_failures = 0;  // refreshes that failed, since start
-  std::string error;             // why the last refresh failed; empty if not
+  std::string error = {};        // why the last refresh failed; empty if not
   int64_t adoptions = 0;         // lost nodes whose work this node adopted
   int64_t adopted_futures = 0;   // the futures it took over from them
 };
