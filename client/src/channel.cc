@@ -1,7 +1,9 @@
 #include "futured/channel.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
@@ -115,7 +117,7 @@ std::optional<bool> IsIpv4Address(absl::string_view address) {
 
 }  // namespace
 
-std::string ChannelTarget(const std::string& target) {
+std::string ChannelTarget(const std::string& target, size_t rotate_by) {
   if (!absl::StrContains(target, ',') || absl::StrContains(target, "://") ||
       absl::StartsWith(target, "ipv4:") || absl::StartsWith(target, "ipv6:")) {
     return target;
@@ -131,6 +133,9 @@ std::string ChannelTarget(const std::string& target) {
     }
     ipv4 = is_ipv4;
   }
+  std::rotate(addresses.begin(),
+              addresses.begin() + rotate_by % addresses.size(),
+              addresses.end());
   return absl::StrCat(ipv4.value_or(true) ? "ipv4:" : "ipv6:",
                       absl::StrJoin(addresses, ","));
 }
@@ -142,7 +147,11 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& target,
   args.SetMaxReceiveMessageSize(-1);
   args.SetServiceConfigJSON(kServiceConfig);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
-  const std::string channel_target = ChannelTarget(target);
+  // A random first address: the first calls of a new channel go to the
+  // first node that connects, so that short-lived clients (one futurectl
+  // call each) spread too.
+  const std::string channel_target =
+      ChannelTarget(target, std::random_device()());
   const Credentials& credentials = options.credentials;
   if (credentials.bearer_token.empty()) {
     return grpc::CreateCustomChannel(channel_target,

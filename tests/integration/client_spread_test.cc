@@ -59,6 +59,8 @@ TEST(ChannelTargetTest, ListsOfNumericAddressesBecomeGrpcsForm) {
   EXPECT_EQ(ChannelTarget("10.0.0.1:1, 10.0.0.2:2"),
             "ipv4:10.0.0.1:1,10.0.0.2:2");
   EXPECT_EQ(ChannelTarget("[::1]:1,[::1]:2"), "ipv6:[::1]:1,[::1]:2");
+  EXPECT_EQ(ChannelTarget("10.0.0.1:1,10.0.0.2:2,10.0.0.3:3", 4),
+            "ipv4:10.0.0.2:2,10.0.0.3:3,10.0.0.1:1");
   // Left to gRPC: one address, a scheme, names, a mix.
   EXPECT_EQ(ChannelTarget("127.0.0.1:1"), "127.0.0.1:1");
   EXPECT_EQ(ChannelTarget("dns:///futured:50051"), "dns:///futured:50051");

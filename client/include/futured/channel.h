@@ -4,6 +4,7 @@
 #ifndef FUTURED_CLIENT_INCLUDE_FUTURED_CHANNEL_H_
 #define FUTURED_CLIENT_INCLUDE_FUTURED_CHANNEL_H_
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -28,8 +29,10 @@ std::shared_ptr<grpc::Channel> NewChannel(const std::string& target,
 
 // The gRPC target name for `target`: a comma-separated list of numeric
 // addresses ("127.0.0.1:1,127.0.0.1:2", or "[::1]:1,[::1]:2") becomes
-// gRPC's "ipv4:..." ("ipv6:...") form; anything else is returned as is.
-std::string ChannelTarget(const std::string& target);
+// gRPC's "ipv4:..." ("ipv6:...") form, starting at its `rotate_by`-th
+// address (modulo their number) and wrapping around; anything else is
+// returned as is. NewChannel rotates by a random number.
+std::string ChannelTarget(const std::string& target, size_t rotate_by = 0);
 
 }  // namespace futured
 
