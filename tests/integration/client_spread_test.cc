@@ -16,6 +16,7 @@
 #include "futured/futured.h"
 #include "gtest/gtest.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/program_run.h"
 #include "tests/poll_until.h"
 
 namespace futured::testing {
@@ -126,6 +127,28 @@ TEST_F(ClientSpreadTest, AKilledDaemonCostsARetryNotAnError) {
   for (std::thread& thread : threads) thread.join();
   EXPECT_EQ(errors, 0) << messages[0] << messages[1] << messages[2]
                        << messages[3];
+}
+
+// futurectl takes the same target list: its calls land on both daemons,
+// and with one of them killed, a call that is safe to repeat still works.
+TEST_F(ClientSpreadTest, FuturectlTakesSeveralNodes) {
+  constexpr int kSubmits = 20;
+  for (int i = 0; i < kSubmits; ++i) {
+    absl::StatusOr<ProgramResult> run = RunProgram(
+        {FUTURECTL_BINARY, "--target=" + target_, "submit", "square", "[3]"});
+    ASSERT_TRUE(run.ok()) << run.status();
+    ASSERT_EQ(run->exit_code, 0) << run->err;
+  }
+  EXPECT_EQ(FuturesOn(0) + FuturesOn(1), kSubmits);
+  absl::StatusOr<int> killed = daemons_[0]->Stop(SIGKILL);
+  ASSERT_TRUE(killed.ok()) << killed.status();
+  daemons_[0].reset();
+  for (int i = 0; i < 10; ++i) {
+    absl::StatusOr<ProgramResult> run =
+        RunProgram({FUTURECTL_BINARY, "--target=" + target_, "stats"});
+    ASSERT_TRUE(run.ok()) << run.status();
+    EXPECT_EQ(run->exit_code, 0) << run->err;
+  }
 }
 
 }  // namespace
