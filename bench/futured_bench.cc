@@ -143,12 +143,18 @@ absl::Status RunWorkload(const std::string& name, const Daemon& daemon,
     bool per_pool;
   };
   const std::vector<Entry> entries = {
-      {"sync", SyncRoundTrip, false},       {"sync_run", SyncRun, false},
-      {"sync_map", SyncMapOfOne, false},    {"pipelined", Pipelined, true},
-      {"one_rpc", OneRpcPerTask, true},     {"map", Map, true},
-      {"as_completed", AsCompleted, false}, {"sleeps", Sleeps, true},
-      {"factorials", Factorials, false},    {"waiters", Waiters, false},
+      {"sync", SyncRoundTrip, false},
+      {"sync_run", SyncRun, false},
+      {"sync_map", SyncMapOfOne, false},
+      {"pipelined", Pipelined, true},
+      {"one_rpc", OneRpcPerTask, true},
+      {"map", Map, true},
+      {"as_completed", AsCompleted, false},
+      {"sleeps", Sleeps, true},
+      {"factorials", Factorials, false},
+      {"waiters", Waiters, false},
       {"retained", RetainedMemory, false},
+      {"submit_to_start", SubmitToStart, false},
   };
   for (const Entry& entry : entries) {
     if (name != entry.name) continue;

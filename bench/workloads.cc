@@ -183,6 +183,34 @@ absl::StatusOr<Figures> OneRpcPerTask(const Daemon& d, const std::string& pool,
   });
 }
 
+absl::StatusOr<Figures> SubmitToStart(const Daemon& d, const std::string& pool,
+                                      const Sizes& sizes) {
+  return Guarded([&]() -> absl::StatusOr<Figures> {
+    Figures figures{.workload = absl::StrCat(pool, ".submit_to_start")};
+    Executor executor = d.client->executor(pool);
+    for (int i = 0; i < 200; ++i) (void)executor.submit("echo", i).result();
+    Latencies daemon_side;
+    const absl::Time start = absl::Now();
+    for (int64_t i = 0; i < sizes.sync; ++i) {
+      const absl::Time before = absl::Now();
+      Future<> future = executor.submit("echo", i);
+      (void)future.result();
+      const FutureInfo info = future.info();
+      if (!info.start_time || !info.submit_time) {
+        return absl::InternalError("a done future without its times");
+      }
+      // The client's send to the daemon's start (one machine, one clock).
+      figures.latencies.Add(*info.start_time - before);
+      daemon_side.Add(*info.start_time - *info.submit_time);
+    }
+    figures.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    figures.count = sizes.sync;
+    figures.extra.emplace_back("daemon_submit_to_start_p50_us",
+                               daemon_side.Percentile(50));
+    return figures;
+  });
+}
+
 absl::StatusOr<Figures> SyncRoundTrip(const Daemon& d, const std::string& pool,
                                       const Sizes& sizes) {
   return Guarded([&]() -> absl::StatusOr<Figures> {

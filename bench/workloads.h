@@ -59,6 +59,11 @@ absl::StatusOr<Figures> Pipelined(const Daemon& d, const std::string& pool,
                                   const Sizes& sizes);
 absl::StatusOr<Figures> OneRpcPerTask(const Daemon& d, const std::string& pool,
                                       const Sizes& sizes);
+// One task at a time, as SyncRoundTrip, timing the client's Submit to the
+// task's start (the daemon's start_time); `extra` adds the daemon's own
+// submit_time-to-start_time p50.
+absl::StatusOr<Figures> SubmitToStart(const Daemon& d, const std::string& pool,
+                                      const Sizes& sizes);
 absl::StatusOr<Figures> SyncRoundTrip(const Daemon& d, const std::string& pool,
                                       const Sizes& sizes);
 absl::StatusOr<Figures> SyncRun(const Daemon& d, const std::string& pool,

@@ -138,7 +138,8 @@ int Run(int argc, char** argv) {
 
   std::string target = kDefaultTarget;
   app.add_option("--target", target,
-                 "the daemon: host:port or unix:/path/to.sock")
+                 "the daemon: host:port or unix:/path/to.sock; several nodes: "
+                 "host:port,host:port or dns:///name:port")
       ->envname("FUTURED_TARGET")
       ->capture_default_str();
   std::string timeout_text;

@@ -1,10 +1,19 @@
 #include "futured/channel.h"
 
+#include <algorithm>
 #include <memory>
+#include <optional>
+#include <random>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "grpc/grpc.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/support/client_interceptor.h"
 
@@ -62,23 +71,98 @@ std::shared_ptr<grpc::ChannelCredentials> ChannelCredentials(
   return grpc::SslCredentials(ssl);
 }
 
+// gRPC's round_robin over every address the target names, and a retry, on
+// another node, of a call that failed UNAVAILABLE (a node stopped or
+// unreachable) where making the call twice does no harm. Submit and
+// SubmitBatch are left out: a second Submit would run a second task (see
+// ClientCore::Submit for one that carries a request_id). So are the
+// streams, which the caller follows by ID instead.
+constexpr char kServiceConfig[] = R"json({
+  "loadBalancingConfig": [{"round_robin": {}}],
+  "methodConfig": [{
+    "name": [
+      {"service": "futured.v1.Executor", "method": "GetFuture"},
+      {"service": "futured.v1.Executor", "method": "Result"},
+      {"service": "futured.v1.Executor", "method": "Wait"},
+      {"service": "futured.v1.Executor", "method": "Cancel"},
+      {"service": "futured.v1.Executor", "method": "Release"},
+      {"service": "futured.v1.Executor", "method": "ListFunctions"},
+      {"service": "futured.v1.Executor", "method": "GetStats"},
+      {"service": "grpc.health.v1.Health", "method": "Check"}
+    ],
+    "retryPolicy": {
+      "maxAttempts": 5,
+      "initialBackoff": "0.05s",
+      "maxBackoff": "1s",
+      "backoffMultiplier": 2,
+      "retryableStatusCodes": ["UNAVAILABLE"]
+    }
+  }]
+})json";
+
+// Whether `address` is "a.b.c.d:port" (true) or "[v6]:port" (false), or
+// neither (nullopt).
+std::optional<bool> IsIpv4Address(absl::string_view address) {
+  if (absl::StartsWith(address, "[")) {
+    if (absl::StrContains(address, "]:")) return false;
+    return std::nullopt;
+  }
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return std::nullopt;
+  for (char c : address.substr(0, colon)) {
+    if (!absl::ascii_isdigit(c) && c != '.') return std::nullopt;
+  }
+  return true;
+}
+
 }  // namespace
+
+std::string ChannelTarget(const std::string& target, size_t rotate_by) {
+  if (!absl::StrContains(target, ',') || absl::StrContains(target, "://") ||
+      absl::StartsWith(target, "ipv4:") || absl::StartsWith(target, "ipv6:")) {
+    return target;
+  }
+  std::vector<std::string> addresses =
+      absl::StrSplit(target, ',', absl::SkipWhitespace());
+  std::optional<bool> ipv4;
+  for (std::string& address : addresses) {
+    absl::StripAsciiWhitespace(&address);
+    std::optional<bool> is_ipv4 = IsIpv4Address(address);
+    if (!is_ipv4.has_value() || (ipv4.has_value() && *ipv4 != *is_ipv4)) {
+      return target;  // gRPC's resolver then says what is wrong with it
+    }
+    ipv4 = is_ipv4;
+  }
+  std::rotate(addresses.begin(),
+              addresses.begin() + rotate_by % addresses.size(),
+              addresses.end());
+  return absl::StrCat(ipv4.value_or(true) ? "ipv4:" : "ipv6:",
+                      absl::StrJoin(addresses, ","));
+}
 
 std::shared_ptr<grpc::Channel> NewChannel(const std::string& target,
                                           const ClientOptions& options) {
   grpc::ChannelArguments args;
   // Results may be large (factorial); the daemon bounds what it sends.
   args.SetMaxReceiveMessageSize(-1);
+  args.SetServiceConfigJSON(kServiceConfig);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  // A random first address: the first calls of a new channel go to the
+  // first node that connects, so that short-lived clients (one futurectl
+  // call each) spread too.
+  const std::string channel_target =
+      ChannelTarget(target, std::random_device()());
   const Credentials& credentials = options.credentials;
   if (credentials.bearer_token.empty()) {
-    return grpc::CreateCustomChannel(target, ChannelCredentials(credentials),
-                                     args);
+    return grpc::CreateCustomChannel(channel_target,
+                                     ChannelCredentials(credentials), args);
   }
   std::vector<std::unique_ptr<ClientInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<BearerTokenInterceptorFactory>(
       credentials.bearer_token));
   return grpc::experimental::CreateCustomChannelWithInterceptors(
-      target, ChannelCredentials(credentials), args, std::move(interceptors));
+      channel_target, ChannelCredentials(credentials), args,
+      std::move(interceptors));
 }
 
 }  // namespace futured

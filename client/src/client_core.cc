@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "futured/channel.h"
 #include "grpcpp/grpcpp.h"
@@ -38,6 +39,13 @@ v1::SubmitRequest ToSubmitRequest(const Call& call, std::string_view pool) {
   return request;
 }
 
+// Attempts of a Submit that carries a request_id (which makes repeating it
+// safe) when one fails UNAVAILABLE, and the pause before the second; each
+// further pause doubles. Matches the retry policy NewChannel gives the
+// idempotent calls, which gRPC cannot apply to some Submits only.
+constexpr int kSubmitAttempts = 5;
+constexpr absl::Duration kSubmitBackoff = absl::Milliseconds(50);
+
 }  // namespace
 
 ClientCore::ClientCore(std::string target, ClientOptions options)
@@ -52,11 +60,21 @@ ClientCore::~ClientCore() { Close(); }
 grpc::Status ClientCore::Submit(const Call& call, std::string_view pool,
                                 std::string* id) const {
   const v1::SubmitRequest request = ToSubmitRequest(call, pool);
-  grpc::ClientContext context;
-  SetCallDeadline(&context);
-  v1::SubmitResponse response;
-  grpc::Status status = stub_->Submit(&context, request, &response);
-  if (status.ok()) *id = response.id();
+  const int attempts = request.request_id().empty() ? 1 : kSubmitAttempts;
+  absl::Duration backoff = kSubmitBackoff;
+  grpc::Status status;
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    if (attempt > 1) {
+      absl::SleepFor(backoff);
+      backoff *= 2;
+    }
+    grpc::ClientContext context;
+    SetCallDeadline(&context);
+    v1::SubmitResponse response;
+    status = stub_->Submit(&context, request, &response);
+    if (status.ok()) *id = response.id();
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+  }
   return status;
 }
 

@@ -38,7 +38,10 @@ class ClientCore {
   grpc::Channel& channel() const { return *channel_; }
   v1::Executor::Stub& stub() const { return *stub_; }
 
-  // One Submit call of `call` to the pool `pool`; sets *id on success. The
+  // One Submit of `call` to the pool `pool`; sets *id on success. With a
+  // request_id, a Submit that fails UNAVAILABLE (a node that stopped) is
+  // made again, up to 5 attempts, on another node if the target names
+  // several; without one it is never repeated. The
   // caller decides what tracks the future (Executor) or that nothing does
   // (Client::submit).
   grpc::Status Submit(const Call& call, std::string_view pool,

@@ -41,6 +41,7 @@
 #include "server/os/adopted_children.h"
 #include "server/rpc/auth_interceptor.h"
 #include "server/rpc/executor_service.h"
+#include "server/store/cluster_view.h"
 #include "server/store/postgres_bus.h"
 #include "server/store/postgres_journal.h"
 #include "server/store/sqlite_journal.h"
@@ -116,14 +117,17 @@ std::string DescribePools(const Engine& engine) {
 // The figures /metrics serves, read at each scrape.
 DaemonFigures GatherFigures(const Engine& engine,
                             const rpc::ExecutorService& service,
-                            absl::Time start_time) {
+                            const ClusterView* cluster, absl::Time start_time) {
+  std::optional<ClusterStats> cluster_stats;
+  if (cluster != nullptr) cluster_stats = cluster->Snapshot();
   return DaemonFigures{.pools = engine.PoolStatistics(),
                        .functions = engine.FunctionStatistics(),
                        .futures = engine.FutureCount(),
                        .waiting_calls = service.waiting_calls(),
                        .start_time = start_time,
                        .version = Version(),
-                       .journal = engine.JournalStatistics()};
+                       .journal = engine.JournalStatistics(),
+                       .cluster = std::move(cluster_stats)};
 }
 
 // The dashboard for --http_listen, or null: without one, or when it would
@@ -296,6 +300,15 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
         absl::StrCat("cannot open the journal: ", journal.status().ToString()));
     return kJournalExitCode;
   }
+  // Cluster mode: GetStats' and /metrics' view of the cluster. Before the
+  // engine, whose adoptions it counts.
+  std::unique_ptr<ClusterView> cluster_view;
+  if (!settings.cluster.conninfo.empty()) {
+    cluster_view = std::make_unique<ClusterView>(
+        ClusterView::Options{.conninfo = settings.cluster.conninfo,
+                             .password = settings.cluster.password,
+                             .node = settings.cluster.node_name});
+  }
   // In a cluster: the line to the other nodes; the engine closes it.
   std::unique_ptr<PostgresBus> bus;
   if (!settings.cluster.conninfo.empty()) {
@@ -319,8 +332,11 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
   TimerQueue timers;
   Engine engine(engine_options, &registry, &timers);
   if (!RecoverJournal(engine, journal->get())) return kJournalExitCode;
-  if (!settings.cluster.conninfo.empty()) {
-    engine.AdoptLostNodes([](const std::string& node, const RecoveryCounts& c) {
+  if (cluster_view != nullptr) {
+    engine.AdoptLostNodes([view = cluster_view.get()](const std::string& node,
+                                                      const RecoveryCounts& c) {
+      view->NoteAdoption(c.requeued + c.interrupted + c.done + c.timed_out +
+                         c.refused);
       Log(LogLevel::kWarning,
           absl::StrCat("cluster: node ", node,
                        " lost its lease; adopted its futures: ", c.requeued,
@@ -331,7 +347,9 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
     });
     engine.ServeCluster();
   }
-  rpc::ExecutorService service(settings.service, &engine, &timers);
+  rpc::ServiceOptions service_options = settings.service;
+  service_options.cluster = cluster_view.get();
+  rpc::ExecutorService service(service_options, &engine, &timers);
   // After the engine, so that its watchdog thread, which probes the engine,
   // is joined first.
   SystemdNotifier notifier(std::move(notify_environment));
@@ -345,8 +363,8 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
         MetricsHttpServer::Start(
             settings.metrics_listen,
             [&] {
-              return RenderPrometheusText(
-                  GatherFigures(engine, service, start_time));
+              return RenderPrometheusText(GatherFigures(
+                  engine, service, cluster_view.get(), start_time));
             },
             [&dashboard](httplib::Server& server) {
               if (dashboard != nullptr) dashboard->AddRoutes(server);

@@ -1,6 +1,7 @@
 #include "server/daemon/prometheus_text.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/string_view.h"
 
@@ -53,6 +54,58 @@ void JournalFamilies(std::string& out, const JournalStats& journal) {
          "Size of the journal's database and write-ahead log.");
   absl::StrAppend(&out, "futured_journal_file_bytes ", journal.file_bytes,
                   "\n");
+}
+
+// One gauge per node of the cluster, labelled with its name.
+void NodeFamily(std::string& out, const ClusterStats& cluster,
+                absl::string_view name, absl::string_view help,
+                std::string (*value)(const ClusterNodeStatus&)) {
+  Family(out, name, "gauge", help);
+  for (const ClusterNodeStatus& node : cluster.nodes) {
+    absl::StrAppend(&out, name, "{node=", Quoted(node.name), "} ", value(node),
+                    "\n");
+  }
+}
+
+void ClusterFamilies(std::string& out, const ClusterStats& cluster) {
+  Family(out, "futured_cluster_node_info", "gauge",
+         "Always 1; this node's name in the cluster.");
+  absl::StrAppend(&out, "futured_cluster_node_info{node=", Quoted(cluster.node),
+                  "} 1\n");
+  NodeFamily(out, cluster, "futured_cluster_node_lease_expiry_seconds",
+             "Until when each node's lease holds (database clock), in "
+             "seconds since the epoch.",
+             [](const ClusterNodeStatus& n) {
+               // Microseconds: StrCat's six digits would print 1.7e+09.
+               return absl::StrFormat(
+                   "%.6f",
+                   absl::ToDoubleSeconds(n.lease_until - absl::UnixEpoch()));
+             });
+  NodeFamily(out, cluster, "futured_cluster_node_epoch",
+             "Each node's epoch: raised at each (re)join and adoption.",
+             [](const ClusterNodeStatus& n) { return absl::StrCat(n.epoch); });
+  NodeFamily(out, cluster, "futured_cluster_node_alive",
+             "1 if the node's lease had not lapsed at the last refresh.",
+             [](const ClusterNodeStatus& n) {
+               return std::string(n.alive ? "1" : "0");
+             });
+  Family(out, "futured_cluster_database_round_trip_seconds", "gauge",
+         "Round trip of one small statement to PostgreSQL at the last "
+         "refresh.");
+  absl::StrAppend(&out, "futured_cluster_database_round_trip_seconds ",
+                  absl::ToDoubleSeconds(cluster.database_round_trip), "\n");
+  Family(out, "futured_cluster_refresh_failures_total", "counter",
+         "Refreshes of the cluster view that could not read the database.");
+  absl::StrAppend(&out, "futured_cluster_refresh_failures_total ",
+                  cluster.refresh_failures, "\n");
+  Family(out, "futured_cluster_adoptions_total", "counter",
+         "Lost nodes whose futures this node took over.");
+  absl::StrAppend(&out, "futured_cluster_adoptions_total ", cluster.adoptions,
+                  "\n");
+  Family(out, "futured_cluster_adopted_futures_total", "counter",
+         "Futures this node took over from lost nodes.");
+  absl::StrAppend(&out, "futured_cluster_adopted_futures_total ",
+                  cluster.adopted_futures, "\n");
 }
 
 void Outcomes(std::string& out, const std::vector<FunctionStats>& functions) {
@@ -130,6 +183,7 @@ std::string RenderPrometheusText(const DaemonFigures& figures) {
          "Watch).");
   absl::StrAppend(&out, "futured_waiting_calls ", figures.waiting_calls, "\n");
   if (figures.journal) JournalFamilies(out, *figures.journal);
+  if (figures.cluster) ClusterFamilies(out, *figures.cluster);
   return out;
 }
 

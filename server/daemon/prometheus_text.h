@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "server/engine/task_metrics.h"
 #include "server/pools/pool.h"
+#include "server/store/cluster_view.h"
 #include "server/store/journal.h"
 
 namespace futured::server {
@@ -24,6 +25,7 @@ struct DaemonFigures {
   absl::Time start_time;
   std::string version;
   std::optional<JournalStats> journal;  // unset without a journal
+  std::optional<ClusterStats> cluster;  // unset without --cluster
 };
 
 // Renders `figures` as futured_* metric families, each with HELP and TYPE

@@ -157,10 +157,8 @@ absl::StatusOr<int64_t> Engine::ServeRequest(
   absl::StatusOr<std::shared_ptr<Future>> future =
       Find(request.future_id, request.principal);
   if (!future.ok()) return future.status();
-  const CancelAction action =
-      request.kind == PostgresBus::RequestKind::kCancelIfPending
-          ? (*future)->CancelIfPending(absl::Now())
-          : (*future)->Cancel(absl::Now());
+  const CancelAction action = Cancel(
+      *future, request.kind == PostgresBus::RequestKind::kCancelIfPending);
   return static_cast<int64_t>(action);
 }
 

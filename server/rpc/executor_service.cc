@@ -647,6 +647,9 @@ grpc::ServerUnaryReactor* ExecutorService::GetStats(
   if (std::optional<JournalStats> journal = engine_->JournalStatistics()) {
     ToProto(*journal, response->mutable_journal());
   }
+  if (options_.cluster != nullptr) {
+    ToProto(options_.cluster->Snapshot(), response->mutable_cluster());
+  }
   response->set_version(options_.version);
   ToProto(start_time_, response->mutable_start_time());
   return Answer(context, grpc::Status::OK);

@@ -16,6 +16,7 @@
 #include "server/rpc/caller.h"
 #include "server/rpc/waiting_calls.h"
 #include "server/rpc/waiting_reactor.h"
+#include "server/store/cluster_view.h"
 
 namespace futured::server::rpc {
 
@@ -26,6 +27,8 @@ struct ServiceOptions {
   absl::Duration cancel_grace = absl::Seconds(2);
   std::string version;       // reported by GetStats
   CallerPolicy caller = {};  // who may call, and who owns what
+  // Cluster mode: the view GetStats reports; it outlives the service.
+  const ClusterView* cluster = nullptr;
 };
 
 // The Executor service. Its unary and server-streaming methods parse their

@@ -212,4 +212,27 @@ void ToProto(const JournalStats& stats, v1::JournalStats* out) {
   out->set_file_bytes(stats.file_bytes);
 }
 
+void ToProto(const ClusterStats& stats, v1::ClusterStats* out) {
+  out->set_node(stats.node);
+  for (const ClusterNodeStatus& node : stats.nodes) {
+    v1::ClusterNode* n = out->add_nodes();
+    n->set_name(node.name);
+    n->set_epoch(node.epoch);
+    ToProto(node.lease_until, n->mutable_lease_until());
+    n->set_alive(node.alive);
+    ToProto(node.joined, n->mutable_joined());
+  }
+  const absl::Duration t = stats.database_round_trip;
+  out->mutable_database_round_trip()->set_seconds(absl::ToInt64Seconds(t));
+  out->mutable_database_round_trip()->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(t - absl::Seconds(absl::ToInt64Seconds(t)))));
+  if (stats.refreshed.has_value()) {
+    ToProto(*stats.refreshed, out->mutable_refreshed());
+  }
+  out->set_refresh_failures(stats.refresh_failures);
+  out->set_error(stats.error);
+  out->set_adoptions(stats.adoptions);
+  out->set_adopted_futures(stats.adopted_futures);
+}
+
 }  // namespace futured::server::rpc

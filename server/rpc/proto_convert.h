@@ -16,6 +16,7 @@
 #include "server/future/future.h"
 #include "server/future/retry_policy.h"
 #include "server/pools/pool.h"
+#include "server/store/cluster_view.h"
 #include "server/store/journal.h"
 #include "server/task/task_registry.h"
 
@@ -31,6 +32,7 @@ void ToProto(const TaskSpec& spec, v1::FunctionInfo* out);
 void ToProto(const PoolStats& stats, v1::PoolStats* out);
 void ToProto(const FunctionStats& stats, v1::FunctionStats* out);
 void ToProto(const JournalStats& stats, v1::JournalStats* out);
+void ToProto(const ClusterStats& stats, v1::ClusterStats* out);
 v1::CancelAction ToProto(CancelAction action);
 
 // A Submit's retry policy: nullopt when absent, the defaults for fields

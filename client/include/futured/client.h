@@ -47,7 +47,9 @@ struct ClientOptions {
 
 class Client {
  public:
-  // `target`: "host:port" or "unix:/path/to.sock" (any gRPC target name).
+  // `target`: "host:port" or "unix:/path/to.sock" (any gRPC target name),
+  // or several nodes: "10.0.0.1:50051,10.0.0.2:50051" or a DNS name with
+  // several addresses, "dns:///name:50051" (see NewChannel in channel.h).
   explicit Client(std::string target, ClientOptions options = {});
   ~Client();
   Client(Client&&) noexcept;

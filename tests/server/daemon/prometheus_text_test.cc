@@ -78,6 +78,40 @@ TEST(PrometheusTextTest, EveryLineIsACommentOrNameLabelsValue) {
   }
 }
 
+TEST(PrometheusTextTest, RendersTheClusterOnlyInClusterMode) {
+  DaemonFigures figures = SomeFigures();
+  EXPECT_THAT(RenderPrometheusText(figures),
+              ::testing::Not(HasSubstr("futured_cluster_")));
+  figures.cluster =
+      ClusterStats{.node = "a",
+                   .nodes = {{.name = "a",
+                              .epoch = 3,
+                              .lease_until = absl::FromUnixSeconds(1700000010),
+                              .alive = true},
+                             {.name = "b",
+                              .epoch = 5,
+                              .lease_until = absl::FromUnixSeconds(1700000001),
+                              .alive = false}},
+                   .database_round_trip = absl::Microseconds(250),
+                   .adoptions = 1,
+                   .adopted_futures = 20};
+  const std::string text = RenderPrometheusText(figures);
+  EXPECT_THAT(text, HasSubstr("futured_cluster_node_info{node=\"a\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("futured_cluster_node_epoch{node=\"b\"} 5\n"));
+  EXPECT_THAT(text, HasSubstr("futured_cluster_node_alive{node=\"a\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("futured_cluster_node_alive{node=\"b\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("futured_cluster_node_lease_expiry_seconds{node="
+                              "\"a\"} 1700000010.000000\n"));
+  EXPECT_THAT(
+      text, HasSubstr("futured_cluster_database_round_trip_seconds 0.00025\n"));
+  EXPECT_THAT(text, HasSubstr("futured_cluster_adoptions_total 1\n"));
+  EXPECT_THAT(text, HasSubstr("futured_cluster_adopted_futures_total 20\n"));
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (absl::StartsWith(line, "#")) continue;
+    EXPECT_EQ(std::count(line.begin(), line.end(), ' '), 1) << line;
+  }
+}
+
 TEST(PrometheusTextTest, LabelValuesAreEscaped) {
   DaemonFigures figures;
   figures.functions.push_back(FunctionStats{.name = "odd\"name\\x\n"});
