@@ -81,9 +81,7 @@ absl::Status ThreadPool::SubmitAll(std::vector<QueuedTask> tasks) {
     return absl::UnavailableError(
         absl::StrCat("thread pool '", name(), "' is shutting down"));
   }
-  // Dispatched but not yet taken, they still wait for a thread.
-  const int64_t queued =
-      static_cast<int64_t>(shared_->queue.size() + shared_->ready.size());
+  const int64_t queued = static_cast<int64_t>(shared_->WaitingLocked());
   if (absl::Status room = QueueRoom("thread", name(), queued, tasks.size(),
                                     options_.queue_capacity);
       !room.ok()) {
@@ -122,8 +120,7 @@ PoolStats ThreadPool::Stats() const {
       .name = options_.name,
       .kind = "thread",
       .workers = static_cast<int64_t>(shared_->taken.size()),
-      .queued =
-          static_cast<int64_t>(shared_->queue.size() + shared_->ready.size()),
+      .queued = static_cast<int64_t>(shared_->WaitingLocked()),
       .running = std::count_if(
           shared_->taken.begin(), shared_->taken.end(),
           [](const std::shared_ptr<Future>& f) { return f != nullptr; }),
@@ -159,6 +156,7 @@ void ThreadPool::WorkerLoop(std::shared_ptr<Shared> shared, int index) {
           shared->queue.pop_front();
         }
         shared->dispatching = true;
+        shared->in_dispatch = batch.size();
       } else {
         entry = std::move(from.front());
         from.pop_front();
@@ -183,6 +181,7 @@ void ThreadPool::Dispatch(Shared& shared, std::vector<Entry> batch) {
   {
     absl::MutexLock lock(&shared.mu);
     shared.dispatching = false;
+    shared.in_dispatch = 0;
     if (!shared.stopping) {
       for (Entry& entry : batch) shared.ready.push_back(std::move(entry));
       return;

@@ -109,6 +109,13 @@ class ThreadPool final : public Pool {
     std::deque<Entry> queue ABSL_GUARDED_BY(mu);
     std::deque<Entry> ready ABSL_GUARDED_BY(mu);
     bool dispatching ABSL_GUARDED_BY(mu) = false;  // a worker is in the hook
+    // The futures that worker is recording: waiting for a thread still.
+    size_t in_dispatch ABSL_GUARDED_BY(mu) = 0;
+    // Queued, recorded ahead, or being recorded: what counts against the
+    // queue's capacity.
+    size_t WaitingLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+      return queue.size() + ready.size() + in_dispatch;
+    }
     // The future each worker has taken, by worker index; null when idle.
     std::vector<std::shared_ptr<Future>> taken ABSL_GUARDED_BY(mu);
     int live_workers ABSL_GUARDED_BY(mu) = 0;  // worker loops not yet ended

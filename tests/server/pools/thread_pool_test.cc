@@ -574,6 +574,32 @@ TEST_F(ThreadPoolTest, DispatchedFuturesCountAgainstTheQueuesCapacity) {
   EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
 }
 
+// While the hook records them (the journal's commit may take a while),
+// futures still take room in the queue.
+TEST_F(ThreadPoolTest, FuturesInTheDispatchHookCountAgainstTheQueuesCapacity) {
+  absl::Notification in_hook;
+  absl::Notification leave_hook;
+  pool_ = std::make_unique<ThreadPool>(ThreadPool::Options{
+      .name = "thread",
+      .workers = 1,
+      .queue_capacity = 2,
+      .before_dispatch = [&](absl::Span<Future* const>, int) {
+        if (!in_hook.HasBeenNotified()) in_hook.Notify();
+        leave_hook.WaitForNotificationWithTimeout(kTestTimeout);
+      }});
+  std::vector<std::shared_ptr<Future>> futures =
+      SubmitTogether({Recorder(1), Recorder(2)});
+  ASSERT_TRUE(in_hook.WaitForNotificationWithTimeout(kTestTimeout));
+  EXPECT_EQ(pool_->Stats().queued, 2);
+  const absl::Status status =
+      pool_->Submit(NewFuture(), Task{.spec = Spec(Recorder(3)), .args = {}});
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  leave_hook.Notify();
+  for (const std::shared_ptr<Future>& future : futures) {
+    ASSERT_TRUE(WaitDone(*future));
+  }
+}
+
 // The stop comes while a worker waits in the hook: that batch is cancelled
 // too, none of it run.
 TEST_F(ThreadPoolTest, StopDuringTheDispatchHookCancelsItsBatch) {
