@@ -4,14 +4,11 @@
 
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
-#include "absl/functional/function_ref.h"
 #include "absl/strings/str_cat.h"
-#include "server/store/batch_handoff.h"
 #include "server/store/journal_codec.h"
 #include "server/store/journal_log_row.h"
 #include "server/store/sqlite_journal.h"
@@ -107,26 +104,6 @@ absl::StatusOr<JournaledFuture> ReadFuture(const SqliteStatement& row) {
 
 // Binds a future's ending to the columns from `first` on: start_time,
 // end_time, value, error_type, error_message, error_details.
-// Reads `select`'s rows into futures, handing them to `batch` 1,024 at a
-// time.
-absl::Status ReadRows(
-    SqliteStatement& select,
-    absl::FunctionRef<void(std::vector<JournaledFuture>)> batch) {
-  constexpr size_t kBatch = 1024;
-  std::vector<JournaledFuture> futures;
-  for (;;) {
-    absl::StatusOr<bool> more = select.Step();
-    if (!more.ok()) return more.status();
-    if (!*more) break;
-    absl::StatusOr<JournaledFuture> f = ReadFuture(select);
-    if (!f.ok()) return f.status();
-    futures.push_back(*std::move(f));
-    if (futures.size() == kBatch) batch(std::exchange(futures, {}));
-  }
-  if (!futures.empty()) batch(std::move(futures));
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 absl::Status SqliteJournal::OpenReaderLocked() const {
@@ -189,21 +166,15 @@ absl::Status SqliteJournal::ReadTable(JournalBacklog& replayed,
           "attempt, retry_policy, earlier_attempts "
           "FROM futures ORDER BY seq");
   if (!select.ok()) return select.status();
-  // A thread of its own reads and decodes the rows, a batch at a time,
-  // while this one replays the log over them and hands them to `each`.
-  BatchHandoff<JournaledFuture> handoff(/*depth=*/4);
-  std::thread reader([&handoff, &row = **select] {
-    handoff.Close(ReadRows(row, [&handoff](std::vector<JournaledFuture> batch) {
-      handoff.Push(std::move(batch));
-    }));
-  });
-  while (std::optional<std::vector<JournaledFuture>> batch = handoff.Pop()) {
-    for (JournaledFuture& f : *batch) {
-      if (replayed.Replay(f)) each(f);
-    }
+  SqliteStatement& row = **select;
+  for (;;) {
+    absl::StatusOr<bool> more = row.Step();
+    if (!more.ok()) return more.status();
+    if (!*more) return absl::OkStatus();
+    absl::StatusOr<JournaledFuture> f = ReadFuture(row);
+    if (!f.ok()) return f.status();
+    if (replayed.Replay(*f)) each(*f);
   }
-  reader.join();
-  return handoff.status();
 }
 
 absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(

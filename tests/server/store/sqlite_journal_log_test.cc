@@ -283,8 +283,8 @@ TEST(SqliteJournalLogTest, FindCallFindsAFutureStillOnlyInTheLog) {
   EXPECT_EQ(found->args, Call("a").args);
 }
 
-// Recover() reads the table on a thread of its own, 1,024 rows at a time:
-// the order holds across its batches.
+// Many futures, folded into the table, come back in the order they were
+// accepted.
 TEST(SqliteJournalLogTest, ManyFuturesComeBackInTheOrderAccepted) {
   StateDir dir;
   std::map<std::string, Expected> expected;
