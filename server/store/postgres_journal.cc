@@ -277,6 +277,11 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
   // running too, though it waits for its next attempt: after a crash it
   // counts as interrupted, never as not yet run.
   const PgParam node = options_.node;
+  // Each row is found by its ID (the primary key); its node is checked by
+  // `(node = $1) IS TRUE`, which no index serves. With `node = $1`, a table
+  // not yet analyzed (a new cluster, the first minute) made PostgreSQL scan
+  // all of the node's rows once per ID: 355 ms instead of 0.6 ms for 64
+  // starts among 20,000 futures (EXPLAIN ANALYZE).
   std::vector<PgStatement> statements;
   statements.push_back({"BEGIN"});
   statements.push_back(lease_.Fence());
@@ -302,7 +307,7 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
         "earlier_attempts = r.earlier, start_time = NULL, worker_pid = 0 "
         "FROM unnest($2::text[], $3::integer[], $4::bytea[]) AS "
         "r(id, attempt, earlier) "
-        "WHERE f.node = $1 AND f.id = r.id AND f.state IN (0, 1)",
+        "WHERE f.id = r.id AND f.state IN (0, 1) AND (f.node = $1) IS TRUE",
         {node}};
     for (auto& column : retry) update.params.push_back(PgArray(column));
     statements.push_back(std::move(update));
@@ -312,7 +317,7 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
         "UPDATE futured_futures f SET state = 1, start_time = s.start_time, "
         "worker_pid = s.pid FROM unnest($2::text[], $3::bigint[], "
         "$4::integer[]) AS s(id, start_time, pid) "
-        "WHERE f.node = $1 AND f.id = s.id AND f.state = 0",
+        "WHERE f.id = s.id AND f.state = 0 AND (f.node = $1) IS TRUE",
         {node}};
     for (auto& column : start) update.params.push_back(PgArray(column));
     statements.push_back(std::move(update));
@@ -320,8 +325,8 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
   if (!unstart.empty()) {
     statements.push_back(
         {"UPDATE futured_futures SET state = 0, start_time = NULL, "
-         "worker_pid = 0 WHERE node = $1 AND id = ANY($2::text[]) AND "
-         "state = 1",
+         "worker_pid = 0 WHERE id = ANY($2::text[]) AND state = 1 AND "
+         "(node = $1) IS TRUE",
          {node, PgArray(unstart)}});
   }
   if (!end[0].empty()) {
@@ -333,7 +338,7 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
         "$4::bigint[], $5::bigint[], $6::bytea[], $7::text[], $8::text[], "
         "$9::bytea[]) AS e(id, state, start_time, end_time, value, "
         "error_type, error_message, error_details) "
-        "WHERE f.node = $1 AND f.id = e.id",
+        "WHERE f.id = e.id AND (f.node = $1) IS TRUE",
         {node}};
     for (auto& column : end) update.params.push_back(PgArray(column));
     statements.push_back(std::move(update));
@@ -347,7 +352,8 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
   }
   if (!forget.empty()) {
     statements.push_back(
-        {"DELETE FROM futured_futures WHERE node = $1 AND id = ANY($2::text[])",
+        {"DELETE FROM futured_futures WHERE id = ANY($2::text[]) AND "
+         "(node = $1) IS TRUE",
          {node, PgArray(forget)}});
   }
   statements.push_back({"COMMIT"});
