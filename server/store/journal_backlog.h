@@ -67,7 +67,9 @@ struct BackloggedFuture {
 // carried forward once, re-logged with the records that make it what it is
 // now, instead of written to the table; only what is still there a
 // generation later is. Thread-safe: the writer adds and folds, FindCall()
-// reads from any thread.
+// reads from any thread (and waits while FoldSome() writes a chunk: its
+// lock is held across the chunk's statements, a few milliseconds at most,
+// so that no entry changes under them).
 class JournalBacklog {
  public:
   struct Options {
