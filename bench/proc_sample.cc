@@ -16,9 +16,11 @@ namespace {
 
 // utime + stime of /proc/<pid>/stat, in seconds.
 double CpuSeconds(pid_t pid) {
+  // One line; getline turns a failed read (the process just exited:
+  // ESRCH, thrown by libstdc++'s filebuf) into an empty one.
   std::ifstream file(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(file)),
-                   std::istreambuf_iterator<char>());
+  std::string text;
+  std::getline(file, text);
   // The command name may hold spaces; fields count from after its ')'.
   const std::size_t close = text.rfind(')');
   if (close == std::string::npos) return 0;

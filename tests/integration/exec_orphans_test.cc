@@ -47,9 +47,15 @@ std::vector<pid_t> AllPids() {
   return pids;
 }
 
+// Empty when it cannot be read: a process that exits while its file is read
+// fails the read (ESRCH), which libstdc++'s filebuf throws.
 std::string ReadWhole(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(file), {});
+  try {
+    return std::string(std::istreambuf_iterator<char>(file), {});
+  } catch (const std::ios_base::failure&) {
+    return {};
+  }
 }
 
 // The processes (not zombies: those have no environment) whose environment

@@ -29,9 +29,12 @@ std::vector<std::string> Entries(const std::string& dir) {
 
 // The state letter and parent PID from /proc/<pid>/stat; false if gone.
 bool ReadStat(pid_t pid, char* state, pid_t* parent) {
+  // One line. getline, not an istreambuf_iterator: reading the file of a
+  // process that has just exited fails (ESRCH), which libstdc++'s filebuf
+  // throws as an exception that getline turns into a failed read.
   std::ifstream in(absl::StrCat("/proc/", pid, "/stat"));
-  std::string text((std::istreambuf_iterator<char>(in)),
-                   std::istreambuf_iterator<char>());
+  std::string text;
+  if (!std::getline(in, text)) return false;
   // "pid (comm) S ppid ...": comm may hold spaces and parentheses.
   const size_t close = text.rfind(')');
   if (close == std::string::npos) return false;
