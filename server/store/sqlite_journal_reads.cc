@@ -68,10 +68,11 @@ absl::StatusOr<std::optional<FutureEnding>> ReadEnding(
   return ending;
 }
 
-// A row of Recover()'s SELECT.
-absl::StatusOr<JournaledFuture> ReadFuture(const SqliteStatement& row) {
-  JournaledFuture f;
-  f.call = AcceptedCall{
+// The call in columns 0-8 of a row (id, principal, request_id, function,
+// pool, args, submit_time, deadline, timeout), as Recover() and FindCall()
+// select them.
+AcceptedCall ReadCall(const SqliteStatement& row) {
+  return AcceptedCall{
       .id = row.Text(0),
       .principal = row.Text(1),
       .request_id = row.Text(2),
@@ -83,6 +84,12 @@ absl::StatusOr<JournaledFuture> ReadFuture(const SqliteStatement& row) {
                                 : absl::FromUnixNanos(row.Int(7)),
       .timeout = row.IsNull(8) ? std::nullopt
                                : std::optional(absl::Nanoseconds(row.Int(8)))};
+}
+
+// A row of Recover()'s SELECT.
+absl::StatusOr<JournaledFuture> ReadFuture(const SqliteStatement& row) {
+  JournaledFuture f;
+  f.call = ReadCall(row);
   const std::optional<FutureState> state =
       journal_ops::StateOfColumn(row.Int(9));
   if (!state) {
@@ -188,7 +195,7 @@ absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(
     absl::StatusOr<std::unique_ptr<SqliteStatement>> find =
         SqliteStatement::Prepare(
             reader_,
-            "SELECT principal, request_id, function, pool, args, "
+            "SELECT id, principal, request_id, function, pool, args, "
             "submit_time, deadline, timeout FROM futures WHERE id = ?1");
     if (!find.ok()) return find.status();
     find_call_ = *std::move(find);
@@ -201,18 +208,7 @@ absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(
   if (!*found) {
     return absl::NotFoundError(absl::StrCat("the journal has no future ", id));
   }
-  return AcceptedCall{
-      .id = std::string(id),
-      .principal = row.Text(0),
-      .request_id = row.Text(1),
-      .function = row.Text(2),
-      .pool = row.Text(3),
-      .args = row.Text(4),
-      .submit_time = absl::FromUnixNanos(row.Int(5)),
-      .deadline = row.IsNull(6) ? absl::InfiniteFuture()
-                                : absl::FromUnixNanos(row.Int(6)),
-      .timeout = row.IsNull(7) ? std::nullopt
-                               : std::optional(absl::Nanoseconds(row.Int(7)))};
+  return ReadCall(row);
 }
 
 }  // namespace futured::server
