@@ -22,7 +22,7 @@
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/executor_calls.h"
 #include "tests/poll_until.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/postgres_test.h"
 
 namespace futured::testing {
 
@@ -36,16 +36,10 @@ struct Node {
 
 // A PostgreSQL server and database per test, and a directory for the
 // tasks' side effects.
-class ClusterTest : public ::testing::Test {
+class ClusterTest : public PostgresTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server =
-        PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
+    ASSERT_NO_FATAL_FAILURE(PostgresTest::SetUp());
     char dir[] = "/tmp/futured_cluster_it.XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
@@ -129,8 +123,6 @@ class ClusterTest : public ::testing::Test {
     return counts;
   }
 
-  std::unique_ptr<PostgresServer> server_;
-  std::string conninfo_;
   std::string dir_;
   std::map<std::string, Node> nodes_;
 };

@@ -17,7 +17,7 @@
 #include "httplib.h"
 #include "tests/integration/daemon_process.h"
 #include "tests/integration/executor_calls.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/postgres_test.h"
 
 namespace futured::testing {
 namespace {
@@ -25,18 +25,8 @@ namespace {
 using ::futured::v1::ClusterNode;
 using ::futured::v1::GetStatsResponse;
 
-class ClusterStatsTest : public ::testing::Test {
+class ClusterStatsTest : public PostgresTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server =
-        PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
-  }
-
   void TearDown() override {
     for (std::unique_ptr<DaemonProcess>& node : nodes_) {
       if (node == nullptr) continue;
@@ -85,8 +75,6 @@ class ClusterStatsTest : public ::testing::Test {
     return nullptr;
   }
 
-  std::unique_ptr<PostgresServer> server_;
-  std::string conninfo_;
   std::vector<std::unique_ptr<DaemonProcess>> nodes_;
 };
 

@@ -12,6 +12,7 @@
 #include "server/store/postgres_journal.h"
 #include "tests/poll_until.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/postgres_test.h"
 
 namespace futured::server {
 namespace {
@@ -19,18 +20,8 @@ namespace {
 using ::futured::testing::PollUntil;
 using ::futured::testing::PostgresServer;
 
-class ClusterViewTest : public ::testing::Test {
+class ClusterViewTest : public ::futured::testing::PostgresTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server =
-        PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
-  }
-
   std::unique_ptr<PostgresJournal> Join(const std::string& node) {
     absl::StatusOr<std::unique_ptr<PostgresJournal>> journal =
         PostgresJournal::Open({.conninfo = conninfo_,
@@ -52,9 +43,6 @@ class ClusterViewTest : public ::testing::Test {
     })) << stats.error;
     return stats;
   }
-
-  std::unique_ptr<PostgresServer> server_;
-  std::string conninfo_;
 };
 
 TEST_F(ClusterViewTest, ShowsEveryNodeWithItsLeaseAndTheRoundTrip) {

@@ -14,12 +14,11 @@
 #include "gtest/gtest.h"
 #include "server/store/postgres_journal.h"
 #include "tests/server/store/journal_test_util.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/postgres_test.h"
 
 namespace futured::server {
 namespace {
 
-using ::futured::testing::PostgresServer;
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
@@ -75,16 +74,10 @@ class EndsHeard {
 };
 
 // One server and database per test; node "a" journals.
-class PostgresBusTest : public ::testing::Test {
+class PostgresBusTest : public ::futured::testing::PostgresTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server =
-        PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
+    ASSERT_NO_FATAL_FAILURE(PostgresTest::SetUp());
     absl::StatusOr<std::unique_ptr<PostgresJournal>> journal =
         PostgresJournal::Open({.conninfo = conninfo_, .node = "a"});
     ASSERT_TRUE(journal.ok()) << journal.status();
@@ -105,8 +98,6 @@ class PostgresBusTest : public ::testing::Test {
     return bus.ok() ? *std::move(bus) : nullptr;
   }
 
-  std::unique_ptr<PostgresServer> server_;
-  std::string conninfo_;
   std::unique_ptr<PostgresJournal> journal_;
 };
 

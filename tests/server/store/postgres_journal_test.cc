@@ -15,6 +15,7 @@
 #include "tests/poll_until.h"
 #include "tests/server/store/journal_test_util.h"
 #include "tests/support/postgres_server.h"
+#include "tests/support/postgres_test.h"
 
 namespace futured::server {
 namespace {
@@ -55,18 +56,8 @@ std::vector<std::string> Ids(const std::vector<JournaledFuture>& futures) {
 }
 
 // One server and one fresh database per test.
-class PostgresJournalTest : public ::testing::Test {
+class PostgresJournalTest : public ::futured::testing::PostgresTest {
  protected:
-  void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server =
-        PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
-    conninfo_ = *db;
-  }
-
   PostgresJournal::Options NodeOptions(const std::string& node) {
     return {.conninfo = conninfo_,
             .node = node,
@@ -90,9 +81,6 @@ class PostgresJournalTest : public ::testing::Test {
     if (!rows.ok()) return rows.status().ToString();
     return rows->size() == 0 ? "" : rows->Text(0, 0);
   }
-
-  std::unique_ptr<PostgresServer> server_;
-  std::string conninfo_;
 };
 
 // CI installs PostgreSQL: where it is missing, a test needing it fails
