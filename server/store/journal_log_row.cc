@@ -34,8 +34,7 @@ void Add(internal::JournalLogRow& row, const AcceptOp& op) {
     if (call.timeout)
       r.set_timeout_nanos(absl::ToInt64Nanoseconds(*call.timeout));
     if (call.retry_policy) {
-      r.mutable_retry_policy()->ParseFromString(
-          SerializePolicy(*call.retry_policy));
+      r.set_retry_policy(SerializePolicy(*call.retry_policy));
     }
   }
 }
@@ -77,7 +76,7 @@ void Add(internal::JournalLogRow& row, const RetryOp& op) {
   internal::JournalRetried& r = *row.add_records()->mutable_retried();
   r.set_id(op.id);
   r.set_attempt(op.attempt);
-  r.mutable_earlier()->ParseFromString(SerializeAttempts(op.earlier));
+  r.set_earlier(SerializeAttempts(op.earlier));
 }
 
 void Add(internal::JournalLogRow& row, const ForgetOp& op) {
@@ -155,7 +154,7 @@ absl::StatusOr<journal_ops::Op<>> OpOf(internal::JournalLogRecord& record) {
       op.calls.push_back(CallOf(*record.mutable_accepted()));
       if (record.accepted().has_retry_policy()) {
         op.calls.back().retry_policy =
-            ParsePolicy(record.accepted().retry_policy().SerializeAsString());
+            ParsePolicy(record.accepted().retry_policy());
         if (!op.calls.back().retry_policy) return Unreadable("retry policy");
       }
       return op;
@@ -178,7 +177,7 @@ absl::StatusOr<journal_ops::Op<>> OpOf(internal::JournalLogRecord& record) {
     case internal::JournalLogRecord::kRetried: {
       internal::JournalRetried& r = *record.mutable_retried();
       std::optional<std::vector<AttemptError>> earlier =
-          ParseAttempts(r.earlier().SerializeAsString());
+          ParseAttempts(r.earlier());
       if (!earlier) return Unreadable("retry");
       return RetryOp{.id = std::move(*r.mutable_id()),
                      .attempt = r.attempt(),

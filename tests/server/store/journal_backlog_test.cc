@@ -37,6 +37,13 @@ journal_ops::Op<> ForgetOf(const std::string& id) {
   return journal_ops::ForgetOp{.ids = {id}};
 }
 
+// A future as its row in the table holds it: accepted, PENDING.
+JournaledFuture RowOf(const std::string& id) {
+  JournaledFuture row;
+  row.call = Call(id);
+  return row;
+}
+
 void Add(JournalBacklog& backlog, journal_ops::Op<> op, int64_t row) {
   backlog.Add(op, row);
 }
@@ -180,13 +187,13 @@ TEST(JournalBacklogTest, ReplayAppliesTheLogToTableRowsAndSkipsWholeOnes) {
   Add(replayed, EndOf("row"), 1);       // a row the table holds
   Add(replayed, ForgetOf("gone"), 1);   // a row the log deletes
   Add(replayed, AcceptOf("whole"), 1);  // in the log whole
-  JournaledFuture row{.call = Call("row")};
+  JournaledFuture row = RowOf("row");
   EXPECT_TRUE(replayed.Replay(row));
   EXPECT_EQ(row.state, FutureState::kFinished);
-  JournaledFuture gone{.call = Call("gone")};
+  JournaledFuture gone = RowOf("gone");
   EXPECT_FALSE(replayed.Replay(gone));
   // A fold a crash cut short wrote it to the table already.
-  JournaledFuture whole{.call = Call("whole")};
+  JournaledFuture whole = RowOf("whole");
   EXPECT_FALSE(replayed.Replay(whole));
   std::vector<std::string> wholes;
   replayed.ForEachWhole(
