@@ -305,14 +305,26 @@ grpc::ServerWriteReactor<v1::FutureInfo>* ExecutorService::FollowProgress(
     grpc::CallbackServerContext* context,
     const v1::FollowProgressRequest* request) {
   using Failed = FailedStream<v1::FutureInfo>;
-  absl::StatusOr<std::shared_ptr<Future>> future =
-      CallersFuture(context, "FollowProgress", request->id());
-  if (!future.ok()) return new Failed(future.status());
+  absl::StatusOr<std::string> caller = Caller(*context);
+  if (!caller.ok()) return new Failed(caller.status());
+  LogRequest(context, "FollowProgress", *caller, request->id());
   absl::StatusOr<std::optional<absl::Duration>> timeout = TimeoutOf(*request);
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
-  return new ProgressReactor(deps(), *std::move(future),
-                             DeadlineAfter(*timeout),
-                             NotDoneAfter(request->id(), *timeout));
+  auto* reactor =
+      new ProgressReactor(deps(), NotDoneAfter(request->id(), *timeout));
+  if (!reactor->registered()) return reactor;
+  google::protobuf::RepeatedPtrField<std::string> ids;
+  ids.Add()->assign(request->id());
+  FindAnywhere(ids, *caller,
+               [reactor, deadline = DeadlineAfter(*timeout)](
+                   absl::StatusOr<std::vector<std::shared_ptr<Future>>>
+                       futures) mutable {
+                 if (!futures.ok()) {
+                   return reactor->Begin(futures.status(), deadline);
+                 }
+                 reactor->Begin(std::move(futures->front()), deadline);
+               });
+  return reactor;
 }
 
 }  // namespace futured::server::rpc
