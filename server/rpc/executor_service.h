@@ -40,10 +40,10 @@ struct ServiceOptions {
 // it. Handlers never block: a call that waits (Result, Wait, AsCompleted, Map,
 // Watch, FollowProgress, Cancel of a running task) gets a reactor that a
 // future's completion or a timer finishes. In a cluster, GetFuture, Result,
-// Wait, AsCompleted, Cancel and Release also answer for other nodes'
-// futures (Engine::elsewhere()): their reactors begin once those are found,
-// on the cluster bus's thread. `engine` and `timers` must outlive
-// the service, and the service must outlive the grpc::Server.
+// Wait, AsCompleted, Cancel, Release, Watch and FollowProgress also answer
+// for other nodes' futures (Engine::elsewhere()): their reactors begin once
+// those are found, on the cluster bus's thread. `engine` and `timers` must
+// outlive the service, and the service must outlive the grpc::Server.
 class ExecutorService final : public v1::Executor::CallbackService {
  public:
   ExecutorService(ServiceOptions options, Engine* engine, TimerQueue* timers);

@@ -21,16 +21,42 @@ namespace futured::server::rpc {
 // snapshot, so changes that come faster than the client reads are coalesced
 // into the latest state, and a task reporting in a tight loop costs one
 // message per round trip. At `deadline` the call ends with `on_deadline`
-// (after the change in hand is written). Creates and deletes itself.
+// (after the change in hand is written). Another node's future (in a
+// cluster) is followed through its mirror, which changes only when the
+// future ends: its state then, and its final state; its progress reports
+// are seen on the node that runs it. Creates and deletes itself.
 class ProgressReactor final
     : public StreamingReactor<ProgressReactor, v1::FutureInfo> {
  public:
   ProgressReactor(WaitDeps deps, std::shared_ptr<Future> future,
                   absl::Time deadline, grpc::Status on_deadline)
-      : StreamingReactor(deps),
-        future_(std::move(future)),
-        on_deadline_(std::move(on_deadline)) {
-    if (!Register()) return;
+      : ProgressReactor(deps, std::move(on_deadline)) {
+    if (registered()) Begin(std::move(future), deadline);
+  }
+
+  // A reactor whose future is found later (on another node): Begin() then.
+  ProgressReactor(WaitDeps deps, grpc::Status on_deadline)
+      : StreamingReactor(deps), on_deadline_(std::move(on_deadline)) {
+    registered_ = Register();
+  }
+
+  // False when the daemon was draining: the call is finished already and
+  // Begin() must not be called. Read it before the handler returns.
+  bool registered() const { return registered_; }
+
+  // Setup, once, from any thread: streams `future` until it is done or
+  // `deadline` passes, or ends the call with its error.
+  void Begin(absl::StatusOr<std::shared_ptr<Future>> future,
+             absl::Time deadline) {
+    if (!future.ok()) {
+      WithLock([&future](ProgressReactor& r) {
+        r.changed_ = false;  // nothing to send
+        r.RequestFinish(ToGrpcStatus(future.status()));
+      });
+      EndSetup();
+      return;
+    }
+    future_ = *std::move(future);
     WatchChanges(future_, [](ProgressReactor& r) { r.Changed(); });
     Watch(future_, [](ProgressReactor& r) { r.Changed(); });
     StartTimer(deadline, [](ProgressReactor& r) {
@@ -59,7 +85,9 @@ class ProgressReactor final
   }
   bool AllSent() const { return final_sent_; }
 
-  const std::shared_ptr<Future> future_;
+  // Set by Begin(), before EndSetup(); read under the mutex.
+  std::shared_ptr<Future> future_;
+  bool registered_ = false;
   const grpc::Status on_deadline_;
   // Guarded by the handle's mutex.
   bool changed_ = true;  // the state at the start is sent first

@@ -59,6 +59,13 @@ class StreamingReactor : public WaitingReactor<Self, GrpcReactor> {
 
   void OnSetupDone() { Pump(); }
 
+  // True while a write is in flight or one may still go; Self may hide it
+  // to hold the stream open for more.
+  bool Busy() const {
+    return writing_ ||
+           (MayWrite() && static_cast<const Self*>(this)->HasReady());
+  }
+
  private:
   friend Base;
 
@@ -66,10 +73,6 @@ class StreamingReactor : public WaitingReactor<Self, GrpcReactor> {
     return !broken_ && (!this->finish_requested() ||
                         this->requested_status().error_code() ==
                             grpc::StatusCode::DEADLINE_EXCEEDED);
-  }
-  bool Busy() const {
-    return writing_ ||
-           (MayWrite() && static_cast<const Self*>(this)->HasReady());
   }
   void Complete(const grpc::Status& status) { this->Finish(status); }
 

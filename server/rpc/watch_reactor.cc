@@ -51,25 +51,55 @@ void WatchReactor::FollowRequested() {
     absl::Status status = ValidateFutureId(id);
     absl::StatusOr<std::shared_ptr<Future>> future =
         status.ok() ? engine_->Find(id, principal_) : status;
-    bool follow = false;
-    WithLock([&](WatchReactor& r) {
-      if (!future.ok()) {
-        v1::WatchError& error = r.errors_.emplace_back();
-        error.set_id(id);
-        error.set_code(static_cast<int>(future.status().code()));
-        error.set_message(std::string(future.status().message()));
-        r.Pump();
-        return;
-      }
-      follow = r.pending_.insert(id).second;
-    });
-    if (!follow) continue;
-    Follow(*future, [f = future->get()](WatchReactor& r) {
-      r.pending_.erase(f->id());
-      r.ready_.push_back(f->Snapshot());
-      r.Pump();
-    });
+    if (absl::IsNotFound(future.status()) && engine_->elsewhere() != nullptr) {
+      FollowElsewhere(id);
+    } else {
+      FollowFound(id, std::move(future), /*mirror=*/false);
+    }
   }
+}
+
+void WatchReactor::FollowFound(const std::string& id,
+                               absl::StatusOr<std::shared_ptr<Future>> future,
+                               bool mirror) {
+  bool follow = false;
+  WithLock([&](WatchReactor& r) {
+    if (!future.ok()) {
+      v1::WatchError& error = r.errors_.emplace_back();
+      error.set_id(id);
+      error.set_code(static_cast<int>(future.status().code()));
+      error.set_message(std::string(future.status().message()));
+      r.Pump();
+      return;
+    }
+    follow = r.pending_.insert(id).second;
+    if (follow && mirror) r.mirrors_.emplace(id, *future);
+  });
+  if (!follow) return;
+  Follow(*future, [f = future->get()](WatchReactor& r) {
+    r.pending_.erase(f->id());
+    r.mirrors_.erase(f->id());
+    r.ready_.push_back(f->Snapshot());
+    r.Pump();
+  });
+}
+
+void WatchReactor::FollowElsewhere(const std::string& id) {
+  WithLock([](WatchReactor& r) { ++r.lookups_; });
+  engine_->FindAnywhere(
+      {id}, principal_,
+      [this, id](absl::StatusOr<std::vector<std::shared_ptr<Future>>> found) {
+        // lookups_ keeps the reactor until the end of this callback.
+        FollowFound(id,
+                    found.ok() ? absl::StatusOr<std::shared_ptr<Future>>(
+                                     std::move(found->front()))
+                               : found.status(),
+                    /*mirror=*/true);
+        WithLock([](WatchReactor& r) {
+          --r.lookups_;
+          r.Pump();
+        });
+      });
 }
 
 void WatchReactor::FillNext(v1::WatchResponse* message) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "futured/v1/executor.pb.h"
 #include "grpcpp/support/server_callback.h"
@@ -20,8 +21,9 @@ namespace futured::server::rpc {
 // followed twice. An ID that cannot be followed gets a WatchError and the
 // stream goes on; a request with more than `max_ids` IDs ends the stream
 // with RESOURCE_EXHAUSTED. The stream ends OK once the client has
-// half-closed and every followed future has been sent. Creates and deletes
-// itself.
+// half-closed and every followed future has been sent. In a cluster, an ID
+// this node does not hold is looked up on the others (Engine::FindAnywhere)
+// and followed through its mirror. Creates and deletes itself.
 class WatchReactor final
     : public StreamingReactor<
           WatchReactor, v1::WatchResponse,
@@ -41,8 +43,19 @@ class WatchReactor final
 
   // Follows each ID of request_. On the reading thread, without the mutex.
   void FollowRequested();
+  // Follows `future`, found for ID `id`, or reports its error; a `mirror`
+  // of another node's future is kept until it is sent (the engine's table
+  // keeps this node's). Without the mutex, while the reactor cannot end (on
+  // the reading thread, or with a lookup counted in lookups_).
+  void FollowFound(const std::string& id,
+                   absl::StatusOr<std::shared_ptr<Future>> future, bool mirror);
+  // Follows another node's future `id` (a cluster's), once it is found.
+  void FollowElsewhere(const std::string& id);
 
   bool HasReady() const { return !ready_.empty() || !errors_.empty(); }
+  // A lookup on another node holds the stream open: its answer comes to
+  // this reactor.
+  bool Busy() const { return lookups_ > 0 || StreamingReactor::Busy(); }
   void FillNext(v1::WatchResponse* message);
   bool AllSent() const { return reads_done_ && pending_.empty(); }
 
@@ -53,9 +66,12 @@ class WatchReactor final
 
   // Guarded by the handle's mutex.
   absl::flat_hash_set<std::string> pending_;  // followed, not yet sent
+  // The mirrors among them, which nothing else keeps.
+  absl::flat_hash_map<std::string, std::shared_ptr<Future>> mirrors_;
   std::deque<FutureSnapshot> ready_;
   std::deque<v1::WatchError> errors_;
   bool reads_done_ = false;
+  int lookups_ = 0;  // FollowElsewhere() calls not yet answered
 };
 
 }  // namespace futured::server::rpc

@@ -321,5 +321,75 @@ TEST_F(AnyNodeTest, CancelOnAnotherNodeStopsAProcessPoolTask) {
   EXPECT_EQ(info.worker_pid(), running->worker_pid());
 }
 
+// Watch and FollowProgress on a node that does not hold the future follow
+// it there: its state when asked, then its end.
+TEST_F(AnyNodeTest, WatchAndFollowProgressOnAnotherNode) {
+  ASSERT_NO_FATAL_FAILURE(StartNode("a"));
+  ASSERT_NO_FATAL_FAILURE(StartNode("b"));
+  const std::string squared =
+      MustSubmit("a", CallOf("square", {NumberValue(6)}));
+  const std::string gated = MustSubmit("a", Gated("go"));
+  ASSERT_TRUE(
+      calls("a").AwaitState(gated, futured::v1::FUTURE_STATE_RUNNING).ok());
+  ASSERT_TRUE(
+      calls("a").AwaitState(squared, futured::v1::FUTURE_STATE_FINISHED).ok());
+
+  grpc::ClientContext watch_context;
+  auto watch = calls("b").stub().Watch(&watch_context);
+  futured::v1::WatchRequest named;
+  named.add_ids(squared);
+  named.add_ids(gated);
+  named.add_ids("no-such-future");
+  ASSERT_TRUE(watch->Write(named));
+  // The done future and the unknown ID's error come first, in any grouping
+  // (two entries; the running future's would be a third).
+  std::map<std::string, FutureInfo> sent;
+  std::map<std::string, int> errors;
+  futured::v1::WatchResponse response;
+  for (int i = 0;
+       i < 2 && sent.size() + errors.size() < 2 && watch->Read(&response);
+       ++i) {
+    for (const FutureInfo& info : response.futures()) sent[info.id()] = info;
+    for (const auto& error : response.errors()) {
+      errors[error.id()] = error.code();
+    }
+  }
+  ASSERT_EQ(sent.count(squared), 1u);
+  EXPECT_EQ(sent[squared].outcome().value().number_value(), 36);
+  EXPECT_EQ(errors["no-such-future"], grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(sent.count(gated), 0u);
+
+  grpc::ClientContext progress_context;
+  futured::v1::FollowProgressRequest follow;
+  follow.set_id(gated);
+  auto progress = calls("b").stub().FollowProgress(&progress_context, follow);
+  FutureInfo first;
+  ASSERT_TRUE(progress->Read(&first));
+  EXPECT_EQ(first.state(), futured::v1::FUTURE_STATE_RUNNING);
+  ASSERT_NO_FATAL_FAILURE(AwaitWaiters("b", 2));
+
+  Open("go");
+  ASSERT_TRUE(watch->Read(&response));
+  ASSERT_EQ(response.futures_size(), 1);
+  EXPECT_EQ(response.futures(0).id(), gated);
+  EXPECT_EQ(response.futures(0).state(), futured::v1::FUTURE_STATE_FINISHED);
+  watch->WritesDone();
+  EXPECT_FALSE(watch->Read(&response));
+  EXPECT_TRUE(watch->Finish().ok());
+
+  FutureInfo last;
+  for (int i = 0; i < 3 && progress->Read(&last); ++i) {
+  }
+  EXPECT_EQ(last.state(), futured::v1::FUTURE_STATE_FINISHED);
+  EXPECT_EQ(last.outcome()
+                .value()
+                .struct_value()
+                .fields()
+                .at("stdout")
+                .string_value(),
+            "5\n");
+  EXPECT_TRUE(progress->Finish().ok());
+}
+
 }  // namespace
 }  // namespace futured::testing
