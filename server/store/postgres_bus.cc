@@ -222,7 +222,10 @@ void PostgresBus::Loop() {
     DoReads(turn.reads);
     if (requests) ServeRequests().IgnoreError();  // again at the next poll
     if (answers) TakeAnswers().IgnoreError();
-    if (tick) GiveUpOnLate(now);
+    if (tick) {
+      GiveUpOnLate(now);
+      SweepRequests();
+    }
     if (ended_count > 0) {
       absl::MutexLock lock(&mu_);
       ended_notifications_ += ended_count;
@@ -395,6 +398,21 @@ void PostgresBus::GiveUpOnLate(absl::Time now) {
   connection_
       ->Run({"DELETE FROM futured_requests WHERE seq = ANY($1::bigint[])",
              {PgArray(late)}})
+      .IgnoreError();
+}
+
+void PostgresBus::SweepRequests() {
+  std::vector<PgParam> waiting;
+  waiting.reserve(unanswered_.size());
+  for (const auto& [seq, unused] : unanswered_) waiting.push_back(PgInt(seq));
+  connection_
+      ->Run({"DELETE FROM futured_requests r WHERE (r.requester = $1 AND "
+             "r.answered AND r.seq <> ALL($2::bigint[])) OR (r.requester <> $1 "
+             "AND NOT EXISTS (SELECT 1 FROM futured_nodes n WHERE n.name = "
+             "r.requester AND n.lease_until > now() - make_interval(secs => "
+             "$3::double precision)))",
+             {options_.node, PgArray(waiting),
+              absl::StrCat(absl::ToDoubleSeconds(options_.request_timeout))}})
       .IgnoreError();
 }
 

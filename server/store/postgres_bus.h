@@ -44,7 +44,10 @@ namespace futured::server {
 // `poll` each bus also looks for requests and answers without a
 // notification (a future adopted by another node since the request: its new
 // owner answers). A request unanswered after `request_timeout` fails with
-// UNAVAILABLE.
+// UNAVAILABLE. Every `poll` a bus also deletes the rows nobody will read:
+// its own answered ones it no longer waits for (given up on, or from before
+// a restart), and any node's whose lease lapsed more than a
+// `request_timeout` ago (an asker that died).
 //
 // Thread-safe; Read() and Send() never block. Callbacks run on the bus's
 // thread and must be quick; `serve` runs inside the transaction that
@@ -151,6 +154,8 @@ class PostgresBus {
   absl::Status TakeAnswers();
   // Fails the requests unanswered past their time (and forgets their rows).
   void GiveUpOnLate(absl::Time now);
+  // Deletes the request rows nobody will read (see the class comment).
+  void SweepRequests();
   void FailAll(const absl::Status& status);
 
   const Options options_;

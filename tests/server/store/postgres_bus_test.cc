@@ -12,7 +12,10 @@
 #include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "server/store/postgres_connection.h"
 #include "server/store/postgres_journal.h"
+#include "server/store/postgres_rows.h"
+#include "tests/poll_until.h"
 #include "tests/server/store/journal_test_util.h"
 #include "tests/support/postgres_test.h"
 
@@ -258,6 +261,45 @@ TEST_F(PostgresBusTest, CloseFailsWhatIsLeftUnavailable) {
     found = std::move(f);
   });
   EXPECT_EQ(found.status().code(), absl::StatusCode::kUnavailable);
+}
+
+// Rows nobody will read go at a poll: a dead asker's (no live lease), and
+// the bus's own answered rows that it no longer waits for (from before a
+// restart). A live node's rows stay.
+TEST_F(PostgresBusTest, APollDeletesTheRequestRowsNobodyWillRead) {
+  absl::StatusOr<std::unique_ptr<PgConnection>> db =
+      PgConnection::Connect(conninfo_, "", "test");
+  ASSERT_TRUE(db.ok()) << db.status();
+  // Node "a" (the fixture's journal) holds a live lease; "gone" holds none.
+  ASSERT_TRUE((*db)
+                  ->RunScript("INSERT INTO futured_requests (future_id, "
+                              "principal, kind, requester, answered) VALUES "
+                              "('x', '', 1, 'gone', true), "
+                              "('y', '', 1, 'gone', false), "
+                              "('z', '', 1, 'a', true)")
+                  .ok());
+  auto rows_of = [&](const std::string& requester) -> int64_t {
+    absl::StatusOr<PgRows> rows = (*db)->Run(
+        {"SELECT count(*) FROM futured_requests WHERE requester = $1",
+         {requester}});
+    return rows.ok() ? rows->Int(0, 0) : -1;
+  };
+  std::unique_ptr<PostgresBus> b =
+      OpenBus("b", absl::Milliseconds(20), absl::Milliseconds(100));
+  ASSERT_NE(b, nullptr);
+  b->Start([](const std::vector<std::string>&) {}, nullptr);
+  ASSERT_TRUE(
+      ::futured::testing::PollUntil([&] { return rows_of("gone") == 0; }));
+  EXPECT_EQ(rows_of("a"), 1);
+
+  // "a" restarted: its answered row is from its earlier life.
+  std::unique_ptr<PostgresBus> a =
+      OpenBus("a", absl::Milliseconds(20), absl::Milliseconds(100));
+  ASSERT_NE(a, nullptr);
+  a->Start(
+      [](const std::vector<std::string>&) {},
+      [](const PostgresBus::Request&) -> absl::StatusOr<int64_t> { return 0; });
+  EXPECT_TRUE(::futured::testing::PollUntil([&] { return rows_of("a") == 0; }));
 }
 
 }  // namespace
