@@ -201,6 +201,7 @@ void Dashboard::Overview(const httplib::Request& request,
   if (!viewer.has_value()) return;
   OverviewFigures figures{.principal = viewer->principal,
                           .sees_all = viewer->sees_all,
+                          .pools = {},  // below
                           .functions = engine_->FunctionStatistics(),
                           .throughput = throughput_.Rates(),
                           .futures = engine_->FutureCount(),
