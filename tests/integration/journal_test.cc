@@ -219,6 +219,48 @@ TEST_F(JournalTest, RetentionCountsAcrossARestartAndExpiryIsJournaled) {
       << "an expired future does not come back";
 }
 
+// Done futures come back from the journal without being read whole (they
+// stay on disk until asked for): each is still counted, answers every call,
+// can be released unread, and expires unread, for good.
+TEST_F(JournalTest, DoneFuturesLeftOnDiskAnswerAreCountedAndExpire) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=3s"}));
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 4; ++i) ids.push_back(MustSubmit(Square(i)));
+  for (const std::string& id : ids) MustResult(id);
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGKILL));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=3s"}));
+  futured::v1::GetStatsResponse stats;
+  ASSERT_TRUE(calls_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.futures(), 4);
+  futured::v1::ReleaseResponse released;
+  ASSERT_TRUE(calls_->Release({ids[1]}, &released).ok());
+  FutureInfo info;
+  EXPECT_EQ(calls_->GetFuture(ids[1], &info).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  futured::v1::AsCompletedRequest as_completed;
+  as_completed.add_ids(ids[0]);
+  std::vector<FutureInfo> completed;
+  ASSERT_TRUE(calls_->AsCompleted(as_completed, &completed).ok());
+  ASSERT_EQ(completed.size(), 1u);
+  EXPECT_EQ(completed[0].outcome().value().number_value(), 1);
+  futured::v1::WaitRequest wait;
+  wait.add_ids(ids[2]);
+  futured::v1::WaitResponse waited;
+  ASSERT_TRUE(calls_->Wait(wait, &waited).ok());
+  EXPECT_THAT(waited.done(), ::testing::ElementsAre(ids[2]));
+  // ids[3] is never asked for: it expires all the same, as the others do.
+  MustAwaitStats(
+      [](const futured::v1::GetStatsResponse& s) { return s.futures() == 0; });
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGTERM));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=3s"}));
+  ASSERT_TRUE(calls_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.futures(), 0) << "released and expired futures stay gone";
+  EXPECT_EQ(calls_->GetFuture(ids[3], &info).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(JournalTest, ASecondDaemonOnTheSameStateDirectoryIsRefused) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   absl::StatusOr<ProgramResult> second = RunProgram(
