@@ -117,9 +117,10 @@ constexpr char kSelectFuture[] =
     "attempt, retry_policy, earlier_attempts FROM futures";
 
 // For RecoverLeavingDone(): gives `left` the row of a done future without a
-// request ID that the log does not change, reading three of its columns
-// only, and returns true; false for any other row.
-bool LeaveOnDisk(const SqliteStatement& row, const JournalBacklog& replayed,
+// request ID that the log (`replayed`; null when it held nothing) does not
+// change, reading five of its columns only, and returns true; false for
+// any other row.
+bool LeaveOnDisk(const SqliteStatement& row, const JournalBacklog* replayed,
                  Journal::RecoveredLeft left) {
   const std::optional<FutureState> state =
       journal_ops::StateOfColumn(row.Int(9));
@@ -128,7 +129,7 @@ bool LeaveOnDisk(const SqliteStatement& row, const JournalBacklog& replayed,
   }
   if (!row.TextView(2).empty()) return false;  // its request ID is indexed
   const absl::string_view id = row.TextView(0);
-  if (replayed.Holds(id)) return false;
+  if (replayed != nullptr && replayed->Holds(id)) return false;
   left(Journal::LeftOnDisk{.id = id,
                            .principal = row.TextView(1),
                            .end_time = absl::FromUnixNanos(row.Int(12))});
@@ -205,11 +206,12 @@ absl::Status SqliteJournal::ReadTable(JournalBacklog& replayed, Recovered each,
           reader_, absl::StrCat(kSelectFuture, " ORDER BY seq").c_str());
   if (!select.ok()) return select.status();
   SqliteStatement& row = **select;
+  const JournalBacklog* logged = replayed.empty() ? nullptr : &replayed;
   for (;;) {
     absl::StatusOr<bool> more = row.Step();
     if (!more.ok()) return more.status();
     if (!*more) return absl::OkStatus();
-    if (left != nullptr && LeaveOnDisk(row, replayed, *left)) continue;
+    if (left != nullptr && LeaveOnDisk(row, logged, *left)) continue;
     absl::StatusOr<JournaledFuture> f = ReadFuture(row);
     if (!f.ok()) return f.status();
     if (replayed.Replay(*f)) each(*f);
