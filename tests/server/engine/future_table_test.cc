@@ -1,8 +1,10 @@
 #include "server/engine/future_table.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -345,6 +347,63 @@ TEST(FutureTableTest, AFutureReleasedWhileItLoadsIsNotFound) {
   EXPECT_EQ(table.Find("d", kOwner).status().code(),
             absl::StatusCode::kNotFound);
   EXPECT_EQ(table.size(), 0u);
+}
+
+// Lookups of futures on disk from many threads, while another releases
+// some: each ID found gives one future to every thread (a load that loses
+// the race is dropped), and a released one is never found again.
+TEST(FutureTableTest, ConcurrentLookupsOfFuturesOnDiskAgreeOnOneFuture) {
+  constexpr int kFutures = 200;
+  constexpr int kThreads = 4;
+  std::atomic<int> loads{0};
+  FutureTable table(
+      absl::Hours(1),
+      [&](absl::string_view id) -> absl::StatusOr<std::shared_ptr<Future>> {
+        loads.fetch_add(1);
+        auto future = NewFuture(std::string(id));
+        future->Finish(Number(1), kT0);
+        return future;
+      });
+  for (int i = 0; i < kFutures; ++i) {
+    ASSERT_TRUE(table.InsertOnDisk(absl::StrCat("d", 1000 + i), kOwner, kT0));
+  }
+  std::vector<std::vector<std::shared_ptr<Future>>> found(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kFutures; ++i) {
+        absl::StatusOr<std::shared_ptr<Future>> future =
+            table.Find(absl::StrCat("d", 1000 + i), kOwner);
+        found[t].push_back(future.ok() ? *future : nullptr);
+      }
+    });
+  }
+  std::thread releaser([&] {
+    for (int i = 0; i < kFutures; i += 10) {
+      EXPECT_TRUE(table.Release({absl::StrCat("d", 1000 + i)}, kOwner).ok());
+    }
+  });
+  for (std::thread& thread : threads) thread.join();
+  releaser.join();
+  for (int i = 0; i < kFutures; ++i) {
+    std::shared_ptr<Future> first;
+    for (int t = 0; t < kThreads; ++t) {
+      const std::shared_ptr<Future>& future = found[t][i];
+      if (future == nullptr) {
+        EXPECT_EQ(i % 10, 0) << "only released ones are missing";
+        continue;
+      }
+      EXPECT_EQ(future->id(), absl::StrCat("d", 1000 + i));
+      if (first == nullptr) first = future;
+      EXPECT_EQ(future, first) << future->id();
+    }
+    if (i % 10 == 0) {
+      EXPECT_EQ(table.Find(absl::StrCat("d", 1000 + i), kOwner).status().code(),
+                absl::StatusCode::kNotFound);
+    }
+  }
+  EXPECT_EQ(table.size(), kFutures - kFutures / 10);
+  EXPECT_GE(loads.load(), kFutures - kFutures / 10);
 }
 
 TEST(FutureTableTest, AnIdOnDiskLongerThanTheLimitIsRefused) {
