@@ -127,7 +127,8 @@ bool LeaveOnDisk(const SqliteStatement& row, const JournalBacklog* replayed,
   if (state != FutureState::kFinished && state != FutureState::kCancelled) {
     return false;
   }
-  if (!row.TextView(2).empty()) return false;  // its request ID is indexed
+  // With a request ID: whole, for the engine to remember that ID.
+  if (!row.TextView(2).empty()) return false;
   const absl::string_view id = row.TextView(0);
   if (replayed != nullptr && replayed->Holds(id)) return false;
   left(Journal::LeftOnDisk{.id = id,
@@ -135,6 +136,7 @@ bool LeaveOnDisk(const SqliteStatement& row, const JournalBacklog* replayed,
                            .end_time = absl::FromUnixNanos(row.Int(12))});
   return true;
 }
+
 }  // namespace
 
 absl::Status SqliteJournal::OpenReaderLocked() const {
