@@ -54,7 +54,8 @@ Engine::Engine(EngineOptions options, const TaskRegistry* registry,
     : options_(std::move(options)),
       registry_(registry),
       timers_(timers),
-      table_(options_.retention),
+      table_(options_.retention,
+             [this](absl::string_view id) { return LoadDone(id); }),
       metrics_(std::make_shared<TaskMetrics>(FunctionNames(*registry))),
       pending_(
           std::make_shared<PendingLimit>(options_.max_pending_per_principal)),
@@ -546,16 +547,12 @@ void Engine::ScheduleExpiryLocked(const std::shared_ptr<ExpiryState>& state) {
   state->timer = timers_->Schedule(when, [this, state] {
     absl::MutexLock lock(&state->mu);
     if (state->stopped) return;  // `this` is gone or going
-    std::vector<std::shared_ptr<Future>> expired =
-        table_.ExpireFinished(absl::Now());
+    std::vector<std::string> expired = table_.ExpireFinished(absl::Now());
     if (requests_.size() > 0) {
-      for (const auto& future : expired) requests_.Forget(future->id());
+      for (const std::string& id : expired) requests_.Forget(id);
     }
     if (journal_ != nullptr && !expired.empty()) {
-      std::vector<std::string> ids;
-      ids.reserve(expired.size());
-      for (const auto& future : expired) ids.push_back(future->id());
-      journal_->Forget(std::move(ids));
+      journal_->Forget(std::move(expired));
     }
     ScheduleExpiryLocked(state);
   });

@@ -174,12 +174,13 @@ class Engine {
               std::optional<absl::Duration> timeout, Accepted accepted);
 
   // Brings back what the journal holds: done futures into the table until
-  // their retention passes; pending ones queued again in their pools, in
-  // the order they were accepted, with their IDs, deadlines, attempts and
-  // retry policies (those past their deadline fail with TimeoutError);
-  // those that were running fail with InterruptedError, which their retry
-  // policy may retry (at least once). Request IDs are remembered again.
-  // Call once, before serving. Without a journal, finds nothing.
+  // their retention passes (those without a request ID left on disk, as
+  // their ID, owner and end time, until looked up); pending ones queued again
+  // in their pools, in the order they were accepted, with their IDs, deadlines,
+  // attempts and retry policies (those past their deadline fail with
+  // TimeoutError); those that were running fail with InterruptedError, which
+  // their retry policy may retry (at least once). Request IDs are remembered
+  // again. Call once, before serving. Without a journal, finds nothing.
   absl::StatusOr<RecoveryCounts> Recover();
 
   // What AdoptLostNodes() reports of each batch it takes over: the lost
@@ -246,7 +247,10 @@ class Engine {
                       bool only_if_pending) const;
 
   // The table's lookup and release, for `principal`'s own futures: another
-  // principal's future is NOT_FOUND, exactly as an unknown ID.
+  // principal's future is NOT_FOUND, exactly as an unknown ID. A done
+  // future that Recover() left on disk is read from the journal by the
+  // first lookup that needs it (one indexed read, on the caller's thread;
+  // the journal's error if that read fails).
   absl::StatusOr<std::shared_ptr<Future>> Find(
       absl::string_view id, absl::string_view principal) const;
   absl::StatusOr<int64_t> Release(absl::Span<const std::string> ids,
@@ -373,6 +377,13 @@ class Engine {
                   std::map<Pool*, std::vector<QueuedTask>>& requeue,
                   RecoveryCounts& counts);
   void RestoreDone(JournaledFuture& journaled);
+  // Recover()'s step for a done future it leaves on disk: into the table
+  // without its record, for LoadDone() to read when it is looked up.
+  void LeaveDone(const Journal::LeftOnDisk& left);
+  // The table's loader: the done future `id` that LeaveDone() left on disk.
+  absl::StatusOr<std::shared_ptr<Future>> LoadDone(absl::string_view id) const;
+  // The done future `journaled` was, outside the table.
+  static std::shared_ptr<Future> MakeDone(JournaledFuture& journaled);
   void RestoreUnfinished(JournaledFuture& journaled, absl::Time now,
                          const Interruption& interruption,
                          std::map<Pool*, std::vector<QueuedTask>>& requeue,

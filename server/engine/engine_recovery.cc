@@ -25,9 +25,15 @@ absl::StatusOr<RecoveryCounts> Engine::Recover() {
   const absl::Time now = absl::Now();
   // Per pool, in the order they were accepted.
   std::map<Pool*, std::vector<QueuedTask>> requeue;
-  absl::Status read = journal_->Recover([&](JournaledFuture& future) {
-    RestoreOne(future, now, interruption, requeue, counts);
-  });
+  // Done futures without a request ID stay on disk until asked for.
+  absl::Status read = journal_->RecoverLeavingDone(
+      [&](JournaledFuture& future) {
+        RestoreOne(future, now, interruption, requeue, counts);
+      },
+      [&](const Journal::LeftOnDisk& left) {
+        LeaveDone(left);
+        ++counts.done;
+      });
   if (!read.ok()) return read;
   QueueRestored(requeue, counts);
   return counts;
@@ -80,6 +86,35 @@ void Engine::QueueRestored(std::map<Pool*, std::vector<QueuedTask>>& requeue,
 }
 
 void Engine::RestoreDone(JournaledFuture& journaled) {
+  std::shared_ptr<Future> future = MakeDone(journaled);
+  // Not counted in the task metrics: they count what ended since the
+  // daemon started, and this one was counted by the daemon it ended in.
+  table_.Insert(future, journaled.call.principal);
+  RememberRequest(journaled.call, future);
+}
+
+void Engine::LeaveDone(const Journal::LeftOnDisk& left) {
+  if (table_.InsertOnDisk(left.id, left.principal, left.end_time)) return;
+  // An ID too long to keep inline (none that this daemon made): whole.
+  absl::StatusOr<JournaledFuture> journaled = journal_->LoadDone(left.id);
+  if (journaled.ok() && journaled->ending) RestoreDone(*journaled);
+}
+
+absl::StatusOr<std::shared_ptr<Future>> Engine::LoadDone(
+    absl::string_view id) const {
+  if (journal_ == nullptr) {
+    return absl::InternalError(absl::StrCat("future ", id, " is on no disk"));
+  }
+  absl::StatusOr<JournaledFuture> journaled = journal_->LoadDone(id);
+  if (!journaled.ok()) return journaled.status();
+  if (!journaled->ending) {
+    return absl::DataLossError(absl::StrCat(
+        "journal: future ", id, " was done at the start but is not now"));
+  }
+  return MakeDone(*journaled);
+}
+
+std::shared_ptr<Future> Engine::MakeDone(JournaledFuture& journaled) {
   const AcceptedCall& call = journaled.call;
   auto future = std::make_shared<Future>(call.id, call.function, call.pool,
                                          call.submit_time, call.deadline);
@@ -96,10 +131,7 @@ void Engine::RestoreDone(JournaledFuture& journaled) {
   } else {
     future->Finish(std::move(ending.outcome), ending.end_time);
   }
-  // Not counted in the task metrics: they count what ended since the
-  // daemon started, and this one was counted by the daemon it ended in.
-  table_.Insert(future, call.principal);
-  RememberRequest(call, future);
+  return future;
 }
 
 void Engine::RestoreUnfinished(

@@ -80,6 +80,28 @@ class Journal {
   using Recovered = absl::FunctionRef<void(JournaledFuture&)>;
   virtual absl::Status Recover(Recovered each) = 0;
 
+  // Recover(), reading less: a done future without a request ID may come
+  // to `left` instead of `each`, as its ID, owner and end time only (views
+  // valid during the call), its record left on disk for LoadDone(). A
+  // million done futures are restored in a fraction of the time and memory
+  // that way. The default gives every future to `each`.
+  struct LeftOnDisk {
+    absl::string_view id;
+    absl::string_view principal;
+    absl::Time end_time;
+  };
+  using RecoveredLeft = absl::FunctionRef<void(const LeftOnDisk&)>;
+  virtual absl::Status RecoverLeavingDone(Recovered each, RecoveredLeft left) {
+    return Recover(each);
+  }
+
+  // The whole record of a future that RecoverLeavingDone() left on disk
+  // (and that was not forgotten since): NOT_FOUND when the journal has no
+  // such future. Reads the disk: any thread, beside the writer.
+  virtual absl::StatusOr<JournaledFuture> LoadDone(absl::string_view id) const {
+    return absl::UnimplementedError("this journal leaves nothing on disk");
+  }
+
   // Records new futures, PENDING. `committed` runs when they are durable.
   virtual void Accept(std::vector<AcceptedCall> calls, Committed committed) = 0;
 

@@ -140,6 +140,11 @@ bool JournalBacklog::Replay(JournaledFuture& row) {
   return true;
 }
 
+bool JournalBacklog::Holds(absl::string_view id) const {
+  absl::MutexLock lock(&mu_);
+  return newer_.futures.contains(id);
+}
+
 void JournalBacklog::ForEachWhole(
     absl::FunctionRef<void(JournaledFuture&)> each) {
   absl::MutexLock lock(&mu_);

@@ -14,6 +14,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/store/journal.h"
@@ -95,6 +96,9 @@ class JournalBacklog {
   // `row`: false when it is to be skipped (forgotten, or whole in the log,
   // which ForEachWhole() gives), else `row` with the changes applied.
   bool Replay(JournaledFuture& row) ABSL_LOCKS_EXCLUDED(mu_);
+  // For Recover(): whether the newer generation holds anything of future
+  // `id` (else its row is all there is of it).
+  bool Holds(absl::string_view id) const ABSL_LOCKS_EXCLUDED(mu_);
   // For Recover(): the whole futures of the newer generation, in the order
   // they were accepted.
   void ForEachWhole(absl::FunctionRef<void(JournaledFuture&)> each)

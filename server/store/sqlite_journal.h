@@ -72,6 +72,8 @@ class SqliteJournal : public Journal {
   SqliteJournal& operator=(const SqliteJournal&) = delete;
 
   absl::Status Recover(Recovered each) override;
+  absl::Status RecoverLeavingDone(Recovered each, RecoveredLeft left) override;
+  absl::StatusOr<JournaledFuture> LoadDone(absl::string_view id) const override;
   void Accept(std::vector<AcceptedCall> calls, Committed committed) override;
   void Start(std::vector<std::string> ids, absl::Time start_time,
              int worker_pid, Committed committed) override;
@@ -121,8 +123,13 @@ class SqliteJournal : public Journal {
   // Reads the log into `replayed` (Recover()).
   absl::Status ReadLog(JournalBacklog& replayed)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
-  // Streams the futures table, replayed over (Recover()).
-  absl::Status ReadTable(JournalBacklog& replayed, Recovered each)
+  // Recover(), and RecoverLeavingDone() when `left` is set.
+  absl::Status RecoverLocked(Recovered each, const RecoveredLeft* left)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // Streams the futures table, replayed over; with `left`, a done future's
+  // row that the log does not change goes to `left` instead of `each`.
+  absl::Status ReadTable(JournalBacklog& replayed, Recovered each,
+                         const RecoveredLeft* left)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
   // Runs the callbacks of `ops` with `status`.
   static void Acknowledge(std::vector<Op>& ops, const absl::Status& status);
@@ -145,11 +152,12 @@ class SqliteJournal : public Journal {
   // Opens reader_ unless it is open.
   absl::Status OpenReaderLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
 
-  // The read-only connection of Recover() and FindCall(), opened at its
-  // first use, and FindCall()'s statement.
+  // The read-only connection of Recover(), FindCall() and LoadDone(),
+  // opened at its first use, and the statements of the last two.
   mutable absl::Mutex read_mu_;
   mutable sqlite3* reader_ ABSL_GUARDED_BY(read_mu_) = nullptr;
   mutable std::unique_ptr<SqliteStatement> find_call_ ABSL_GUARDED_BY(read_mu_);
+  mutable std::unique_ptr<SqliteStatement> load_done_ ABSL_GUARDED_BY(read_mu_);
 
   JournalBacklog backlog_;
 

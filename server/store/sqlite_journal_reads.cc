@@ -109,8 +109,34 @@ absl::StatusOr<JournaledFuture> ReadFuture(const SqliteStatement& row) {
   return f;
 }
 
-// Binds a future's ending to the columns from `first` on: start_time,
-// end_time, value, error_type, error_message, error_details.
+// The columns ReadFuture() reads, from the table of futures.
+constexpr char kSelectFuture[] =
+    "SELECT id, principal, request_id, function, pool, args, "
+    "submit_time, deadline, timeout, state, worker_pid, start_time, "
+    "end_time, value, error_type, error_message, error_details, "
+    "attempt, retry_policy, earlier_attempts FROM futures";
+
+// For RecoverLeavingDone(): gives `left` the row of a done future without a
+// request ID that the log (`replayed`; null when it held nothing) does not
+// change, reading five of its columns only, and returns true; false for
+// any other row.
+bool LeaveOnDisk(const SqliteStatement& row, const JournalBacklog* replayed,
+                 Journal::RecoveredLeft left) {
+  const std::optional<FutureState> state =
+      journal_ops::StateOfColumn(row.Int(9));
+  if (state != FutureState::kFinished && state != FutureState::kCancelled) {
+    return false;
+  }
+  // With a request ID: whole, for the engine to remember that ID.
+  if (!row.TextView(2).empty()) return false;
+  const absl::string_view id = row.TextView(0);
+  if (replayed != nullptr && replayed->Holds(id)) return false;
+  left(Journal::LeftOnDisk{.id = id,
+                           .principal = row.TextView(1),
+                           .end_time = absl::FromUnixNanos(row.Int(12))});
+  return true;
+}
+
 }  // namespace
 
 absl::Status SqliteJournal::OpenReaderLocked() const {
@@ -130,13 +156,26 @@ absl::Status SqliteJournal::OpenReaderLocked() const {
 }
 
 absl::Status SqliteJournal::Recover(Recovered each) {
+  absl::MutexLock lock(&read_mu_);
+  return RecoverLocked(each, nullptr);
+}
+
+absl::Status SqliteJournal::RecoverLeavingDone(Recovered each,
+                                               RecoveredLeft left) {
+  absl::MutexLock lock(&read_mu_);
+  return RecoverLocked(each, &left);
+}
+
+absl::Status SqliteJournal::RecoverLocked(Recovered each,
+                                          const RecoveredLeft* left) {
   // On the reader's connection: `each` may queue records (an interrupted
   // future's end, say), which the writer commits meanwhile on its own.
-  absl::MutexLock lock(&read_mu_);
   if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
   JournalBacklog replayed(options_.backlog);
   if (absl::Status read = ReadLog(replayed); !read.ok()) return read;
-  if (absl::Status read = ReadTable(replayed, each); !read.ok()) return read;
+  if (absl::Status read = ReadTable(replayed, each, left); !read.ok()) {
+    return read;
+  }
   // Those accepted in the log come after every row: a fold writes a
   // generation's futures in the order they were accepted, older ones first.
   replayed.ForEachWhole(each);
@@ -162,22 +201,19 @@ absl::Status SqliteJournal::ReadLog(JournalBacklog& replayed) {
   }
 }
 
-absl::Status SqliteJournal::ReadTable(JournalBacklog& replayed,
-                                      Recovered each) {
+absl::Status SqliteJournal::ReadTable(JournalBacklog& replayed, Recovered each,
+                                      const RecoveredLeft* left) {
   absl::StatusOr<std::unique_ptr<SqliteStatement>> select =
       SqliteStatement::Prepare(
-          reader_,
-          "SELECT id, principal, request_id, function, pool, args, "
-          "submit_time, deadline, timeout, state, worker_pid, start_time, "
-          "end_time, value, error_type, error_message, error_details, "
-          "attempt, retry_policy, earlier_attempts "
-          "FROM futures ORDER BY seq");
+          reader_, absl::StrCat(kSelectFuture, " ORDER BY seq").c_str());
   if (!select.ok()) return select.status();
   SqliteStatement& row = **select;
+  const JournalBacklog* logged = replayed.empty() ? nullptr : &replayed;
   for (;;) {
     absl::StatusOr<bool> more = row.Step();
     if (!more.ok()) return more.status();
     if (!*more) return absl::OkStatus();
+    if (left != nullptr && LeaveOnDisk(row, logged, *left)) continue;
     absl::StatusOr<JournaledFuture> f = ReadFuture(row);
     if (!f.ok()) return f.status();
     if (replayed.Replay(*f)) each(*f);
@@ -209,6 +245,28 @@ absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(
     return absl::NotFoundError(absl::StrCat("the journal has no future ", id));
   }
   return ReadCall(row);
+}
+
+absl::StatusOr<JournaledFuture> SqliteJournal::LoadDone(
+    absl::string_view id) const {
+  absl::MutexLock lock(&read_mu_);
+  if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
+  if (load_done_ == nullptr) {
+    absl::StatusOr<std::unique_ptr<SqliteStatement>> load =
+        SqliteStatement::Prepare(
+            reader_, absl::StrCat(kSelectFuture, " WHERE id = ?1").c_str());
+    if (!load.ok()) return load.status();
+    load_done_ = *std::move(load);
+  }
+  SqliteStatement& row = *load_done_;
+  row.BindText(1, id);
+  absl::StatusOr<bool> found = row.Step();
+  absl::Cleanup reset = [&row] { row.Reset(); };
+  if (!found.ok()) return found.status();
+  if (!*found) {
+    return absl::NotFoundError(absl::StrCat("the journal has no future ", id));
+  }
+  return ReadFuture(row);
 }
 
 }  // namespace futured::server

@@ -110,6 +110,13 @@ std::string SqliteStatement::Text(int column) const {
   return std::string(static_cast<const char*>(bytes), size);
 }
 
+absl::string_view SqliteStatement::TextView(int column) const {
+  const void* bytes = sqlite3_column_blob(statement_, column);
+  const int size = sqlite3_column_bytes(statement_, column);
+  if (bytes == nullptr) return {};
+  return absl::string_view(static_cast<const char*>(bytes), size);
+}
+
 std::optional<int64_t> SqliteStatement::OptionalInt(int column) const {
   if (IsNull(column)) return std::nullopt;
   return Int(column);

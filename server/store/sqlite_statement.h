@@ -52,6 +52,8 @@ class SqliteStatement {
   bool IsNull(int column) const;
   int64_t Int(int column) const;
   std::string Text(int column) const;  // text or blob, as bytes
+  // Text() without the copy: valid until the next Step() or Reset().
+  absl::string_view TextView(int column) const;
   std::optional<int64_t> OptionalInt(int column) const;
 
  private:

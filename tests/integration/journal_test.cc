@@ -219,6 +219,61 @@ TEST_F(JournalTest, RetentionCountsAcrossARestartAndExpiryIsJournaled) {
       << "an expired future does not come back";
 }
 
+// Done futures come back from the journal's table without being read whole
+// (they stay on disk until asked for): each is still counted, answers every
+// call with its outcome and times, can be released unread, and expires
+// unread, for good.
+TEST_F(JournalTest, DoneFuturesLeftOnDiskAnswerAreCountedAndExpire) {
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=8s"}));
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 5; ++i) ids.push_back(MustSubmit(Square(i)));
+  std::vector<FutureInfo> before;
+  for (const std::string& id : ids) before.push_back(MustResult(id));
+  // A clean stop folds the log into the table: the futures are rows, which
+  // the next start leaves on disk (kill -9 would leave them in the log,
+  // from which they come back whole).
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGTERM));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=8s"}));
+  futured::v1::GetStatsResponse stats;
+  ASSERT_TRUE(calls_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.futures(), 5);
+  const FutureInfo result = MustResult(ids[4]);
+  EXPECT_EQ(result.outcome().value().number_value(), 25);
+  EXPECT_EQ(result.start_time().SerializeAsString(),
+            before[4].start_time().SerializeAsString());
+  EXPECT_EQ(result.end_time().SerializeAsString(),
+            before[4].end_time().SerializeAsString());
+  futured::v1::ReleaseResponse released;
+  ASSERT_TRUE(calls_->Release({ids[1]}, &released).ok());
+  FutureInfo info;
+  EXPECT_EQ(calls_->GetFuture(ids[1], &info).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+  futured::v1::AsCompletedRequest as_completed;
+  as_completed.add_ids(ids[0]);
+  std::vector<FutureInfo> completed;
+  ASSERT_TRUE(calls_->AsCompleted(as_completed, &completed).ok());
+  ASSERT_EQ(completed.size(), 1u);
+  EXPECT_EQ(completed[0].outcome().value().number_value(), 1);
+  futured::v1::WaitRequest wait;
+  wait.add_ids(ids[2]);
+  futured::v1::WaitResponse waited;
+  ASSERT_TRUE(calls_->Wait(wait, &waited).ok());
+  EXPECT_THAT(waited.done(), ::testing::ElementsAre(ids[2]));
+  // ids[3] is never asked for: it expires all the same, as the others do.
+  ASSERT_TRUE(calls_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.futures(), 4);
+  MustAwaitStats(
+      [](const futured::v1::GetStatsResponse& s) { return s.futures() == 0; });
+  ASSERT_NO_FATAL_FAILURE(StopDaemon(SIGTERM));
+
+  ASSERT_NO_FATAL_FAILURE(StartDaemon({"--retention=8s"}));
+  ASSERT_TRUE(calls_->GetStats(&stats).ok());
+  EXPECT_EQ(stats.futures(), 0) << "released and expired futures stay gone";
+  EXPECT_EQ(calls_->GetFuture(ids[3], &info).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
 TEST_F(JournalTest, ASecondDaemonOnTheSameStateDirectoryIsRefused) {
   ASSERT_NO_FATAL_FAILURE(StartDaemon());
   absl::StatusOr<ProgramResult> second = RunProgram(

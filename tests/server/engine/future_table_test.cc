@@ -1,8 +1,10 @@
 #include "server/engine/future_table.h"
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -199,6 +201,216 @@ TEST(FutureTableTest, FindForViewerSeesEveryOwnerOnlyWithoutOne) {
   EXPECT_EQ(*any, future);
   EXPECT_EQ(table.FindForViewer("nope", std::nullopt).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+// A loader for futures on disk: makes each FINISHED with 1 at kT0 and
+// counts the loads.
+struct CountingLoader {
+  int loads = 0;
+  FutureTable::Loader loader() {
+    return
+        [this](
+            absl::string_view id) -> absl::StatusOr<std::shared_ptr<Future>> {
+          ++loads;
+          auto future = NewFuture(std::string(id));
+          future->Finish(Number(1), kT0);
+          return future;
+        };
+  }
+};
+
+TEST(FutureTableTest, AFutureOnDiskIsLoadedOnceWhenFirstLookedUp) {
+  CountingLoader disk;
+  FutureTable table(absl::Hours(1), disk.loader());
+  ASSERT_TRUE(table.InsertOnDisk("d", kOwner, kT0));
+  EXPECT_EQ(table.size(), 1u);
+  EXPECT_EQ(disk.loads, 0);
+  absl::StatusOr<std::shared_ptr<Future>> found = table.Find("d", kOwner);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ((*found)->id(), "d");
+  EXPECT_EQ((*found)->state(), FutureState::kFinished);
+  absl::StatusOr<std::shared_ptr<Future>> again =
+      table.FindForViewer("d", std::nullopt);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *found);
+  EXPECT_EQ(disk.loads, 1);
+  EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(FutureTableTest, FuturesOnDiskAreFoundWhateverTheOrderOfTheirIds) {
+  CountingLoader disk;
+  FutureTable table(absl::Hours(1), disk.loader());
+  const std::vector<std::string> ids = {"m", "c", "x", "a", "q"};
+  for (const std::string& id : ids) {
+    ASSERT_TRUE(table.InsertOnDisk(id, kOwner, kT0));
+  }
+  for (const std::string& id : ids) {
+    absl::StatusOr<std::shared_ptr<Future>> found = table.Find(id, kOwner);
+    ASSERT_TRUE(found.ok()) << id << ": " << found.status();
+    EXPECT_EQ((*found)->id(), id);
+  }
+  EXPECT_EQ(table.Find("b", kOwner).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(disk.loads, 5);
+  EXPECT_EQ(table.size(), 5u);
+}
+
+TEST(FutureTableTest, AnotherOwnersFutureOnDiskIsNotFoundAndNotLoaded) {
+  CountingLoader disk;
+  FutureTable table(absl::Hours(1), disk.loader());
+  ASSERT_TRUE(table.InsertOnDisk("d", "bob", kT0));
+  EXPECT_EQ(table.Find("d", kOwner).status().message(), "future d not found");
+  EXPECT_EQ(table.FindForViewer("d", kOwner).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(disk.loads, 0);
+  EXPECT_TRUE(table.Find("d", "bob").ok());
+}
+
+TEST(FutureTableTest, FuturesOnDiskExpireAfterRetentionLoadedOrNot) {
+  CountingLoader disk;
+  FutureTable table(absl::Minutes(10), disk.loader());
+  ASSERT_TRUE(table.InsertOnDisk("loaded", kOwner, kT0));
+  ASSERT_TRUE(table.InsertOnDisk("left", kOwner, kT0 + absl::Minutes(1)));
+  ASSERT_TRUE(table.Find("loaded", kOwner).ok());
+  EXPECT_TRUE(table.ExpireFinished(kT0 + absl::Minutes(9)).empty());
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Minutes(10)),
+            std::vector<std::string>{"loaded"});
+  EXPECT_EQ(table.ExpireFinished(kT0 + absl::Minutes(11)),
+            std::vector<std::string>{"left"});
+  EXPECT_EQ(table.Find("left", kOwner).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.size(), 0u);
+  EXPECT_EQ(disk.loads, 1);
+}
+
+TEST(FutureTableTest, AFutureOnDiskIsReleasedWithoutBeingLoaded) {
+  CountingLoader disk;
+  FutureTable table(absl::Minutes(10), disk.loader());
+  ASSERT_TRUE(table.InsertOnDisk("d", kOwner, kT0));
+  EXPECT_EQ(table.Release({"d"}, "bob").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*table.Release({"d"}, kOwner), 1);
+  EXPECT_EQ(table.Find("d", kOwner).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(table.ExpireFinished(kT0 + absl::Hours(1)).empty());
+  EXPECT_EQ(disk.loads, 0);
+}
+
+TEST(FutureTableTest, RecentLoadsFuturesOnDiskInTheirPlace) {
+  CountingLoader disk;
+  FutureTable table(absl::Hours(1), disk.loader());
+  auto a = NewFuture("a");
+  auto c = NewFuture("c");
+  table.Insert(a, kOwner);
+  ASSERT_TRUE(table.InsertOnDisk("d", kOwner, kT0));
+  ASSERT_TRUE(table.InsertOnDisk("bobs", "bob", kT0));
+  table.Insert(c, kOwner);
+  const std::vector<std::shared_ptr<Future>> recent = table.Recent(kOwner);
+  ASSERT_EQ(recent.size(), 3u);
+  EXPECT_EQ(recent[0], c);
+  EXPECT_EQ(recent[1]->id(), "d");
+  EXPECT_EQ(recent[2], a);
+  EXPECT_EQ(disk.loads, 1);  // not bob's
+  EXPECT_EQ(table.Recent(kOwner)[1], recent[1]);
+  EXPECT_EQ(disk.loads, 1);
+}
+
+TEST(FutureTableTest, AFailedLoadLeavesTheFutureOnDiskForTheNextLookup) {
+  bool fail = true;
+  FutureTable table(
+      absl::Hours(1),
+      [&](absl::string_view id) -> absl::StatusOr<std::shared_ptr<Future>> {
+        if (fail) return absl::UnavailableError("disk unreadable");
+        auto future = NewFuture(std::string(id));
+        future->Finish(Number(1), kT0);
+        return future;
+      });
+  ASSERT_TRUE(table.InsertOnDisk("d", kOwner, kT0));
+  EXPECT_EQ(table.Find("d", kOwner).status().code(),
+            absl::StatusCode::kUnavailable);
+  fail = false;
+  EXPECT_TRUE(table.Find("d", kOwner).ok());
+}
+
+TEST(FutureTableTest, AFutureReleasedWhileItLoadsIsNotFound) {
+  FutureTable* table_ptr = nullptr;
+  FutureTable table(
+      absl::Hours(1),
+      [&](absl::string_view id) -> absl::StatusOr<std::shared_ptr<Future>> {
+        EXPECT_EQ(*table_ptr->Release({std::string(id)}, kOwner), 1);
+        auto future = NewFuture(std::string(id));
+        future->Finish(Number(1), kT0);
+        return future;
+      });
+  table_ptr = &table;
+  ASSERT_TRUE(table.InsertOnDisk("d", kOwner, kT0));
+  EXPECT_EQ(table.Find("d", kOwner).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+// Lookups of futures on disk from many threads, while another releases
+// some: each ID found gives one future to every thread (a load that loses
+// the race is dropped), and a released one is never found again.
+TEST(FutureTableTest, ConcurrentLookupsOfFuturesOnDiskAgreeOnOneFuture) {
+  constexpr int kFutures = 200;
+  constexpr int kThreads = 4;
+  std::atomic<int> loads{0};
+  FutureTable table(
+      absl::Hours(1),
+      [&](absl::string_view id) -> absl::StatusOr<std::shared_ptr<Future>> {
+        loads.fetch_add(1);
+        auto future = NewFuture(std::string(id));
+        future->Finish(Number(1), kT0);
+        return future;
+      });
+  for (int i = 0; i < kFutures; ++i) {
+    ASSERT_TRUE(table.InsertOnDisk(absl::StrCat("d", 1000 + i), kOwner, kT0));
+  }
+  std::vector<std::vector<std::shared_ptr<Future>>> found(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kFutures; ++i) {
+        absl::StatusOr<std::shared_ptr<Future>> future =
+            table.Find(absl::StrCat("d", 1000 + i), kOwner);
+        found[t].push_back(future.ok() ? *future : nullptr);
+      }
+    });
+  }
+  std::thread releaser([&] {
+    for (int i = 0; i < kFutures; i += 10) {
+      EXPECT_TRUE(table.Release({absl::StrCat("d", 1000 + i)}, kOwner).ok());
+    }
+  });
+  for (std::thread& thread : threads) thread.join();
+  releaser.join();
+  for (int i = 0; i < kFutures; ++i) {
+    std::shared_ptr<Future> first;
+    for (int t = 0; t < kThreads; ++t) {
+      const std::shared_ptr<Future>& future = found[t][i];
+      if (future == nullptr) {
+        EXPECT_EQ(i % 10, 0) << "only released ones are missing";
+        continue;
+      }
+      EXPECT_EQ(future->id(), absl::StrCat("d", 1000 + i));
+      if (first == nullptr) first = future;
+      EXPECT_EQ(future, first) << future->id();
+    }
+    if (i % 10 == 0) {
+      EXPECT_EQ(table.Find(absl::StrCat("d", 1000 + i), kOwner).status().code(),
+                absl::StatusCode::kNotFound);
+    }
+  }
+  EXPECT_EQ(table.size(), kFutures - kFutures / 10);
+  EXPECT_GE(loads.load(), kFutures - kFutures / 10);
+}
+
+TEST(FutureTableTest, AnIdOnDiskLongerThanTheLimitIsRefused) {
+  FutureTable table(absl::Hours(1));
+  EXPECT_FALSE(table.InsertOnDisk(std::string(FutureTable::kMaxIdSize + 1, 'x'),
+                                  kOwner, kT0));
+  EXPECT_EQ(table.size(), 0u);
 }
 
 }  // namespace

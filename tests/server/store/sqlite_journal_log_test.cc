@@ -106,17 +106,12 @@ void RunScenario(SqliteJournal* journal, int steps,
   });
 }
 
-// Recovers `dir`'s journal and checks it against `expected`, in order.
-void ExpectRecovered(const StateDir& dir,
-                     const std::map<std::string, Expected>& expected,
-                     SqliteJournal::Options options) {
-  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir, options);
-  ASSERT_NE(journal, nullptr);
-  absl::StatusOr<std::vector<JournaledFuture>> futures = RecoverAll(*journal);
-  ASSERT_TRUE(futures.ok()) << futures.status();
-  ASSERT_EQ(futures->size(), expected.size());
+// Checks recovered `futures` against `expected`, in order.
+void ExpectFutures(const std::vector<JournaledFuture>& futures,
+                   const std::map<std::string, Expected>& expected) {
+  ASSERT_EQ(futures.size(), expected.size());
   auto want = expected.begin();
-  for (const JournaledFuture& f : *futures) {
+  for (const JournaledFuture& f : futures) {
     SCOPED_TRACE(f.call.id);
     ASSERT_EQ(f.call.id, want->first);  // the order they were accepted in
     EXPECT_EQ(f.call.function, "sleep");
@@ -135,6 +130,52 @@ void ExpectRecovered(const StateDir& dir,
     }
     ++want;
   }
+}
+
+// RecoverAll() through RecoverLeavingDone(): the futures it leaves on disk
+// are read back with LoadDone() and put in their place; `left` counts them.
+absl::StatusOr<std::vector<JournaledFuture>> RecoverLeavingDoneAll(
+    SqliteJournal& journal, int& left) {
+  std::vector<std::string> order;
+  std::map<std::string, JournaledFuture> whole;
+  absl::Status read = journal.RecoverLeavingDone(
+      [&](JournaledFuture& f) {
+        order.push_back(f.call.id);
+        whole[f.call.id] = std::move(f);
+      },
+      [&](const Journal::LeftOnDisk& f) { order.emplace_back(f.id); });
+  if (!read.ok()) return read;
+  std::vector<JournaledFuture> futures;
+  for (const std::string& id : order) {
+    if (auto it = whole.find(id); it != whole.end()) {
+      futures.push_back(std::move(it->second));
+      continue;
+    }
+    absl::StatusOr<JournaledFuture> loaded = journal.LoadDone(id);
+    if (!loaded.ok()) return loaded.status();
+    EXPECT_TRUE(loaded->ending.has_value()) << id;
+    futures.push_back(*std::move(loaded));
+    ++left;
+  }
+  return futures;
+}
+
+// Recovers `dir`'s journal and checks it against `expected`, in order; with
+// `leave_done`, through RecoverLeavingDone(), and returns how many it left
+// on disk.
+int ExpectRecovered(const StateDir& dir,
+                    const std::map<std::string, Expected>& expected,
+                    SqliteJournal::Options options, bool leave_done = false) {
+  int left = 0;
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir, options);
+  EXPECT_NE(journal, nullptr);
+  if (journal == nullptr) return left;
+  absl::StatusOr<std::vector<JournaledFuture>> futures =
+      leave_done ? RecoverLeavingDoneAll(*journal, left) : RecoverAll(*journal);
+  EXPECT_TRUE(futures.ok()) << futures.status();
+  if (!futures.ok()) return left;
+  ExpectFutures(*futures, expected);
+  return left;
 }
 
 // Runs the scenario in a child process that then dies with its journal
@@ -199,6 +240,71 @@ TEST(SqliteJournalLogTest, ACrashAtAnyPointOfTheFoldingLosesNothing) {
               static_cast<int64_t>(expected.size()));
     ExpectRecovered(dir, expected, {});
   }
+}
+
+// RecoverLeavingDone() after a crash at any point of the folding: a done
+// future's row is left on disk only when the log does not change it, so
+// that reading it back with LoadDone() gives what Recover() would.
+TEST(SqliteJournalLogTest, DoneFuturesLeftOnDiskAfterACrashReadBackTheSame) {
+  int left_after_crashes = 0;
+  for (const auto& [steps, linger] : {std::pair{17, absl::ZeroDuration()},
+                                      std::pair{40, absl::Milliseconds(2)},
+                                      std::pair{80, absl::Milliseconds(30)}}) {
+    SCOPED_TRACE(absl::StrCat(steps, " steps"));
+    StateDir dir;
+    ScenarioThenCrash(dir, steps, linger);
+    std::map<std::string, Expected> expected;
+    RunScenario(nullptr, steps, expected);
+    left_after_crashes +=
+        ExpectRecovered(dir, expected, Restless(), /*leave_done=*/true);
+    // Stopped cleanly: every done future is a row the log leaves alone.
+    int done = 0;
+    for (const auto& [id, want] : expected) {
+      done += want.state == FutureState::kFinished;
+    }
+    EXPECT_EQ(ExpectRecovered(dir, expected, {}, /*leave_done=*/true), done);
+  }
+  EXPECT_GT(left_after_crashes, 0);
+}
+
+// A done future's row that a crash left with a release in the log (not
+// folded yet) is not left on disk: it is gone, as Recover() has it.
+TEST(SqliteJournalLogTest, ADoneRowReleasedInTheLogIsNotLeftOnDisk) {
+  StateDir dir;
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_TRUE(RecoverAll(*journal).ok());
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Accept({Call("a"), Call("b")}, std::move(c));
+                }).ok());
+    for (const char* id : {"a", "b"}) {
+      journal->End(id, FutureState::kFinished,
+                   FutureEnding{.outcome = Number(1),
+                                .end_time = absl::FromUnixSeconds(1002)},
+                   nullptr);
+    }
+  }  // closed: both are rows of the table
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir, Unfolded());
+    if (journal == nullptr || !RecoverAll(*journal).ok()) _exit(2);
+    journal->Forget({"a"});
+    // Committed with the record after it; then dies before any fold.
+    const absl::Status later = Committed([&](Journal::Committed c) {
+      journal->Start({}, absl::FromUnixSeconds(1), 0, std::move(c));
+    });
+    _exit(later.ok() ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_GT(Count(dir, "SELECT count(*) FROM log"), 0);
+  ASSERT_EQ(Count(dir, "SELECT count(*) FROM futures"), 2);
+  std::map<std::string, Expected> expected;
+  expected["b"] = {.state = FutureState::kFinished, .value = 1, .error = ""};
+  EXPECT_EQ(ExpectRecovered(dir, expected, Unfolded(), /*leave_done=*/true), 1);
 }
 
 TEST(SqliteJournalLogTest, ARestartWithoutACrashFindsTheSame) {

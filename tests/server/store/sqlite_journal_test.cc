@@ -114,6 +114,70 @@ TEST(SqliteJournalTest, EveryRecordKindSurvivesReopening) {
   EXPECT_TRUE(IsCancelled(e.ending->outcome));
 }
 
+// RecoverLeavingDone() gives done futures without a request ID as their ID,
+// owner and end time only, and LoadDone() reads them whole when asked.
+TEST(SqliteJournalTest, DoneFuturesCanBeLeftOnDiskAndLoadedLater) {
+  StateDir dir;
+  {
+    std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+    ASSERT_NE(journal, nullptr);
+    ASSERT_TRUE(RecoverAll(*journal).ok());
+    AcceptedCall with_request_id = Call("b");
+    with_request_id.request_id = "req-1";
+    AcceptedCall bobs = Call("c");
+    bobs.principal = "bob";
+    ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                  journal->Accept({Call("a"), with_request_id, bobs, Call("d")},
+                                  std::move(c));
+                }).ok());
+    for (const char* id : {"a", "b"}) {
+      journal->End(id, FutureState::kFinished,
+                   FutureEnding{.outcome = Number(42),
+                                .start_time = absl::FromUnixSeconds(1002),
+                                .end_time = absl::FromUnixSeconds(1003)},
+                   nullptr);
+    }
+    journal->End("c", FutureState::kCancelled,
+                 FutureEnding{.outcome = Cancelled{},
+                              .end_time = absl::FromUnixSeconds(1005)},
+                 nullptr);
+  }
+  std::unique_ptr<SqliteJournal> journal = OpenOrDie(dir);
+  ASSERT_NE(journal, nullptr);
+  std::vector<std::string> whole;
+  std::vector<std::string> left;
+  ASSERT_TRUE(journal
+                  ->RecoverLeavingDone(
+                      [&](JournaledFuture& f) { whole.push_back(f.call.id); },
+                      [&](const Journal::LeftOnDisk& f) {
+                        left.push_back(
+                            absl::StrCat(f.id, " ", f.principal, " ",
+                                         absl::ToUnixSeconds(f.end_time)));
+                      })
+                  .ok());
+  // b: its request ID must be remembered; d: pending.
+  EXPECT_EQ(whole, (std::vector<std::string>{"b", "d"}));
+  EXPECT_EQ(left, (std::vector<std::string>{"a alice 1003", "c bob 1005"}));
+
+  absl::StatusOr<JournaledFuture> a = journal->LoadDone("a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->call.function, "sleep");
+  EXPECT_EQ(a->state, FutureState::kFinished);
+  ASSERT_TRUE(a->ending.has_value());
+  EXPECT_EQ(
+      std::get<google::protobuf::Value>(a->ending->outcome).number_value(), 42);
+  EXPECT_EQ(a->ending->start_time, absl::FromUnixSeconds(1002));
+  absl::StatusOr<JournaledFuture> c = journal->LoadDone("c");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->state, FutureState::kCancelled);
+  EXPECT_EQ(journal->LoadDone("nope").status().code(),
+            absl::StatusCode::kNotFound);
+  journal->Forget({"a"});
+  journal->Close();
+  EXPECT_EQ(journal->LoadDone("a").status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 // A future recorded as started that its pool never started is pending
 // again; Unstart() leaves a future that has ended as it is.
 TEST(SqliteJournalTest, UnstartMakesAStartedFuturePendingAgain) {
