@@ -26,13 +26,19 @@ using journal_test::StateDir;
 
 // Folds all the time: a generation every few records, a future per chunk.
 SqliteJournal::Options Restless() {
-  return {.backlog = {.fold_records = 5, .fold_age = absl::Milliseconds(1)},
-          .fold_chunk = 2};
+  SqliteJournal::Options options;
+  options.backlog.fold_records = 5;
+  options.backlog.fold_age = absl::Milliseconds(1);
+  options.fold_chunk = 2;
+  return options;
 }
 
 // Folds only when closed: everything stays in the log until then.
 SqliteJournal::Options Unfolded() {
-  return {.backlog = {.fold_records = 1 << 30, .fold_age = absl::Hours(1)}};
+  SqliteJournal::Options options;
+  options.backlog.fold_records = 1 << 30;
+  options.backlog.fold_age = absl::Hours(1);
+  return options;
 }
 
 // What a future should be after the scenario's steps.
@@ -74,7 +80,10 @@ void RunScenario(SqliteJournal* journal, int steps,
                               .end_time = absl::FromUnixSeconds(1002)}},
                 std::move(c));
       });
-      expected[id] = {.state = FutureState::kPending, .attempt = 2};
+      expected[id] = {.state = FutureState::kPending,
+                      .attempt = 2,
+                      .value = {},
+                      .error = {}};
       continue;
     }
     const bool fails = i % 3 == 0;
