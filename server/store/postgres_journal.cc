@@ -163,8 +163,9 @@ void PostgresJournal::WriterLoop() {
   const absl::Duration beat = options_.lease / 3;
   absl::Time next_beat = absl::Now() + beat;
   const bool may_claim = options_.claim_interval > absl::ZeroDuration();
-  absl::Time next_claim = may_claim ? absl::Now() + options_.claim_interval
-                                    : absl::InfiniteFuture();
+  absl::Duration claim_wait = options_.claim_interval;
+  absl::Time next_claim =
+      may_claim ? absl::Now() + claim_wait : absl::InfiniteFuture();
   for (;;) {
     bool closing = false;
     std::vector<Op> batch = TakeBatch(std::min(next_beat, next_claim), closing);
@@ -192,8 +193,12 @@ void PostgresJournal::WriterLoop() {
       break;
     }
     if (may_claim && absl::Now() >= next_claim) {
-      next_claim = absl::Now() + options_.claim_interval;
-      ClaimOnce();
+      // A look that finds nothing scans the futures table for nothing:
+      // the next waits twice as long, up to 8 intervals.
+      claim_wait = ClaimOnce()
+                       ? options_.claim_interval
+                       : std::min(2 * claim_wait, 8 * options_.claim_interval);
+      next_claim = absl::Now() + claim_wait;
     }
     if (absl::Now() < next_beat) continue;
     next_beat = absl::Now() + beat;
@@ -418,17 +423,22 @@ bool PostgresJournal::AdoptOnce() {
   return more;
 }
 
-void PostgresJournal::ClaimOnce() {
+bool PostgresJournal::ClaimOnce() {
   {
     absl::MutexLock lock(&mu_);
-    if (!claiming_ || !lost_.ok() || closing_) return;
+    if (!claiming_ || !lost_.ok() || closing_) return true;
+    // Writes of its own waiting (a batch of submits arriving): not idle,
+    // and a claim would hold them back.
+    if (!queue_.empty()) return true;
   }
   Journal::ClaimRoom room = room_();
-  if (room.count <= 0 || room.pools.empty() || room.functions.empty()) return;
+  if (room.count <= 0 || room.pools.empty() || room.functions.empty()) {
+    return true;
+  }
   absl::StatusOr<std::vector<JournaledFuture>> claimed;
   {
     absl::MutexLock lock(&connection_mu_);
-    if (!EnsureConnected().ok()) return;
+    if (!EnsureConnected().ok()) return false;
     claimed = lease_.ClaimPending(
         *connection_, room.pools, room.functions,
         absl::Now() - options_.claim_interval,
@@ -437,9 +447,9 @@ void PostgresJournal::ClaimOnce() {
   if (absl::IsFailedPrecondition(claimed.status())) {
     LoseLease(claimed.status());
   }
-  // Tried again at the next interval.
-  if (!claimed.ok() || claimed->empty()) return;
+  if (!claimed.ok() || claimed->empty()) return false;
   claimed_(*std::move(claimed));
+  return true;
 }
 
 void PostgresJournal::LoseLease(const absl::Status& why) {

@@ -42,7 +42,8 @@ class PgConnection;
 // same transaction; once committed, the callback gets them.
 //
 // Claims. Once OnClaim() is given callbacks, the writer thread also, every
-// Options::claim_interval while the node has room, moves to this node
+// Options::claim_interval while the node has room (up to 8 intervals
+// after looks that found nothing), moves to this node
 // futures that live nodes accepted and left PENDING for at least that long
 // (PgNodeLease::ClaimPending()). Start() is conditional: only rows still this
 // node's become RUNNING; it answers the IDs that were claimed away.
@@ -154,8 +155,10 @@ class PostgresJournal : public Journal {
   // failed (tried again at the next renewal).
   bool AdoptOnce() ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Asks room_ what this node could run and claims that many of other
-  // nodes' pending futures for it, handing them to claimed_.
-  void ClaimOnce() ABSL_LOCKS_EXCLUDED(connection_mu_);
+  // nodes' pending futures for it, handing them to claimed_. False when it
+  // looked and found none (or failed); true when it found some, or had no
+  // room to look for any.
+  bool ClaimOnce() ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Reconnects if the connection broke.
   absl::Status EnsureConnected() const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(connection_mu_);
