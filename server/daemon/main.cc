@@ -227,6 +227,7 @@ absl::StatusOr<std::unique_ptr<Journal>> OpenJournal(const Settings& settings) {
                                .password = cluster.password,
                                .node = cluster.node_name,
                                .lease = cluster.lease,
+                               .claim_interval = cluster.claim_interval,
                                .join_wait = 2 * cluster.lease,
                                .lost_lease = ExitOnLostLease});
     if (!opened.ok()) return opened.status();
@@ -344,6 +345,12 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
                        " failed with NodeLostError (running there), ", c.done,
                        " done, ", c.timed_out, " past their deadline, ",
                        c.refused, " refused"));
+    });
+    engine.ClaimIdleWork([](const RecoveryCounts& c) {
+      Log(LogLevel::kDebug,
+          absl::StrCat("cluster: claimed pending work of busy nodes: ",
+                       c.requeued, " queued here, ", c.timed_out,
+                       " past their deadline, ", c.refused, " refused"));
     });
     engine.ServeCluster();
   }

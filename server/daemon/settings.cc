@@ -161,6 +161,10 @@ ABSL_FLAG(absl::Duration, cluster_poll, absl::Seconds(5),
           "how often a node looks in the database for futures ended and "
           "requests made on other nodes, besides being notified of them "
           "(LISTEN/NOTIFY): the fallback for a missed notification");
+ABSL_FLAG(absl::Duration, cluster_claim_interval, absl::Milliseconds(500),
+          "how often a node with idle workers claims pending work that "
+          "other live nodes accepted and left waiting at least this long, "
+          "so that load spreads; 0: never");
 ABSL_FLAG(std::string, metrics_listen, "", "the former name of --http_listen");
 ABSL_FLAG(std::string, http_listen, "",
           "host:port of the HTTP listener: Prometheus metrics (GET /metrics) "
@@ -228,10 +232,12 @@ absl::StatusOr<std::string> ReadPasswordFile(absl::string_view setting,
 // --cluster and the flags that go with it.
 absl::StatusOr<Settings::Cluster> ClusterFromFlags(
     const ConfigSources& sources) {
-  Settings::Cluster cluster{.conninfo = absl::GetFlag(FLAGS_cluster),
-                            .node_name = absl::GetFlag(FLAGS_node_name),
-                            .lease = absl::GetFlag(FLAGS_cluster_lease),
-                            .poll = absl::GetFlag(FLAGS_cluster_poll)};
+  Settings::Cluster cluster{
+      .conninfo = absl::GetFlag(FLAGS_cluster),
+      .node_name = absl::GetFlag(FLAGS_node_name),
+      .lease = absl::GetFlag(FLAGS_cluster_lease),
+      .poll = absl::GetFlag(FLAGS_cluster_poll),
+      .claim_interval = absl::GetFlag(FLAGS_cluster_claim_interval)};
   if (cluster.conninfo.empty()) return cluster;
   if (absl::Status s = PostgresJournal::CheckConnInfo(cluster.conninfo);
       !s.ok()) {
@@ -241,6 +247,10 @@ absl::StatusOr<Settings::Cluster> ClusterFromFlags(
   if (cluster.lease <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat(sources.Describe("cluster_lease"), " must be positive"));
+  }
+  if (cluster.claim_interval < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        sources.Describe("cluster_claim_interval"), " must not be negative"));
   }
   if (cluster.poll <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(

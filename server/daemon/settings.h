@@ -50,6 +50,9 @@ struct Settings {
     // --cluster_poll: how often a node looks for ends and requests that no
     // notification announced (the fallback of LISTEN/NOTIFY).
     absl::Duration poll = {};
+    // --cluster_claim_interval: how often an idle node claims other nodes'
+    // pending work, and how long that work must have waited; zero: never.
+    absl::Duration claim_interval = {};
   } cluster = {};
   rpc::ServerSecurity security = {};
 };

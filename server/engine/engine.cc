@@ -6,6 +6,7 @@
 #include <utility>
 #include <variant>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/notification.h"
@@ -354,40 +355,49 @@ CancelAction Engine::Cancel(const std::shared_ptr<Future>& future,
                     : CancelAction::kCancelledPending;
 }
 
-DispatchHook Engine::JournalDispatch() const {
-  return
-      [journal = journal_](absl::Span<Future* const> futures, int worker_pid) {
-        std::vector<std::string> ids;
-        ids.reserve(futures.size());
-        for (const Future* future : futures) {
-          // Run's and Map's futures are not journaled.
-          if (future->HasEndHook()) ids.push_back(future->id());
-        }
-        if (ids.empty()) return;
-        absl::Notification committed;
-        absl::Status recorded;
-        journal->Start(
-            std::move(ids), absl::Now(), worker_pid, [&](absl::Status status) {
-              // A copy of its own: the writer's is not shared across
-              // threads (TSan cannot see absl's reference count).
-              recorded = absl::Status(status.code(), status.message());
-              committed.Notify();
-            });
-        committed.WaitForNotification();
-        if (recorded.ok()) return;
-        // Unrecorded, a task could run again after a crash: it fails instead.
-        const absl::Time now = absl::Now();
-        for (Future* future : futures) {
-          if (!future->HasEndHook()) continue;
-          future->FailAndStop(
-              TaskError{.type = "OSError",
-                        .message = absl::StrCat(
-                            "not started: the journal could not record its "
-                            "start: ",
-                            recorded.ToString())},
-              now);
-        }
-      };
+DispatchHook Engine::JournalDispatch() {
+  return [this, journal = journal_](absl::Span<Future* const> futures,
+                                    int worker_pid) {
+    std::vector<std::string> ids;
+    ids.reserve(futures.size());
+    for (const Future* future : futures) {
+      // Run's and Map's futures are not journaled.
+      if (future->HasEndHook()) ids.push_back(future->id());
+    }
+    if (ids.empty()) return;
+    absl::Notification committed;
+    absl::Status recorded;
+    absl::flat_hash_set<std::string> lost;
+    journal->Start(std::move(ids), absl::Now(), worker_pid,
+                   [&](absl::StatusOr<std::vector<std::string>> started) {
+                     // A copy of its own: the writer's is not shared across
+                     // threads (TSan cannot see absl's reference count).
+                     recorded = absl::Status(started.status().code(),
+                                             started.status().message());
+                     if (started.ok())
+                       lost.insert(started->begin(), started->end());
+                     committed.Notify();
+                   });
+    committed.WaitForNotification();
+    if (recorded.ok()) {
+      for (Future* future : futures) {
+        if (lost.contains(future->id())) HandOver(*future);
+      }
+      return;
+    }
+    // Unrecorded, a task could run again after a crash: it fails instead.
+    const absl::Time now = absl::Now();
+    for (Future* future : futures) {
+      if (!future->HasEndHook()) continue;
+      future->FailAndStop(
+          TaskError{.type = "OSError",
+                    .message = absl::StrCat(
+                        "not started: the journal could not record its "
+                        "start: ",
+                        recorded.ToString())},
+          now);
+    }
+  };
 }
 
 absl::StatusOr<google::protobuf::ListValue> Engine::CallArguments(

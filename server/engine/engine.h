@@ -196,6 +196,16 @@ class Engine {
   // thread after each batch. Call once, after Recover().
   void AdoptLostNodes(AdoptionReport report);
 
+  // Cluster journals only (Journal::OnClaim; engine_cluster.cc): from now
+  // on, while a pool has idle workers and nothing queued, pending futures
+  // that other nodes accepted and left waiting are claimed for it, twice
+  // as many as it has idle workers, and queued here as AdoptLostNodes()
+  // queues adopted ones; `report` runs on the journal's thread after each
+  // batch. A future of this node claimed by another before it started
+  // here never runs here (JournalDispatch()). Call once, after Recover().
+  using ClaimReport = absl::AnyInvocable<void(const RecoveryCounts&)>;
+  void ClaimIdleWork(ClaimReport report);
+
   // What LookUpElsewhere() answers: a snapshot, or the error.
   using LookedUp = absl::AnyInvocable<void(absl::StatusOr<FutureSnapshot>) &&>;
 
@@ -361,8 +371,18 @@ class Engine {
   // A pool's DispatchHook: journals the journaled futures among those
   // dispatched as started and waits until that is committed, so that no
   // task runs unrecorded (at most once); if the commit fails (a full disk),
-  // they fail with OSError instead of running.
-  DispatchHook JournalDispatch() const;
+  // they fail with OSError instead of running. Those another node claimed
+  // first go to HandOver().
+  DispatchHook JournalDispatch();
+  // For a future that another node claimed before this node's start of it
+  // was recorded: it must not run here, and whoever waits for it here must
+  // see the end the claiming node records. Leaves the table (calls from
+  // now on find it on its new node), holds its end back as a Cancel() (so
+  // its pool skips it) and shows the new node's end instead once there is
+  // one (RemoteFutures::Follow(), Future::PublishInstead()).
+  void HandOver(Future& future);
+  // What ClaimIdleWork() asks the journal to claim now.
+  Journal::ClaimRoom RoomForClaims() const;
   // Journals the future's end; it is shown once committed.
   void JournalEnd(const std::shared_ptr<Future>& future);
   // Brings journaled futures back into the table and pools, as Recover()

@@ -1,6 +1,8 @@
 // The engine in a cluster: AdoptLostNodes() takes over the futures of a node
-// whose lease lapsed, through the same path as Recover(); LookUpElsewhere()
-// reads another node's future; ServeCluster() answers other nodes' requests.
+// whose lease lapsed, and ClaimIdleWork() the pending futures of busy nodes,
+// through the same path as Recover(); HandOver() lets go of a future claimed
+// away; LookUpElsewhere() reads another node's future; ServeCluster()
+// answers other nodes' requests.
 #include <string>
 #include <utility>
 #include <vector>
@@ -71,6 +73,73 @@ void Engine::AdoptLostNodes(AdoptionReport report) {
                                       .what = absl::StrCat("node ", node)});
     if (report) report(node, counts);
   });
+}
+
+void Engine::ClaimIdleWork(ClaimReport report) {
+  if (journal_ == nullptr) return;
+  // The journal calls back on its writer's thread, which Shutdown() joins
+  // (Journal::Close()) before the engine goes.
+  journal_->OnClaim(
+      [this] { return RoomForClaims(); },
+      [this, report = std::move(report)](
+          std::vector<JournaledFuture> futures) mutable {
+        // Moved to this node already: if it is stopping, they stay
+        // journaled as its own, pending, for whichever node takes them next.
+        if (stopping_->load()) return;
+        // Never started (claims take PENDING first attempts only): no
+        // interruption applies.
+        const RecoveryCounts counts = Restore(
+            futures, Interruption{.type = "NodeLostError", .what = "a node"});
+        if (report) report(counts);
+      });
+}
+
+Journal::ClaimRoom Engine::RoomForClaims() const {
+  Journal::ClaimRoom room;
+  if (stopping_->load()) return room;
+  for (const auto& [name, pool] : pools_) {
+    const PoolStats stats = pool->Stats();
+    const int64_t idle = stats.workers - stats.running;
+    if (stats.queued > 0 || idle <= 0) continue;
+    room.pools.push_back(name);
+    room.count += static_cast<int>(2 * idle);
+  }
+  if (room.count > 0) {
+    for (const TaskSpec* spec : registry_->List()) {
+      room.functions.push_back(spec->name);
+    }
+  }
+  return room;
+}
+
+void Engine::HandOver(Future& future) {
+  std::weak_ptr<Future> held;
+  if (absl::StatusOr<std::shared_ptr<Future>> found =
+          table_.FindForViewer(future.id(), std::nullopt);
+      found.ok()) {
+    held = *found;
+  }
+  table_.Remove(future.id());
+  requests_.Forget(future.id());
+  future.SetEndHook([remote = remote_.get(), held, id = future.id()](
+                        FutureState, FutureEnding) {
+    auto show = [held](FutureState state, FutureEnding ending, int pid) {
+      if (std::shared_ptr<Future> f = held.lock()) {
+        f->PublishInstead(state, std::move(ending), pid);
+      }
+    };
+    if (remote != nullptr) return remote->Follow(id, std::move(show));
+    // A node without a bus cannot follow it.
+    show(FutureState::kFinished,
+         FutureEnding{.outcome = TaskError{.type = "FutureLostError",
+                                           .message = absl::StrCat(
+                                               "future ", id,
+                                               " was claimed by another node")},
+                      .end_time = absl::Now()},
+         0);
+  });
+  // Held back by the hook above; its pool skips it as a cancelled one.
+  future.Cancel(absl::Now());
 }
 
 void Engine::FindAnywhere(std::vector<std::string> ids, std::string principal,

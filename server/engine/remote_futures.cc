@@ -188,11 +188,64 @@ void RemoteFutures::Release(std::vector<std::string> ids, std::string principal,
          });
 }
 
+void RemoteFutures::Follow(std::string id, Ended ended) {
+  {
+    absl::MutexLock lock(&mu_);
+    followed_[id] = std::move(ended);
+  }
+  // Followed first: an end from now on reads it again.
+  RefreshFollowed({std::move(id)});
+}
+
+void RemoteFutures::RefreshFollowed(std::vector<std::string> ids) {
+  std::vector<std::string> wanted = ids;
+  bus_->Read(std::move(wanted), [this, ids = std::move(ids)](
+                                    absl::StatusOr<std::vector<Located>> rows) {
+    if (!rows.ok()) return;  // read again at the next poll
+    for (const std::string& id : ids) {
+      auto row = std::find_if(
+          rows->begin(), rows->end(),
+          [&](const Located& l) { return l.future.call.id == id; });
+      if (row != rows->end() && !row->future.ending) continue;
+      Ended ended;
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = followed_.find(id);
+        if (it == followed_.end()) continue;
+        ended = std::move(it->second);
+        followed_.erase(it);
+      }
+      if (row == rows->end()) {
+        std::move(ended)(
+            FutureState::kFinished,
+            FutureEnding{.outcome = TaskError{.type = "FutureLostError",
+                                              .message = absl::StrCat(
+                                                  "future ", id,
+                                                  " ran on another node and "
+                                                  "is gone from the cluster")},
+                         .end_time = absl::Now()},
+            0);
+        continue;
+      }
+      const FutureState state = row->future.state;
+      std::move(ended)(state, *std::move(row->future.ending),
+                       row->future.worker_pid);
+    }
+  });
+}
+
 void RemoteFutures::OnEnded(const std::vector<std::string>& ids) {
   std::vector<std::string> live;
+  std::vector<std::string> followed;
   {
     absl::MutexLock lock(&mu_);
     ++generation_;
+    if (ids.empty()) {
+      for (const auto& [id, ended] : followed_) followed.push_back(id);
+    }
+    for (const std::string& id : ids) {
+      if (followed_.contains(id)) followed.push_back(id);
+    }
     if (ids.empty()) {
       for (auto it = mirrors_.begin(); it != mirrors_.end();) {
         std::shared_ptr<Future> mirror = it->second.future.lock();
@@ -211,6 +264,7 @@ void RemoteFutures::OnEnded(const std::vector<std::string>& ids) {
     }
   }
   if (!live.empty()) Refresh(std::move(live));
+  if (!followed.empty()) RefreshFollowed(std::move(followed));
 }
 
 void RemoteFutures::Refresh(std::vector<std::string> ids) {

@@ -60,8 +60,17 @@ class RemoteFutures {
   void Release(std::vector<std::string> ids, std::string principal,
                Released released) ABSL_LOCKS_EXCLUDED(mu_);
 
+  using Ended =
+      absl::AnyInvocable<void(FutureState, FutureEnding, int worker_pid) &&>;
+  // Calls `ended` once, with how future `id` ended, when it has ended on
+  // whichever node holds it: for a future of this node that another node
+  // claimed before it started here. Read now and again whenever futures
+  // end (OnEnded()); a future that is gone from the database (released or
+  // expired there) ends with a FutureLostError.
+  void Follow(std::string id, Ended ended) ABSL_LOCKS_EXCLUDED(mu_);
+
   // The bus's Ended callback: futures `ids` ended somewhere (none: any may
-  // have). Reads the live mirrors among them again.
+  // have). Reads the live mirrors and followed futures among them again.
   void OnEnded(const std::vector<std::string>& ids) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Mirrors alive now, for tests and stats.
@@ -84,10 +93,13 @@ class RemoteFutures {
       ABSL_LOCKS_EXCLUDED(mu_);
   // Reads the mirrors of `ids` again and ends those whose future ended.
   void Refresh(std::vector<std::string> ids);
+  // Reads the followed futures `ids` and answers those that ended.
+  void RefreshFollowed(std::vector<std::string> ids);
 
   PostgresBus* const bus_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Mirror> mirrors_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Ended> followed_ ABSL_GUARDED_BY(mu_);
   // Counts OnEnded() calls: a mirror made from a row read before one came
   // is read again, as the end it announced may be missing from the row.
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;

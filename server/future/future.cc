@@ -325,6 +325,27 @@ void Future::Publish() {
   RunCallbacks(std::move(callbacks));
 }
 
+void Future::PublishInstead(FutureState state, FutureEnding ending,
+                            int worker_pid) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (held_end_ == FutureState::kPending) return;
+    held_end_ = state;
+    value_ = google::protobuf::Value();
+    error_.reset();
+    if (auto* value = std::get_if<google::protobuf::Value>(&ending.outcome)) {
+      value_ = std::move(*value);
+    } else if (auto* error = std::get_if<TaskError>(&ending.outcome)) {
+      error_ = std::make_unique<TaskError>(std::move(*error));
+    }
+    start_time_ =
+        ending.start_time ? absl::ToUnixNanos(*ending.start_time) : kUnsetTime;
+    end_time_ = absl::ToUnixNanos(ending.end_time);
+    worker_pid_ = worker_pid;
+  }
+  Publish();
+}
+
 Outcome Future::OutcomeLocked() const {
   if (FinalStateLocked() == FutureState::kCancelled) return Cancelled{};
   if (error_) return *error_;

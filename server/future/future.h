@@ -172,6 +172,12 @@ class Future {
   // No-op unless an end is held back.
   void Publish() ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Publish(), but shows `state` (FINISHED or CANCELLED) and `ending`
+  // instead of the end held back: for a future that another node ran after
+  // all (it claimed it; the end held back here only kept it from running).
+  void PublishInstead(FutureState state, FutureEnding ending, int worker_pid)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Sets the outcome: PENDING or RUNNING -> FINISHED, or CANCELLED for a
   // Cancelled outcome of a running task. False if already done (the outcome
   // is dropped) or for Cancelled on a pending future (use Cancel()). True

@@ -105,11 +105,20 @@ class Journal {
   // Records new futures, PENDING. `committed` runs when they are durable.
   virtual void Accept(std::vector<AcceptedCall> calls, Committed committed) = 0;
 
+  // What Start() answers once its record is committed: the IDs among those
+  // given that this node no longer holds, because another node of a
+  // cluster claimed them first (ClaimIdleWork()): their start is not
+  // recorded and they must not run here. Empty for a journal of one daemon.
+  // Or the error, with which nothing is recorded.
+  using Started =
+      absl::AnyInvocable<void(absl::StatusOr<std::vector<std::string>>) &&>;
+
   // Records that the tasks of futures `ids` are handed to a runner that may
   // start them at once, in process `worker_pid` (0: a thread): from then on
-  // they count as RUNNING. `committed` runs when that is durable.
+  // those still this node's and PENDING count as RUNNING. `started` runs
+  // when that is durable.
   virtual void Start(std::vector<std::string> ids, absl::Time start_time,
-                     int worker_pid, Committed committed) = 0;
+                     int worker_pid, Started started) = 0;
 
   // Records that futures which Start() recorded never started after all
   // (their pool stopped first): they are PENDING again, to run after a
@@ -151,6 +160,25 @@ class Journal {
   using Adopted = absl::AnyInvocable<void(const std::string& node,
                                           std::vector<JournaledFuture>)>;
   virtual void OnAdopt(Adopted adopted) {}
+
+  // What a node has room for now: the pools with idle workers and nothing
+  // queued, the functions it runs, and how many futures it would take.
+  struct ClaimRoom {
+    std::vector<std::string> pools;
+    std::vector<std::string> functions;
+    int count = 0;
+  };
+  using Room = absl::AnyInvocable<ClaimRoom()>;
+  using Claimed = absl::AnyInvocable<void(std::vector<JournaledFuture>)>;
+
+  // Cluster journals only: from now on, now and then (a cluster journal's
+  // own interval), asks `room` what this node could run, and when it could
+  // run some, moves up to that many futures that other live nodes accepted
+  // and have left PENDING for a while to this node and calls `claimed` with
+  // them (oldest first) once that move is committed; the node they came
+  // from learns it at its Start() of them. Both run on the writer's thread.
+  // Call at most once, after Recover().
+  virtual void OnClaim(Room room, Claimed claimed) {}
 
   // Cluster journals only: the record of future `id` whichever node holds
   // it, read by the writer after the records queued before; `found` gets it

@@ -27,7 +27,7 @@ struct StartOp {
   std::vector<std::string> ids;
   absl::Time start_time;
   int worker_pid;
-  Journal::Committed committed;
+  Journal::Started committed;
 };
 struct UnstartOp {
   std::vector<std::string> ids;
@@ -66,6 +66,18 @@ template <typename Op>
 void Acknowledge(Op& op, const absl::Status& status) {
   if constexpr (requires { op.committed; }) {
     if (op.committed) std::move(op.committed)(status);
+  }
+}
+
+// Runs a StartOp's callback: `lost` (the IDs another node claimed first)
+// if its commit went well, else the error.
+inline void Acknowledge(StartOp& op, const absl::Status& status,
+                        std::vector<std::string> lost = {}) {
+  if (!op.committed) return;
+  if (status.ok()) {
+    std::move(op.committed)(std::move(lost));
+  } else {
+    std::move(op.committed)(status);
   }
 }
 

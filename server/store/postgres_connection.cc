@@ -241,7 +241,8 @@ absl::Status PgConnection::RunScript(const std::string& sql) {
 }
 
 absl::Status PgConnection::RunPipeline(
-    const std::vector<PgStatement>& statements) {
+    const std::vector<PgStatement>& statements, size_t keep,
+    std::optional<PgRows>* kept) {
   if (PQenterPipelineMode(conn_) != 1) {
     return Noted(PgStatus(conn_, nullptr, "entering pipeline mode"));
   }
@@ -265,6 +266,11 @@ absl::Status PgConnection::RunPipeline(
       if (status.ok() && !Succeeded(result) &&
           PQresultStatus(result) != PGRES_PIPELINE_ABORTED) {
         status = PgStatus(conn_, result, Head(statements[i].sql));
+      }
+      if (kept != nullptr && i == keep && !kept->has_value() &&
+          PQresultStatus(result) == PGRES_TUPLES_OK) {
+        kept->emplace(result);
+        continue;
       }
       PQclear(result);
     }

@@ -105,7 +105,10 @@ class PgConnection {
   // awaited, so the lot costs one round trip. They should begin with BEGIN
   // and end with COMMIT; after the first that fails, the others are
   // skipped and the transaction is rolled back. The first error, or OK.
-  absl::Status RunPipeline(const std::vector<PgStatement>& statements);
+  // With `kept`, the rows of statements[`keep`] go there (when it ran).
+  absl::Status RunPipeline(const std::vector<PgStatement>& statements,
+                           size_t keep = 0,
+                           std::optional<PgRows>* kept = nullptr);
 
   // The socket to poll() for the server's input; -1 without a connection.
   int Socket() const;

@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 
 #include "absl/cleanup/cleanup.h"
@@ -79,9 +80,9 @@ void PostgresJournal::Accept(std::vector<AcceptedCall> calls,
 }
 
 void PostgresJournal::Start(std::vector<std::string> ids, absl::Time start_time,
-                            int worker_pid, Committed committed) {
+                            int worker_pid, Started started) {
   Enqueue(journal_ops::StartOp{std::move(ids), start_time, worker_pid,
-                               std::move(committed)});
+                               std::move(started)});
 }
 
 void PostgresJournal::Unstart(std::vector<std::string> ids) {
@@ -110,6 +111,14 @@ void PostgresJournal::OnAdopt(Adopted adopted) {
   if (adopting_) return;
   adopted_ = std::move(adopted);
   adopting_ = true;
+}
+
+void PostgresJournal::OnClaim(Room room, Claimed claimed) {
+  absl::MutexLock lock(&mu_);
+  if (claiming_ || options_.claim_interval <= absl::ZeroDuration()) return;
+  room_ = std::move(room);
+  claimed_ = std::move(claimed);
+  claiming_ = true;
 }
 
 void PostgresJournal::LookUp(std::string id, Found found) {
@@ -153,14 +162,19 @@ std::vector<PostgresJournal::Op> PostgresJournal::TakeBatch(absl::Time until,
 void PostgresJournal::WriterLoop() {
   const absl::Duration beat = options_.lease / 3;
   absl::Time next_beat = absl::Now() + beat;
+  const bool may_claim = options_.claim_interval > absl::ZeroDuration();
+  absl::Duration claim_wait = options_.claim_interval;
+  absl::Time next_claim =
+      may_claim ? absl::Now() + claim_wait : absl::InfiniteFuture();
   for (;;) {
     bool closing = false;
-    std::vector<Op> batch = TakeBatch(next_beat, closing);
+    std::vector<Op> batch = TakeBatch(std::min(next_beat, next_claim), closing);
     if (!batch.empty()) {
       size_t records = 0;
       for (const Op& op : batch) records += RecordsIn(op);
       const absl::Time began = absl::Now();
-      const absl::Status written = Commit(batch);
+      absl::flat_hash_set<std::string> lost;
+      const absl::Status written = Commit(batch, lost);
       const absl::Duration took = absl::Now() - began;
       if (absl::IsFailedPrecondition(written)) LoseLease(written);
       const absl::Status looked = written.ok() ? LookUpAll(batch) : written;
@@ -174,9 +188,17 @@ void PostgresJournal::WriterLoop() {
         }
         stats_.commit_time += took;
       }
-      Acknowledge(batch, written, looked);
+      Acknowledge(batch, written, looked, lost);
     } else if (closing) {
       break;
+    }
+    if (may_claim && absl::Now() >= next_claim) {
+      // A look that finds nothing scans the futures table for nothing:
+      // the next waits twice as long, up to 8 intervals.
+      claim_wait = ClaimOnce()
+                       ? options_.claim_interval
+                       : std::min(2 * claim_wait, 8 * options_.claim_interval);
+      next_claim = absl::Now() + claim_wait;
     }
     if (absl::Now() < next_beat) continue;
     next_beat = absl::Now() + beat;
@@ -200,7 +222,8 @@ absl::Status PostgresJournal::EnsureConnected() const {
   return connection_->Reconnect();
 }
 
-absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
+absl::Status PostgresJournal::Commit(std::vector<Op>& ops,
+                                     absl::flat_hash_set<std::string>& lost) {
   if (std::all_of(ops.begin(), ops.end(),
                   [](const Op& op) { return RecordsIn(op) == 0; })) {
     return absl::OkStatus();  // look-ups only
@@ -283,6 +306,7 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
   // all of the node's rows once per ID: 355 ms instead of 0.6 ms for 64
   // starts among 20,000 futures (EXPLAIN ANALYZE).
   std::vector<PgStatement> statements;
+  size_t lost_at = 0;  // the statement that finds starts claimed away
   statements.push_back({"BEGIN"});
   statements.push_back(lease_.Fence());
   if (!accept[0].empty()) {
@@ -321,6 +345,14 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
         {node}};
     for (auto& column : start) update.params.push_back(PgArray(column));
     statements.push_back(std::move(update));
+    // Those another node claimed (ClaimPending()) before this statement
+    // could lock them; a row it updated stays locked, and so this node's,
+    // until the commit.
+    lost_at = statements.size();
+    statements.push_back(
+        {"SELECT id FROM futured_futures WHERE id = ANY($2::text[]) AND "
+         "node <> $1",
+         {node, PgArray(start[0])}});
   }
   if (!unstart.empty()) {
     statements.push_back(
@@ -357,7 +389,15 @@ absl::Status PostgresJournal::Commit(std::vector<Op>& ops) {
          {node, PgArray(forget)}});
   }
   statements.push_back({"COMMIT"});
-  return connection_->RunPipeline(statements);
+  std::optional<PgRows> claimed_away;
+  absl::Status committed =
+      connection_->RunPipeline(statements, lost_at, &claimed_away);
+  if (committed.ok() && claimed_away) {
+    for (int i = 0; i < claimed_away->size(); ++i) {
+      lost.insert(claimed_away->Text(i, 0));
+    }
+  }
+  return committed;
 }
 
 absl::Status PostgresJournal::Heartbeat() {
@@ -383,6 +423,35 @@ bool PostgresJournal::AdoptOnce() {
   return more;
 }
 
+bool PostgresJournal::ClaimOnce() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!claiming_ || !lost_.ok() || closing_) return true;
+    // Writes of its own waiting (a batch of submits arriving): not idle,
+    // and a claim would hold them back.
+    if (!queue_.empty()) return true;
+  }
+  Journal::ClaimRoom room = room_();
+  if (room.count <= 0 || room.pools.empty() || room.functions.empty()) {
+    return true;
+  }
+  absl::StatusOr<std::vector<JournaledFuture>> claimed;
+  {
+    absl::MutexLock lock(&connection_mu_);
+    if (!EnsureConnected().ok()) return false;
+    claimed = lease_.ClaimPending(
+        *connection_, room.pools, room.functions,
+        absl::Now() - options_.claim_interval,
+        std::min(room.count, options_.max_claimed_per_commit));
+  }
+  if (absl::IsFailedPrecondition(claimed.status())) {
+    LoseLease(claimed.status());
+  }
+  if (!claimed.ok() || claimed->empty()) return false;
+  claimed_(*std::move(claimed));
+  return true;
+}
+
 void PostgresJournal::LoseLease(const absl::Status& why) {
   {
     absl::MutexLock lock(&mu_);
@@ -404,14 +473,21 @@ size_t PostgresJournal::RecordsIn(const Op& op) {
       op);
 }
 
-void PostgresJournal::Acknowledge(std::vector<Op>& ops,
-                                  const absl::Status& written,
-                                  const absl::Status& looked) {
+void PostgresJournal::Acknowledge(
+    std::vector<Op>& ops, const absl::Status& written,
+    const absl::Status& looked, const absl::flat_hash_set<std::string>& lost) {
   for (Op& op : ops) {
     std::visit(
         [&](auto& o) {
-          if constexpr (std::is_same_v<std::decay_t<decltype(o)>, LookUpOp>) {
+          using T = std::decay_t<decltype(o)>;
+          if constexpr (std::is_same_v<T, LookUpOp>) {
             if (o.found) std::move(o.found)(looked);
+          } else if constexpr (std::is_same_v<T, journal_ops::StartOp>) {
+            std::vector<std::string> lost_here;
+            for (const std::string& id : o.ids) {
+              if (lost.contains(id)) lost_here.push_back(id);
+            }
+            journal_ops::Acknowledge(o, written, std::move(lost_here));
           } else {
             journal_ops::Acknowledge(o, written);
           }

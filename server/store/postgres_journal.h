@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -40,6 +41,13 @@ class PgConnection;
 // batches (FOR UPDATE SKIP LOCKED), raising the lost node's epoch in the
 // same transaction; once committed, the callback gets them.
 //
+// Claims. Once OnClaim() is given callbacks, the writer thread also, every
+// Options::claim_interval while the node has room (up to 8 intervals
+// after looks that found nothing), moves to this node
+// futures that live nodes accepted and left PENDING for at least that long
+// (PgNodeLease::ClaimPending()). Start() is conditional: only rows still this
+// node's become RUNNING; it answers the IDs that were claimed away.
+//
 // One connection, used by the writer thread (and by Recover() before
 // writes start). Like SqliteJournal, the writer takes everything queued
 // since its last commit into one transaction, sent in one round trip
@@ -56,6 +64,10 @@ class PostgresJournal : public Journal {
     absl::Duration lease = absl::Seconds(10);
     int max_records_per_commit = 4096;
     int max_adopted_per_commit = 1000;
+    // How often an idle node looks for other nodes' pending work, and how
+    // long that work must have waited; zero: never (OnClaim() is ignored).
+    absl::Duration claim_interval = absl::ZeroDuration();
+    int max_claimed_per_commit = 64;
     // How long Open() waits for a lease of `node` that is still held (a
     // daemon of the same name running, or this one just killed) to lapse.
     absl::Duration join_wait = absl::Seconds(20);
@@ -89,7 +101,7 @@ class PostgresJournal : public Journal {
   absl::Status Recover(Recovered each) override;
   void Accept(std::vector<AcceptedCall> calls, Committed committed) override;
   void Start(std::vector<std::string> ids, absl::Time start_time,
-             int worker_pid, Committed committed) override;
+             int worker_pid, Started started) override;
   void Unstart(std::vector<std::string> ids) override;
   void End(std::string id, FutureState state, FutureEnding ending,
            Committed committed) override;
@@ -99,6 +111,7 @@ class PostgresJournal : public Journal {
   // Any node's future's call, read on the connection the writer uses.
   absl::StatusOr<AcceptedCall> FindCall(absl::string_view id) const override;
   void OnAdopt(Adopted adopted) override;
+  void OnClaim(Room room, Claimed claimed) override;
   // Any node's future, read on the writer's connection after its batch.
   void LookUp(std::string id, Found found) override;
   // Also gives the lease up, so that other nodes adopt what is left at once.
@@ -126,8 +139,11 @@ class PostgresJournal : public Journal {
   // when there are none (then `closing` tells whether to stop).
   std::vector<Op> TakeBatch(absl::Time until, bool& closing)
       ABSL_LOCKS_EXCLUDED(mu_);
-  // Writes `ops` in one fenced transaction.
-  absl::Status Commit(std::vector<Op>& ops) ABSL_LOCKS_EXCLUDED(connection_mu_);
+  // Writes `ops` in one fenced transaction; `lost` gets the IDs of their
+  // StartOps that another node claimed first.
+  absl::Status Commit(std::vector<Op>& ops,
+                      absl::flat_hash_set<std::string>& lost)
+      ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Answers the LookUpOps among `ops` (one query for them all); on error,
   // leaves them to Acknowledge().
   absl::Status LookUpAll(std::vector<Op>& ops)
@@ -138,15 +154,21 @@ class PostgresJournal : public Journal {
   // hands them to adopted_. False when there was nothing to adopt, or it
   // failed (tried again at the next renewal).
   bool AdoptOnce() ABSL_LOCKS_EXCLUDED(connection_mu_);
+  // Asks room_ what this node could run and claims that many of other
+  // nodes' pending futures for it, handing them to claimed_. False when it
+  // looked and found none (or failed); true when it found some, or had no
+  // room to look for any.
+  bool ClaimOnce() ABSL_LOCKS_EXCLUDED(connection_mu_);
   // Reconnects if the connection broke.
   absl::Status EnsureConnected() const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(connection_mu_);
   // After a fence refusal: refuses everything from now on, once.
   void LoseLease(const absl::Status& why) ABSL_LOCKS_EXCLUDED(mu_);
-  // Runs the callbacks of `ops`: writes' with `written`, look-ups not yet
-  // answered with `looked`.
+  // Runs the callbacks of `ops`: writes' with `written` (starts' with those
+  // of their IDs in `lost`), look-ups not yet answered with `looked`.
   static void Acknowledge(std::vector<Op>& ops, const absl::Status& written,
-                          const absl::Status& looked);
+                          const absl::Status& looked,
+                          const absl::flat_hash_set<std::string>& lost = {});
   // Records `op` writes (0 for a look-up).
   static size_t RecordsIn(const Op& op);
 
@@ -160,11 +182,15 @@ class PostgresJournal : public Journal {
   // Written once, by OnAdopt() under mu_ before it sets adopting_; read by
   // the writer only after it saw adopting_ set, so without a lock.
   Adopted adopted_;
+  // Likewise written once by OnClaim() before it sets claiming_.
+  Room room_;
+  Claimed claimed_;
 
   mutable absl::Mutex mu_;
   std::deque<Op> queue_ ABSL_GUARDED_BY(mu_);
   bool closing_ ABSL_GUARDED_BY(mu_) = false;
   bool adopting_ ABSL_GUARDED_BY(mu_) = false;
+  bool claiming_ ABSL_GUARDED_BY(mu_) = false;
   JournalStats stats_ ABSL_GUARDED_BY(mu_);
   // Set once the lease is lost: every write is refused with it.
   absl::Status lost_ ABSL_GUARDED_BY(mu_);

@@ -115,4 +115,37 @@ absl::StatusOr<PgNodeLease::Adoption> PgNodeLease::AdoptOnce(PgConnection& db,
   return adoption;
 }
 
+absl::StatusOr<std::vector<JournaledFuture>> PgNodeLease::ClaimPending(
+    PgConnection& db, const std::vector<std::string>& pools,
+    const std::vector<std::string>& functions, absl::Time submitted_before,
+    int max) const {
+  std::vector<PgParam> pool_params(pools.begin(), pools.end());
+  std::vector<PgParam> function_params(functions.begin(), functions.end());
+  if (absl::Status s = db.RunScript("BEGIN"); !s.ok()) return s;
+  absl::Cleanup rollback = [&db] { db.RunScript("ROLLBACK").IgnoreError(); };
+  if (absl::StatusOr<PgRows> fence = db.Run(Fence()); !fence.ok()) {
+    return fence.status();
+  }
+  absl::StatusOr<PgRows> moved = db.Run(
+      {absl::StrCat(
+           "WITH claimed AS (SELECT f.id AS claimed_id FROM futured_futures f "
+           "JOIN futured_nodes n ON n.name = f.node WHERE f.state = 0 AND "
+           "f.attempt = 1 AND f.node <> $1 AND n.lease_until > now() AND "
+           "f.submit_time < $2 AND f.pool = ANY($3::text[]) AND "
+           "f.function = ANY($4::text[]) ORDER BY f.seq LIMIT $5 "
+           "FOR UPDATE OF f SKIP LOCKED) "
+           "UPDATE futured_futures f SET node = $1 FROM claimed "
+           "WHERE f.id = claimed.claimed_id RETURNING ",
+           kPgFutureColumns),
+       {node_, PgInt(absl::ToUnixNanos(submitted_before)), PgArray(pool_params),
+        PgArray(function_params), PgInt(max)}});
+  if (!moved.ok()) return moved.status();
+  absl::StatusOr<std::vector<JournaledFuture>> futures =
+      PgRowsToFutures(*moved);
+  if (!futures.ok()) return futures.status();
+  std::move(rollback).Cancel();
+  if (absl::Status s = db.RunScript("COMMIT"); !s.ok()) return s;
+  return futures;
+}
+
 }  // namespace futured::server

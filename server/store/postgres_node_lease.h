@@ -1,5 +1,6 @@
 // A cluster node's lease in PostgreSQL: joining, renewing, the fence every
-// transaction passes, and taking over the work of nodes whose lease lapsed.
+// transaction passes, taking over the work of nodes whose lease lapsed, and
+// claiming pending work of busy nodes.
 #ifndef FUTURED_SERVER_STORE_POSTGRES_NODE_LEASE_H_
 #define FUTURED_SERVER_STORE_POSTGRES_NODE_LEASE_H_
 
@@ -64,6 +65,20 @@ class PgNodeLease {
   // up to `max` of its futures to this node. FAILED_PRECONDITION when this
   // node's own lease is lost; the connection's errors.
   absl::StatusOr<Adoption> AdoptOnce(PgConnection& db, int max) const;
+
+  // In one fenced transaction: moves to this node up to `max` of the oldest
+  // futures that other nodes, whose leases are held, accepted before
+  // `submitted_before` and have not started (PENDING, first attempt), in
+  // `pools` and running `functions` (FOR UPDATE SKIP LOCKED, so that a
+  // row the owner is starting is left to it, and claimers never take the
+  // same). Their owners' epochs stay: an owner learns of the move when its
+  // Start() of them finds them gone. The futures, oldest first;
+  // FAILED_PRECONDITION when this node's own lease is lost; the
+  // connection's errors.
+  absl::StatusOr<std::vector<JournaledFuture>> ClaimPending(
+      PgConnection& db, const std::vector<std::string>& pools,
+      const std::vector<std::string>& functions, absl::Time submitted_before,
+      int max) const;
 
  private:
   PgNodeLease(std::string node, int64_t epoch, absl::Duration lease)

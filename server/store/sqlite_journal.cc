@@ -162,9 +162,9 @@ void SqliteJournal::Accept(std::vector<AcceptedCall> calls,
 }
 
 void SqliteJournal::Start(std::vector<std::string> ids, absl::Time start_time,
-                          int worker_pid, Committed committed) {
+                          int worker_pid, Started started) {
   Enqueue(journal_ops::StartOp{std::move(ids), start_time, worker_pid,
-                               std::move(committed)});
+                               std::move(started)});
 }
 
 void SqliteJournal::Unstart(std::vector<std::string> ids) {

@@ -76,7 +76,7 @@ class SqliteJournal : public Journal {
   absl::StatusOr<JournaledFuture> LoadDone(absl::string_view id) const override;
   void Accept(std::vector<AcceptedCall> calls, Committed committed) override;
   void Start(std::vector<std::string> ids, absl::Time start_time,
-             int worker_pid, Committed committed) override;
+             int worker_pid, Started started) override;
   void Unstart(std::vector<std::string> ids) override;
   void End(std::string id, FutureState state, FutureEnding ending,
            Committed committed) override;

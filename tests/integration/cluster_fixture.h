@@ -57,8 +57,12 @@ class ClusterTest : public PostgresTest {
     std::filesystem::remove_all(dir_);
   }
 
-  // Starts node `name` on the test's database.
+  // Starts node `name` on the test's database. It claims no other node's
+  // pending work unless `flags` say --cluster_claim_interval (the last
+  // occurrence of a flag counts): most tests want each future to stay where
+  // it was submitted until its node is lost.
   void StartNode(const std::string& name, std::vector<std::string> flags = {}) {
+    flags.insert(flags.begin(), "--cluster_claim_interval=0");
     flags.push_back("--cluster=" + conninfo_);
     flags.push_back("--node_name=" + name);
     flags.push_back(kLease);

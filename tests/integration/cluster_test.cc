@@ -131,6 +131,59 @@ TEST_F(ClusterTest, WhileTheDatabaseIsGoneSubmitIsUnavailable) {
   EXPECT_EQ(AwaitDone("a", before).outcome().value().number_value(), 4);
 }
 
+// Node a, one thread busy with a gate task, has slow tasks queued behind
+// it; idle node b claims some of them while a is alive. Each runs exactly
+// once, some on b (each task notes its daemon's pid: its shell's parent),
+// and a Wait on a that began before the claims sees every one end, as a
+// reads them.
+TEST_F(ClusterTest, LoadSpreadsToAnIdleNode) {
+  ASSERT_NO_FATAL_FAILURE(StartNode("a", {"--threads=1"}));
+  ASSERT_NO_FATAL_FAILURE(
+      StartNode("b", {"--threads=2", "--cluster_claim_interval=50ms"}));
+  const std::string gate = MustSubmit("a", Appending("gate $PPID", "sleep 1"));
+  std::vector<std::string> ids = {gate};
+  std::map<std::string, int> tags;  // tag -> how often it ran
+  for (int i = 0; i < 8; ++i) {
+    const std::string tag = absl::StrCat("t", i);
+    ids.push_back(MustSubmit(
+        "a",
+        CallOf("exec", {ListValue({StringValue("/bin/sh"), StringValue("-c"),
+                                   StringValue(absl::StrCat(
+                                       "echo ", tag, " $PPID >> ", dir_,
+                                       "/ran; sleep 0.2"))})})));
+    tags[tag] = 0;
+  }
+  futured::v1::WaitRequest wait;
+  for (const std::string& id : ids) wait.add_ids(id);
+  wait.set_return_when(futured::v1::RETURN_WHEN_ALL_COMPLETED);
+  wait.mutable_timeout()->set_seconds(60);
+  futured::v1::WaitResponse waited;
+  ASSERT_TRUE(calls("a").Wait(wait, &waited).ok());
+  EXPECT_FALSE(waited.timed_out());
+  EXPECT_EQ(waited.done_size(), 9);
+  for (const std::string& id : ids) {
+    FutureInfo info;
+    ASSERT_TRUE(calls("a").GetFuture(id, &info).ok()) << id;
+    EXPECT_EQ(info.state(), futured::v1::FUTURE_STATE_FINISHED) << id;
+    EXPECT_FALSE(info.outcome().has_error()) << info.ShortDebugString();
+  }
+  const std::string a_pid = absl::StrCat(nodes_["a"].process->pid());
+  const std::string b_pid = absl::StrCat(nodes_["b"].process->pid());
+  std::ifstream in(dir_ + "/ran");
+  std::string tag, pid;
+  std::map<std::string, int> on;  // pid -> tasks run there
+  while (in >> tag >> pid) {
+    if (tag == "gate") continue;
+    ++tags[tag];
+    ++on[pid];
+  }
+  for (const auto& [t, count] : tags) EXPECT_EQ(count, 1) << t;
+  EXPECT_GE(on[b_pid], 1) << "none ran on the idle node";
+  EXPECT_EQ(on[a_pid] + on[b_pid], 8);
+  std::printf("of 8 tasks queued on a, %d ran on a and %d on b\n", on[a_pid],
+              on[b_pid]);
+}
+
 // Node a, one thread busy with a long sleep, has appending tasks queued
 // behind it when it is killed (or stopped: it gives its lease up): b adopts
 // them and runs each exactly once, in the order a accepted them; the sleep,

@@ -57,14 +57,14 @@ class HeldJournal final : public Journal {
                                            : std::move(committed));
   }
   void Start(std::vector<std::string> ids, absl::Time start_time,
-             int worker_pid, Committed committed) override {
+             int worker_pid, Started started) override {
     bool hold = false;
     {
       absl::MutexLock lock(&mu_);
       std::swap(hold, hold_next_start_);
     }
     journal_->Start(std::move(ids), start_time, worker_pid,
-                    hold ? Held(std::move(committed)) : std::move(committed));
+                    hold ? HeldStart(std::move(started)) : std::move(started));
   }
   void Unstart(std::vector<std::string> ids) override {
     journal_->Unstart(std::move(ids));
@@ -117,6 +117,17 @@ class HeldJournal final : public Journal {
             std::move(committed)(status);
           });
         };
+  }
+
+  Started HeldStart(Started started) {
+    return [this, started = std::move(started)](
+               absl::StatusOr<std::vector<std::string>> lost) mutable {
+      absl::MutexLock lock(&mu_);
+      held_.push_back(
+          [started = std::move(started), lost = std::move(lost)]() mutable {
+            std::move(started)(std::move(lost));
+          });
+    };
   }
 
   const std::unique_ptr<Journal> journal_;

@@ -104,7 +104,7 @@ TEST_F(RemoteFuturesTest, AMirrorEndsWhenItsOwnerCommitsTheEnd) {
   (*mirrors)[1]->AddDoneCallback([&] { ended.Notify(); });
   ASSERT_TRUE(Committed([&](Journal::Committed c) {
                 journal_->Start({"x"}, absl::FromUnixSeconds(1001), 0,
-                                std::move(c));
+                                AsStarted(std::move(c)));
               }).ok());
   google::protobuf::Value value;
   value.set_number_value(49);

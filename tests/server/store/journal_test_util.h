@@ -45,6 +45,28 @@ inline absl::Status Committed(
   return status;
 }
 
+// A Journal::Started that passes on only whether the start was committed.
+inline Journal::Started AsStarted(Journal::Committed committed) {
+  return [committed = std::move(committed)](
+             absl::StatusOr<std::vector<std::string>> started) mutable {
+    std::move(committed)(started.status());
+  };
+}
+
+// Runs `start` with a Journal::Started and waits for its answer: the IDs
+// claimed away, or the error.
+inline absl::StatusOr<std::vector<std::string>> StartedLost(
+    const std::function<void(Journal::Started)>& start) {
+  absl::Notification done;
+  absl::StatusOr<std::vector<std::string>> answer;
+  start([&](absl::StatusOr<std::vector<std::string>> started) {
+    answer = std::move(started);
+    done.Notify();
+  });
+  done.WaitForNotification();
+  return answer;
+}
+
 namespace journal_test {
 
 // A state directory of the test's own, removed with everything in it.

@@ -110,7 +110,8 @@ TEST_F(PostgresJournalTest, EveryRecordKindSurvivesReopening) {
               }).ok());
   ASSERT_TRUE(Committed([&](Journal::Committed c) {
                 journal->Start({"value", "error", "running"},
-                               absl::FromUnixSeconds(1001), 4242, std::move(c));
+                               absl::FromUnixSeconds(1001), 4242,
+                               AsStarted(std::move(c)));
               }).ok());
   FutureEnding value_end{.outcome = Number(49),
                          .start_time = absl::FromUnixSeconds(1001),
@@ -188,7 +189,7 @@ TEST_F(PostgresJournalTest, EachNodeRecoversOnlyItsOwnFutures) {
   ASSERT_TRUE(AcceptOne(*b, "of-b").ok());
   // b may not touch a's future.
   ASSERT_TRUE(Committed([&](Journal::Committed c) {
-                b->Start({"of-a"}, absl::Now(), 0, std::move(c));
+                b->Start({"of-a"}, absl::Now(), 0, AsStarted(std::move(c)));
               }).ok());
   absl::StatusOr<std::vector<JournaledFuture>> of_b = RecoverAll(*b);
   ASSERT_TRUE(of_b.ok()) << of_b.status();
@@ -374,6 +375,65 @@ TEST_F(PostgresJournalTest, ANodeNameWithALiveLeaseIsRefused) {
               HasSubstr("give each node its own --node_name"));
 }
 
+// An idle node claims the oldest pending future of a live one; the owner's
+// Start() of it then reports it lost (and leaves its row to the claimer),
+// while the owner's other future starts.
+TEST_F(PostgresJournalTest, AClaimedFutureIsLostToItsOwnersStart) {
+  std::unique_ptr<PostgresJournal> a = OpenOrDie(NodeOptions("a"));
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(RecoverAll(*a).ok());
+  ASSERT_TRUE(Committed([&](Journal::Committed c) {
+                a->Accept({Call("p1"), Call("p2"), Call("r1")}, std::move(c));
+              }).ok());
+  ASSERT_TRUE(StartedLost([&](Journal::Started s) {
+                a->Start({"r1"}, absl::Now(), 0, std::move(s));
+              }).ok());
+
+  PostgresJournal::Options options = NodeOptions("b");
+  options.claim_interval = absl::Milliseconds(50);
+  std::unique_ptr<PostgresJournal> b = OpenOrDie(std::move(options));
+  ASSERT_NE(b, nullptr);
+  ASSERT_TRUE(RecoverAll(*b).ok());
+  absl::Mutex mu;
+  std::vector<JournaledFuture> claimed;
+  std::atomic<int> asked = 0;
+  b->OnClaim(
+      [&] {
+        // Room for one, once.
+        return Journal::ClaimRoom{.pools = {"thread"},
+                                  .functions = {"sleep"},
+                                  .count = asked++ == 0 ? 1 : 0};
+      },
+      [&](std::vector<JournaledFuture> f) {
+        absl::MutexLock lock(&mu);
+        for (JournaledFuture& one : f) claimed.push_back(std::move(one));
+      });
+  ASSERT_TRUE(PollUntil([&] {
+    absl::MutexLock lock(&mu);
+    return !claimed.empty();
+  }));
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_THAT(Ids(claimed), ElementsAre("p1"));  // the oldest pending
+    EXPECT_EQ(claimed[0].state, FutureState::kPending);
+  }
+  absl::StatusOr<std::vector<std::string>> lost =
+      StartedLost([&](Journal::Started s) {
+        a->Start({"p1", "p2"}, absl::Now(), 0, std::move(s));
+      });
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  EXPECT_THAT(*lost, ElementsAre("p1"));
+  EXPECT_EQ(Query("SELECT string_agg(id || '=' || node || '/' || state, ',' "
+                  "ORDER BY id) FROM futured_futures"),
+            "p1=b/0,p2=a/1,r1=a/1");
+  // The claimer starts it as its own.
+  lost = StartedLost([&](Journal::Started s) {
+    b->Start({"p1"}, absl::Now(), 0, std::move(s));
+  });
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  EXPECT_TRUE(lost->empty());
+}
+
 TEST_F(PostgresJournalTest, ALapsedNodesFuturesAreAdoptedInOrder) {
   std::unique_ptr<PostgresJournal> a = OpenOrDie(NodeOptions("a"));
   ASSERT_NE(a, nullptr);
@@ -382,7 +442,7 @@ TEST_F(PostgresJournalTest, ALapsedNodesFuturesAreAdoptedInOrder) {
                           std::move(c));
               }).ok());
   ASSERT_TRUE(Committed([&](Journal::Committed c) {
-                a->Start({"r1"}, absl::Now(), 0, std::move(c));
+                a->Start({"r1"}, absl::Now(), 0, AsStarted(std::move(c)));
               }).ok());
   ASSERT_TRUE(Committed([&](Journal::Committed c) {
                 a->End("d1", FutureState::kFinished,
@@ -445,7 +505,7 @@ TEST_F(PostgresJournalTest, RetriesUnstartsAndFindCall) {
                 }).ok());
     ASSERT_TRUE(Committed([&](Journal::Committed c) {
                   journal->Start({"r", "u"}, absl::FromUnixSeconds(1001), 7,
-                                 std::move(c));
+                                 AsStarted(std::move(c)));
                 }).ok());
     journal->Unstart({"u"});
     ASSERT_TRUE(Committed([&](Journal::Committed c) {

@@ -68,7 +68,7 @@ void RunScenario(SqliteJournal* journal, int steps,
     expected[id] = {};
     if (i % 5 == 1) continue;  // stays pending
     write([&](SqliteJournal& j, Journal::Committed c) {
-      j.Start({id}, absl::FromUnixSeconds(1001), 0, std::move(c));
+      j.Start({id}, absl::FromUnixSeconds(1001), 0, AsStarted(std::move(c)));
     });
     expected[id].state = FutureState::kRunning;
     if (i % 5 == 2) continue;  // stays running
@@ -111,7 +111,7 @@ void RunScenario(SqliteJournal* journal, int steps,
   }
   // The last Forget is committed once a later record is.
   write([](SqliteJournal& j, Journal::Committed c) {
-    j.Start({}, absl::FromUnixSeconds(1), 0, std::move(c));
+    j.Start({}, absl::FromUnixSeconds(1), 0, AsStarted(std::move(c)));
   });
 }
 
@@ -302,7 +302,7 @@ TEST(SqliteJournalLogTest, ADoneRowReleasedInTheLogIsNotLeftOnDisk) {
     journal->Forget({"a"});
     // Committed with the record after it; then dies before any fold.
     const absl::Status later = Committed([&](Journal::Committed c) {
-      journal->Start({}, absl::FromUnixSeconds(1), 0, std::move(c));
+      journal->Start({}, absl::FromUnixSeconds(1), 0, AsStarted(std::move(c)));
     });
     _exit(later.ok() ? 0 : 3);
   }

@@ -191,7 +191,7 @@ TEST(SqliteJournalTest, UnstartMakesAStartedFuturePendingAgain) {
                 }).ok());
     ASSERT_TRUE(Committed([&](Journal::Committed c) {
                   journal->Start({"a", "b"}, absl::FromUnixSeconds(1001), 77,
-                                 std::move(c));
+                                 AsStarted(std::move(c)));
                 }).ok());
     journal->End("b", FutureState::kFinished,
                  FutureEnding{.outcome = Number(4),
