@@ -408,8 +408,8 @@ void PostgresBus::SweepRequests() {
   connection_
       ->Run({"DELETE FROM futured_requests r WHERE (r.requester = $1 AND "
              "r.answered AND r.seq <> ALL($2::bigint[])) OR (r.requester <> $1 "
-             "AND NOT EXISTS (SELECT 1 FROM futured_nodes n WHERE n.name = "
-             "r.requester AND n.lease_until > now() - make_interval(secs => "
+             "AND EXISTS (SELECT 1 FROM futured_nodes n WHERE n.name = "
+             "r.requester AND n.lease_until < now() - make_interval(secs => "
              "$3::double precision)))",
              {options_.node, PgArray(waiting),
               absl::StrCat(absl::ToDoubleSeconds(options_.request_timeout))}})

@@ -270,14 +270,18 @@ TEST_F(PostgresBusTest, APollDeletesTheRequestRowsNobodyWillRead) {
   absl::StatusOr<std::unique_ptr<PgConnection>> db =
       PgConnection::Connect(conninfo_, "", "test");
   ASSERT_TRUE(db.ok()) << db.status();
-  // Node "a" (the fixture's journal) holds a live lease; "gone" holds none.
-  ASSERT_TRUE((*db)
-                  ->RunScript("INSERT INTO futured_requests (future_id, "
-                              "principal, kind, requester, answered) VALUES "
-                              "('x', '', 1, 'gone', true), "
-                              "('y', '', 1, 'gone', false), "
-                              "('z', '', 1, 'a', true)")
-                  .ok());
+  // Node "a" (the fixture's journal) holds a live lease; "gone"'s lapsed
+  // an hour ago.
+  ASSERT_TRUE(
+      (*db)
+          ->RunScript("INSERT INTO futured_nodes VALUES ('gone', 1, "
+                      "now() - interval '1 hour', now() - interval "
+                      "'2 hours'); INSERT INTO futured_requests (future_id, "
+                      "principal, kind, requester, answered) VALUES "
+                      "('x', '', 1, 'gone', true), "
+                      "('y', '', 1, 'gone', false), "
+                      "('z', '', 1, 'a', true)")
+          .ok());
   auto rows_of = [&](const std::string& requester) -> int64_t {
     absl::StatusOr<PgRows> rows = (*db)->Run(
         {"SELECT count(*) FROM futured_requests WHERE requester = $1",
