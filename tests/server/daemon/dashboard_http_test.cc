@@ -59,9 +59,10 @@ class DashboardHttpTest : public ::testing::Test {
         EngineOptions{
             .pools = {ThreadPool::Options{.name = "thread", .workers = 2}}},
         &registry_, &timers_);
-    DashboardOptions options{.allow_remote = allow_remote,
-                             .start_time = absl::Now(),
-                             .version = "test"};
+    DashboardOptions options;
+    options.allow_remote = allow_remote;
+    options.start_time = absl::Now();
+    options.version = "test";
     if (with_tokens) {
       absl::StatusOr<BearerTokens> tokens = BearerTokens::Parse(kTokens);
       ASSERT_TRUE(tokens.ok()) << tokens.status();
@@ -333,7 +334,8 @@ TEST(DashboardAllowedOnTest, WithoutTokensOnlyOnLoopbackUnlessAllowed) {
   EXPECT_FALSE(DashboardAllowedOn("[::]:9464", plain));
   EXPECT_FALSE(DashboardAllowedOn("192.0.2.1:9464", plain));
 
-  DashboardOptions allowed{.allow_remote = true};
+  DashboardOptions allowed;
+  allowed.allow_remote = true;
   EXPECT_TRUE(DashboardAllowedOn("0.0.0.0:9464", allowed));
 
   DashboardOptions tokens;
