@@ -346,7 +346,8 @@ int Run(const Settings& settings, const sigset_t& stop_signals,
                        " done, ", c.timed_out, " past their deadline, ",
                        c.refused, " refused"));
     });
-    engine.ClaimIdleWork([](const RecoveryCounts& c) {
+    engine.ClaimIdleWork([view = cluster_view.get()](const RecoveryCounts& c) {
+      view->NoteClaim(c.requeued + c.timed_out + c.refused);
       Log(LogLevel::kDebug,
           absl::StrCat("cluster: claimed pending work of busy nodes: ",
                        c.requeued, " queued here, ", c.timed_out,

@@ -106,6 +106,13 @@ void ClusterFamilies(std::string& out, const ClusterStats& cluster) {
          "Futures this node took over from lost nodes.");
   absl::StrAppend(&out, "futured_cluster_adopted_futures_total ",
                   cluster.adopted_futures, "\n");
+  Family(out, "futured_cluster_claims_total", "counter",
+         "Looks of this node, idle, that took pending work busy nodes left.");
+  absl::StrAppend(&out, "futured_cluster_claims_total ", cluster.claims, "\n");
+  Family(out, "futured_cluster_claimed_futures_total", "counter",
+         "Futures this node, idle, took from busy live nodes.");
+  absl::StrAppend(&out, "futured_cluster_claimed_futures_total ",
+                  cluster.claimed_futures, "\n");
 }
 
 void Outcomes(std::string& out, const std::vector<FunctionStats>& functions) {

@@ -233,6 +233,8 @@ void ToProto(const ClusterStats& stats, v1::ClusterStats* out) {
   out->set_error(stats.error);
   out->set_adoptions(stats.adoptions);
   out->set_adopted_futures(stats.adopted_futures);
+  out->set_claims(stats.claims);
+  out->set_claimed_futures(stats.claimed_futures);
 }
 
 }  // namespace futured::server::rpc

@@ -44,6 +44,12 @@ void ClusterView::NoteAdoption(int64_t futures) {
   stats_.adopted_futures += futures;
 }
 
+void ClusterView::NoteClaim(int64_t futures) {
+  absl::MutexLock lock(&mu_);
+  ++stats_.claims;
+  stats_.claimed_futures += futures;
+}
+
 void ClusterView::Loop() {
   while (true) {
     Refresh();

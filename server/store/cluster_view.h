@@ -38,13 +38,16 @@ struct ClusterStats {
   std::string error = {};        // why the last refresh failed; empty if not
   int64_t adoptions = 0;         // lost nodes whose work this node adopted
   int64_t adopted_futures = 0;   // the futures it took over from them
+  int64_t claims = 0;  // looks that took pending work from busy live nodes
+  int64_t claimed_futures = 0;  // the futures they took
 };
 
 // Reads the cluster's nodes and measures the database's round trip every
 // `interval` on a thread of its own, over a PostgreSQL connection of its own
 // (never the journal's), so that GetStats and /metrics answer from memory
 // without waiting for the database. Owned by the daemon's main; it must
-// outlive whatever calls Snapshot(). Snapshot() and NoteAdoption() never
+// outlive whatever calls Snapshot(). Snapshot(), NoteAdoption() and
+// NoteClaim() never
 // block on the database and are thread-safe; the destructor joins the
 // thread (at most one statement's time plus the connect timeout).
 class ClusterView {
@@ -63,10 +66,13 @@ class ClusterView {
   ClusterView(const ClusterView&) = delete;
   ClusterView& operator=(const ClusterView&) = delete;
 
-  // The figures of the last refresh, and the adoption counts.
+  // The figures of the last refresh, and the adoption and claim counts.
   ClusterStats Snapshot() const ABSL_LOCKS_EXCLUDED(mu_);
   // Called when this node adopted a lost node's `futures`.
   void NoteAdoption(int64_t futures) ABSL_LOCKS_EXCLUDED(mu_);
+  // Called when this node, idle, claimed `futures` that busy live nodes
+  // had left waiting.
+  void NoteClaim(int64_t futures) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);

@@ -182,6 +182,14 @@ TEST_F(ClusterTest, LoadSpreadsToAnIdleNode) {
   EXPECT_EQ(on[a_pid] + on[b_pid], 8);
   std::printf("of 8 tasks queued on a, %d ran on a and %d on b\n", on[a_pid],
               on[b_pid]);
+  // GetStats counts the claims: what b took, less what a took back.
+  futured::v1::GetStatsResponse a_stats, b_stats;
+  ASSERT_TRUE(calls("a").GetStats(&a_stats).ok());
+  ASSERT_TRUE(calls("b").GetStats(&b_stats).ok());
+  EXPECT_GE(b_stats.cluster().claims(), 1);
+  EXPECT_EQ(
+      b_stats.cluster().claimed_futures() - a_stats.cluster().claimed_futures(),
+      on[b_pid]);
 }
 
 // Node a, one thread busy with a long sleep, has appending tasks queued

@@ -94,7 +94,9 @@ TEST(PrometheusTextTest, RendersTheClusterOnlyInClusterMode) {
                               .alive = false}},
                    .database_round_trip = absl::Microseconds(250),
                    .adoptions = 1,
-                   .adopted_futures = 20};
+                   .adopted_futures = 20,
+                   .claims = 2,
+                   .claimed_futures = 9};
   const std::string text = RenderPrometheusText(figures);
   EXPECT_THAT(text, HasSubstr("futured_cluster_node_info{node=\"a\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("futured_cluster_node_epoch{node=\"b\"} 5\n"));
@@ -106,6 +108,8 @@ TEST(PrometheusTextTest, RendersTheClusterOnlyInClusterMode) {
       text, HasSubstr("futured_cluster_database_round_trip_seconds 0.00025\n"));
   EXPECT_THAT(text, HasSubstr("futured_cluster_adoptions_total 1\n"));
   EXPECT_THAT(text, HasSubstr("futured_cluster_adopted_futures_total 20\n"));
+  EXPECT_THAT(text, HasSubstr("futured_cluster_claims_total 2\n"));
+  EXPECT_THAT(text, HasSubstr("futured_cluster_claimed_futures_total 9\n"));
   for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
     if (absl::StartsWith(line, "#")) continue;
     EXPECT_EQ(std::count(line.begin(), line.end(), ' '), 1) << line;

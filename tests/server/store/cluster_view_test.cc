@@ -86,13 +86,16 @@ TEST_F(ClusterViewTest, ALapsedLeaseShowsAsNotAlive) {
   EXPECT_FALSE(stats.nodes[1].alive);
 }
 
-TEST_F(ClusterViewTest, CountsAdoptions) {
+TEST_F(ClusterViewTest, CountsAdoptionsAndClaims) {
   ClusterView view({.conninfo = conninfo_, .node = "a"});
   view.NoteAdoption(20);
   view.NoteAdoption(3);
+  view.NoteClaim(4);
   const ClusterStats stats = view.Snapshot();
   EXPECT_EQ(stats.adoptions, 2);
   EXPECT_EQ(stats.adopted_futures, 23);
+  EXPECT_EQ(stats.claims, 1);
+  EXPECT_EQ(stats.claimed_futures, 4);
 }
 
 // The database stopped: the view says so, keeps the last nodes, and
