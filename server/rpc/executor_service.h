@@ -150,6 +150,18 @@ class ExecutorService final : public v1::Executor::CallbackService {
   // bus's thread. Fails on the first bad or unknown ID, or on too many IDs.
   void FindAnywhere(const google::protobuf::RepeatedPtrField<std::string>& ids,
                     const std::string& principal, RemoteFutures::Found found);
+  // Begins `reactor` (an AsCompletedReactor or WaitReactor) with the
+  // caller's futures `ids` and `deadline` once FindAnywhere() has them, or
+  // with its error.
+  template <typename Reactor>
+  void BeginWhenFound(
+      const google::protobuf::RepeatedPtrField<std::string>& ids,
+      const std::string& principal, absl::Time deadline, Reactor* reactor);
+  // The same for a reactor on the one future `id` (FutureReactor,
+  // ProgressReactor).
+  template <typename Reactor>
+  void BeginWhenFound(const std::string& id, const std::string& principal,
+                      absl::Time deadline, Reactor* reactor);
   // Cancel of a future that another node of the cluster holds.
   grpc::ServerUnaryReactor* CancelElsewhere(
       grpc::CallbackServerContext* context, const v1::CancelRequest& request,

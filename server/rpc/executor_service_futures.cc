@@ -128,16 +128,7 @@ grpc::ServerUnaryReactor* ExecutorService::Result(
                           ToProto(snapshot, response);
                         });
   if (!reactor->registered()) return reactor;
-  google::protobuf::RepeatedPtrField<std::string> ids;
-  ids.Add()->assign(request->id());
-  FindAnywhere(ids, *caller,
-               [reactor, deadline = DeadlineAfter(*timeout)](
-                   absl::StatusOr<std::vector<std::shared_ptr<Future>>>
-                       futures) mutable {
-                 if (!futures.ok())
-                   return reactor->Begin(futures.status(), deadline);
-                 reactor->Begin(std::move(futures->front()), deadline);
-               });
+  BeginWhenFound(request->id(), *caller, DeadlineAfter(*timeout), reactor);
   return reactor;
 }
 
@@ -220,6 +211,35 @@ void ExecutorService::FindAnywhere(
   engine_->FindAnywhere(std::move(distinct), principal, std::move(found));
 }
 
+template <typename Reactor>
+void ExecutorService::BeginWhenFound(
+    const google::protobuf::RepeatedPtrField<std::string>& ids,
+    const std::string& principal, absl::Time deadline, Reactor* reactor) {
+  FindAnywhere(
+      ids, principal,
+      [reactor, deadline](absl::StatusOr<std::vector<std::shared_ptr<Future>>>
+                              futures) mutable {
+        reactor->Begin(std::move(futures), deadline);
+      });
+}
+
+template <typename Reactor>
+void ExecutorService::BeginWhenFound(const std::string& id,
+                                     const std::string& principal,
+                                     absl::Time deadline, Reactor* reactor) {
+  google::protobuf::RepeatedPtrField<std::string> ids;
+  ids.Add()->assign(id);
+  FindAnywhere(
+      ids, principal,
+      [reactor, deadline](absl::StatusOr<std::vector<std::shared_ptr<Future>>>
+                              futures) mutable {
+        if (!futures.ok()) {
+          return reactor->Begin(futures.status(), deadline);
+        }
+        reactor->Begin(std::move(futures->front()), deadline);
+      });
+}
+
 grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
     grpc::CallbackServerContext* context,
     const v1::AsCompletedRequest* request) {
@@ -232,12 +252,7 @@ grpc::ServerWriteReactor<v1::AsCompletedResponse>* ExecutorService::AsCompleted(
   if (!timeout.ok()) return new Failed(ToGrpcStatus(timeout.status()));
   auto* reactor = new AsCompletedReactor(deps());
   if (!reactor->registered()) return reactor;
-  FindAnywhere(request->ids(), *caller,
-               [reactor, deadline = DeadlineAfter(*timeout)](
-                   absl::StatusOr<std::vector<std::shared_ptr<Future>>>
-                       futures) mutable {
-                 reactor->Begin(std::move(futures), deadline);
-               });
+  BeginWhenFound(request->ids(), *caller, DeadlineAfter(*timeout), reactor);
   return reactor;
 }
 
@@ -254,12 +269,7 @@ grpc::ServerUnaryReactor* ExecutorService::Wait(
   if (!timeout.ok()) return Answer(context, timeout.status());
   auto* reactor = new WaitReactor(deps(), *mode, response);
   if (!reactor->registered()) return reactor;
-  FindAnywhere(request->ids(), *caller,
-               [reactor, deadline = DeadlineAfter(*timeout)](
-                   absl::StatusOr<std::vector<std::shared_ptr<Future>>>
-                       futures) mutable {
-                 reactor->Begin(std::move(futures), deadline);
-               });
+  BeginWhenFound(request->ids(), *caller, DeadlineAfter(*timeout), reactor);
   return reactor;
 }
 
@@ -313,17 +323,7 @@ grpc::ServerWriteReactor<v1::FutureInfo>* ExecutorService::FollowProgress(
   auto* reactor =
       new ProgressReactor(deps(), NotDoneAfter(request->id(), *timeout));
   if (!reactor->registered()) return reactor;
-  google::protobuf::RepeatedPtrField<std::string> ids;
-  ids.Add()->assign(request->id());
-  FindAnywhere(ids, *caller,
-               [reactor, deadline = DeadlineAfter(*timeout)](
-                   absl::StatusOr<std::vector<std::shared_ptr<Future>>>
-                       futures) mutable {
-                 if (!futures.ok()) {
-                   return reactor->Begin(futures.status(), deadline);
-                 }
-                 reactor->Begin(std::move(futures->front()), deadline);
-               });
+  BeginWhenFound(request->id(), *caller, DeadlineAfter(*timeout), reactor);
   return reactor;
 }
 
