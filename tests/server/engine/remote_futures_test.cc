@@ -11,12 +11,10 @@
 #include "gtest/gtest.h"
 #include "server/store/postgres_journal.h"
 #include "tests/server/store/journal_test_util.h"
-#include "tests/support/postgres_server.h"
+#include "tests/support/postgres_test.h"
 
 namespace futured::server {
 namespace {
-
-using ::futured::testing::PostgresServer;
 
 AcceptedCall Call(const std::string& id, const std::string& principal) {
   return AcceptedCall{.id = id,
@@ -43,17 +41,12 @@ T Await(const std::function<void(absl::AnyInvocable<void(T) &&>)>& call) {
 
 using Mirrors = absl::StatusOr<std::vector<std::shared_ptr<Future>>>;
 
-class RemoteFuturesTest : public ::testing::Test {
+class RemoteFuturesTest : public ::futured::testing::PostgresTest {
  protected:
   void SetUp() override {
-    absl::StatusOr<std::unique_ptr<PostgresServer>> server =
-        PostgresServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = *std::move(server);
-    absl::StatusOr<std::string> db = server_->CreateDatabase();
-    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_NO_FATAL_FAILURE(PostgresTest::SetUp());
     absl::StatusOr<std::unique_ptr<PostgresJournal>> journal =
-        PostgresJournal::Open({.conninfo = *db, .node = "a"});
+        PostgresJournal::Open({.conninfo = conninfo_, .node = "a"});
     ASSERT_TRUE(journal.ok()) << journal.status();
     journal_ = *std::move(journal);
     ASSERT_TRUE(RecoverAll(*journal_).ok());
@@ -65,7 +58,7 @@ class RemoteFuturesTest : public ::testing::Test {
     // An hour's poll: only notifications wake the mirrors.
     for (const char* node : {"a", "b"}) {
       absl::StatusOr<std::unique_ptr<PostgresBus>> bus = PostgresBus::Open(
-          {.conninfo = *db, .node = node, .poll = absl::Hours(1)});
+          {.conninfo = conninfo_, .node = node, .poll = absl::Hours(1)});
       ASSERT_TRUE(bus.ok()) << bus.status();
       (node == std::string("a") ? owner_bus_ : bus_) = *std::move(bus);
     }
@@ -86,7 +79,6 @@ class RemoteFuturesTest : public ::testing::Test {
     });
   }
 
-  std::unique_ptr<PostgresServer> server_;
   std::unique_ptr<PostgresJournal> journal_;
   std::unique_ptr<PostgresBus> owner_bus_;
   std::unique_ptr<PostgresBus> bus_;
