@@ -151,6 +151,12 @@ class SqliteJournal : public Journal {
 
   // Opens reader_ unless it is open.
   absl::Status OpenReaderLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
+  // Steps `statement` (prepared from `sql` on reader_ at its first use; its
+  // one parameter is the ID) onto future `id`'s row: NOT_FOUND if there is
+  // none. The caller reads the row, then resets the statement.
+  absl::StatusOr<SqliteStatement*> SelectByIdLocked(
+      std::unique_ptr<SqliteStatement>& statement, const std::string& sql,
+      absl::string_view id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(read_mu_);
 
   // The read-only connection of Recover(), FindCall() and LoadDone(),
   // opened at its first use, and the statements of the last two.

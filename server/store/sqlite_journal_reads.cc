@@ -220,53 +220,48 @@ absl::Status SqliteJournal::ReadTable(JournalBacklog& replayed, Recovered each,
   }
 }
 
+absl::StatusOr<SqliteStatement*> SqliteJournal::SelectByIdLocked(
+    std::unique_ptr<SqliteStatement>& statement, const std::string& sql,
+    absl::string_view id) const {
+  if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
+  if (statement == nullptr) {
+    absl::StatusOr<std::unique_ptr<SqliteStatement>> prepared =
+        SqliteStatement::Prepare(reader_, sql.c_str());
+    if (!prepared.ok()) return prepared.status();
+    statement = *std::move(prepared);
+  }
+  statement->BindText(1, id);
+  absl::StatusOr<bool> found = statement->Step();
+  if (found.ok() && *found) return statement.get();
+  statement->Reset();
+  if (!found.ok()) return found.status();
+  return absl::NotFoundError(absl::StrCat("the journal has no future ", id));
+}
+
 absl::StatusOr<AcceptedCall> SqliteJournal::FindCall(
     absl::string_view id) const {
   if (std::optional<AcceptedCall> logged = backlog_.FindCall(id)) {
     return *std::move(logged);
   }
   absl::MutexLock lock(&read_mu_);
-  if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
-  if (find_call_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<SqliteStatement>> find =
-        SqliteStatement::Prepare(
-            reader_,
-            "SELECT id, principal, request_id, function, pool, args, "
-            "submit_time, deadline, timeout FROM futures WHERE id = ?1");
-    if (!find.ok()) return find.status();
-    find_call_ = *std::move(find);
-  }
-  SqliteStatement& row = *find_call_;
-  row.BindText(1, id);
-  absl::StatusOr<bool> found = row.Step();
-  absl::Cleanup reset = [&row] { row.Reset(); };
-  if (!found.ok()) return found.status();
-  if (!*found) {
-    return absl::NotFoundError(absl::StrCat("the journal has no future ", id));
-  }
-  return ReadCall(row);
+  absl::StatusOr<SqliteStatement*> row = SelectByIdLocked(
+      find_call_,
+      "SELECT id, principal, request_id, function, pool, args, "
+      "submit_time, deadline, timeout FROM futures WHERE id = ?1",
+      id);
+  if (!row.ok()) return row.status();
+  absl::Cleanup reset = [&row] { (*row)->Reset(); };
+  return ReadCall(**row);
 }
 
 absl::StatusOr<JournaledFuture> SqliteJournal::LoadDone(
     absl::string_view id) const {
   absl::MutexLock lock(&read_mu_);
-  if (absl::Status opened = OpenReaderLocked(); !opened.ok()) return opened;
-  if (load_done_ == nullptr) {
-    absl::StatusOr<std::unique_ptr<SqliteStatement>> load =
-        SqliteStatement::Prepare(
-            reader_, absl::StrCat(kSelectFuture, " WHERE id = ?1").c_str());
-    if (!load.ok()) return load.status();
-    load_done_ = *std::move(load);
-  }
-  SqliteStatement& row = *load_done_;
-  row.BindText(1, id);
-  absl::StatusOr<bool> found = row.Step();
-  absl::Cleanup reset = [&row] { row.Reset(); };
-  if (!found.ok()) return found.status();
-  if (!*found) {
-    return absl::NotFoundError(absl::StrCat("the journal has no future ", id));
-  }
-  return ReadFuture(row);
+  absl::StatusOr<SqliteStatement*> row = SelectByIdLocked(
+      load_done_, absl::StrCat(kSelectFuture, " WHERE id = ?1"), id);
+  if (!row.ok()) return row.status();
+  absl::Cleanup reset = [&row] { (*row)->Reset(); };
+  return ReadFuture(**row);
 }
 
 }  // namespace futured::server
