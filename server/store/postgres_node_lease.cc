@@ -73,6 +73,19 @@ void PgNodeLease::GiveUp(PgConnection& db) const {
       .IgnoreError();
 }
 
+absl::StatusOr<std::vector<JournaledFuture>> PgNodeLease::MoveHere(
+    PgConnection& db, absl::string_view select_ids,
+    std::vector<PgParam> params) const {
+  absl::StatusOr<PgRows> moved = db.Run(
+      {absl::StrCat("WITH moving (moving_id) AS (", select_ids,
+                    ") UPDATE futured_futures f SET node = $1 FROM moving "
+                    "WHERE f.id = moving.moving_id RETURNING ",
+                    kPgFutureColumns),
+       std::move(params)});
+  if (!moved.ok()) return moved.status();
+  return PgRowsToFutures(*moved);
+}
+
 absl::StatusOr<PgNodeLease::Adoption> PgNodeLease::AdoptOnce(PgConnection& db,
                                                              int max) const {
   if (absl::Status s = db.RunScript("BEGIN"); !s.ok()) return s;
@@ -97,17 +110,11 @@ absl::StatusOr<PgNodeLease::Adoption> PgNodeLease::AdoptOnce(PgConnection& db,
       !fenced.ok()) {
     return fenced.status();
   }
-  absl::StatusOr<PgRows> moved = db.Run(
-      {absl::StrCat("WITH claimed AS (SELECT id AS claimed_id FROM "
-                    "futured_futures WHERE node = $2 ORDER BY seq LIMIT $3 "
-                    "FOR UPDATE SKIP LOCKED) "
-                    "UPDATE futured_futures f SET node = $1 FROM claimed "
-                    "WHERE f.id = claimed.claimed_id RETURNING ",
-                    kPgFutureColumns),
-       {node_, adoption.lost_node, PgInt(max)}});
-  if (!moved.ok()) return moved.status();
-  absl::StatusOr<std::vector<JournaledFuture>> futures =
-      PgRowsToFutures(*moved);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = MoveHere(
+      db,
+      "SELECT id FROM futured_futures WHERE node = $2 ORDER BY seq LIMIT $3 "
+      "FOR UPDATE SKIP LOCKED",
+      {node_, adoption.lost_node, PgInt(max)});
   if (!futures.ok()) return futures.status();
   std::move(rollback).Cancel();
   if (absl::Status s = db.RunScript("COMMIT"); !s.ok()) return s;
@@ -126,22 +133,15 @@ absl::StatusOr<std::vector<JournaledFuture>> PgNodeLease::ClaimPending(
   if (absl::StatusOr<PgRows> fence = db.Run(Fence()); !fence.ok()) {
     return fence.status();
   }
-  absl::StatusOr<PgRows> moved = db.Run(
-      {absl::StrCat(
-           "WITH claimed AS (SELECT f.id AS claimed_id FROM futured_futures f "
-           "JOIN futured_nodes n ON n.name = f.node WHERE f.state = 0 AND "
-           "f.attempt = 1 AND f.node <> $1 AND n.lease_until > now() AND "
-           "f.submit_time < $2 AND f.pool = ANY($3::text[]) AND "
-           "f.function = ANY($4::text[]) ORDER BY f.seq LIMIT $5 "
-           "FOR UPDATE OF f SKIP LOCKED) "
-           "UPDATE futured_futures f SET node = $1 FROM claimed "
-           "WHERE f.id = claimed.claimed_id RETURNING ",
-           kPgFutureColumns),
-       {node_, PgInt(absl::ToUnixNanos(submitted_before)), PgArray(pool_params),
-        PgArray(function_params), PgInt(max)}});
-  if (!moved.ok()) return moved.status();
-  absl::StatusOr<std::vector<JournaledFuture>> futures =
-      PgRowsToFutures(*moved);
+  absl::StatusOr<std::vector<JournaledFuture>> futures = MoveHere(
+      db,
+      "SELECT f.id FROM futured_futures f JOIN futured_nodes n ON n.name = "
+      "f.node WHERE f.state = 0 AND f.attempt = 1 AND f.node <> $1 AND "
+      "n.lease_until > now() AND f.submit_time < $2 AND f.pool = "
+      "ANY($3::text[]) AND f.function = ANY($4::text[]) ORDER BY f.seq LIMIT "
+      "$5 FOR UPDATE OF f SKIP LOCKED",
+      {node_, PgInt(absl::ToUnixNanos(submitted_before)), PgArray(pool_params),
+       PgArray(function_params), PgInt(max)});
   if (!futures.ok()) return futures.status();
   std::move(rollback).Cancel();
   if (absl::Status s = db.RunScript("COMMIT"); !s.ok()) return s;

@@ -81,6 +81,14 @@ class PgNodeLease {
       int max) const;
 
  private:
+  // In the caller's transaction: moves to this node the futures whose IDs
+  // `select_ids` picks (a SELECT of one column, `id`, that locks its rows;
+  // $1 is this node's name, `params` fill it and the rest) and returns
+  // them in the order they were accepted.
+  absl::StatusOr<std::vector<JournaledFuture>> MoveHere(
+      PgConnection& db, absl::string_view select_ids,
+      std::vector<PgParam> params) const;
+
   PgNodeLease(std::string node, int64_t epoch, absl::Duration lease)
       : node_(std::move(node)), epoch_(epoch), lease_(lease) {}
 
